@@ -1,0 +1,24 @@
+"""numdream: DeepDream written from scratch in NumPy, with an optional CuPy backend."""
+from setuptools import find_packages, setup
+
+setup(
+    name="numdream",
+    version="0.1.0",
+    description="DeepDream from scratch in NumPy: hand-written layers with explicit backward passes",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.9",
+    # The converted weights live in the top-level weights/ folder and install as numdream.weights,
+    # so `pip install .` and `pip install -e .` both find them without any download.
+    packages=find_packages(include=["numdream", "numdream.*"]) + ["numdream.weights"],
+    package_dir={"numdream.weights": "weights"},
+    package_data={"numdream": ["data/*.png", "data/*.jpg", "data/*.txt"], "numdream.weights": ["*.h5", "*.md"]},
+    install_requires=["numpy>=1.22", "scipy>=1.8", "pillow>=9.1", "h5py>=3.6", "tqdm>=4.60"],
+    extras_require={
+        "gpu": ["cupy-cuda12x>=12"],
+        # torch is the autograd oracle of the tests; pin the CPU build this project is tested with.
+        "test": ["pytest>=7", "torch==2.13.0"],
+    },
+    entry_points={"console_scripts": ["numdream=numdream.cli:main"]},
+)
