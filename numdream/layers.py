@@ -1,0 +1,79 @@
+"""Graph nodes -> op calls: how each node op of a model file runs forward and backward.
+
+A node's padding may be 'same' (TensorFlow's rule, which depends on the input size), 'valid',
+or explicit (top, bottom, left, right); it is resolved here, per call, from the input's shape.
+"""
+from . import ops
+from .ops.geometry import out_size, pair
+
+
+def resolve_padding(padding, in_hw, kernel, stride):
+    """'same' | 'valid' | [t, b, l, r] -> (t, b, l, r) for an input of in_hw = (H, W)."""
+    if padding == "same":
+        return ops.same_padding(in_hw, kernel, stride)
+    if padding == "valid":
+        return (0, 0, 0, 0)
+    return tuple(int(p) for p in padding)
+
+
+def _window(node, in_hw):
+    """(kernel, stride, padding) of a conv or pool node for an input of in_hw."""
+    a = node.attrs
+    kernel = tuple(node.params["w"].shape[2:]) if node.op == "conv2d" else pair(a["size"])
+    stride = pair(a.get("stride", 1))
+    return kernel, stride, resolve_padding(a.get("padding", "valid"), in_hw, kernel, stride)
+
+
+def output_hw(node, in_hws):
+    """Spatial size of a node's output, from its inputs' sizes; raises ValueError if a window
+    does not fit."""
+    if node.op not in ("conv2d", "max_pool2d", "avg_pool2d"):
+        return in_hws[0]
+    (kh, kw), (sh, sw), (t, b, l, r) = _window(node, in_hws[0])
+    ceil = node.attrs.get("ceil_mode", False)
+    h, w = in_hws[0]
+    return out_size(h, kh, sh, t, b, ceil), out_size(w, kw, sw, l, r, ceil)
+
+
+def forward(node, xs):
+    """Run one node. xs: list of input arrays (N, C, H, W). Returns (y, cache)."""
+    a = node.attrs
+    if node.op == "concat":
+        return ops.concat_forward(xs, axis=a.get("axis", 1))
+    x = xs[0]
+    if node.op == "relu":
+        return ops.relu_forward(x)
+    if node.op == "lrn":
+        return ops.lrn_forward(x, a["size"], a["alpha"], a["beta"], a["k"])
+    kernel, stride, padding = _window(node, x.shape[2:])
+    if node.op == "conv2d":
+        return ops.conv2d_forward(x, node.params["w"], node.params.get("b"), stride, padding)
+    ceil = a.get("ceil_mode", False)
+    if node.op == "max_pool2d":
+        return ops.max_pool2d_forward(x, kernel, stride, padding, ceil)
+    if node.op == "avg_pool2d":
+        return ops.avg_pool2d_forward(x, kernel, stride, padding, a.get("count_include_pad", False), ceil)
+    raise ValueError(f"node {node.name!r}: op {node.op!r} cannot run")
+
+
+_BACKWARD = {
+    "conv2d": ops.conv2d_backward,
+    "relu": ops.relu_backward,
+    "lrn": ops.lrn_backward,
+    "max_pool2d": ops.max_pool2d_backward,
+    "avg_pool2d": ops.avg_pool2d_backward,
+}
+
+
+def backward(node, dy, cache):
+    """Gradient of one node: dy (N, C, H, W) -> list of dx, one per input."""
+    if node.op == "concat":
+        return ops.concat_backward(dy, cache)
+    return [_BACKWARD[node.op](dy, cache)]
+
+
+def pair_stride(node):
+    """The factor by which a node shrinks the spatial size (1 for non-window ops)."""
+    if node.op not in ("conv2d", "max_pool2d", "avg_pool2d"):
+        return 1
+    return pair(node.attrs.get("stride", 1))[0]

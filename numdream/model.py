@@ -1,0 +1,212 @@
+"""The graph executor: a model file's nodes run forward to any targets and back to the pixels.
+
+    model = load_model()                                  # the bundled InceptionV3 trunk
+    x = model.preprocess(image)                           # (1, 3, H, W) in the network's input space
+    acts = model.forward(x, until=["mixed3"])             # {"mixed3": (1, 288, h, w)}
+    dx = model.backward({"mixed3": ones_like(acts["mixed3"])})  # dL/dx, (1, 3, H, W)
+
+forward() keeps each node's cache; backward() walks the nodes in reverse, adds up the gradients
+where a tensor fans out to several branches, and frees each cache once it has been used.
+"""
+import difflib
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy
+
+from . import backend, layers
+from .errors import LayerError, NumdreamError
+from . import modelfile
+
+BUNDLED = "inception_v3.h5"
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """A node as a user chooses it: its op, channel count and spatial stride w.r.t. the input."""
+    name: str
+    op: str
+    channels: int
+    stride: int
+
+
+def bundled_model_path():
+    """Path of the bundled InceptionV3 file (installed as the numdream.weights package)."""
+    return str(resources.files("numdream.weights") / BUNDLED)
+
+
+def load_model(path=None, dtype=numpy.float32):
+    """Read and validate a model file (the bundled InceptionV3 when path is None)."""
+    return Model(modelfile.read_model(path or bundled_model_path()), dtype=dtype)
+
+
+class Model:
+    """A validated graph whose parameters live on the active backend in ``dtype``."""
+
+    def __init__(self, spec, dtype=numpy.float32):
+        self.spec = spec
+        self.name = spec.name
+        self.dtype = numpy.dtype(dtype)
+        self.nodes = {n.name: n for n in spec.nodes}
+        self.layer_names = [n.name for n in spec.nodes]
+        for node in spec.nodes:
+            node.params = {k: backend.to_device(v, self.dtype) for k, v in node.params.items()}
+        self._input = next(n.name for n in spec.nodes if n.op == "input")
+        self._consumers = {name: [] for name in self.layer_names}
+        for node in spec.nodes:
+            for src in node.inputs:
+                self._consumers[src].append(node.name)
+        self.layers = self._layer_infos()
+        pre = spec.preprocess
+        self.channel_order = pre["channel_order"]
+        self.mean = numpy.asarray(pre["mean"], dtype=numpy.float64).reshape(3)
+        self.scale = float(pre["scale"])  # network input units per 0-255 pixel unit
+        self._caches = {}
+        self._order = []  # names of the nodes that the last forward ran, in order
+
+    # ---- layers -------------------------------------------------------------------------------
+
+    def _layer_infos(self):
+        info = {}
+        for node in self.spec.nodes:
+            if node.op == "input":
+                info[node.name] = LayerInfo(node.name, node.op, int(node.attrs.get("channels", 3)), 1)
+                continue
+            srcs = [info[s] for s in node.inputs]
+            stride = srcs[0].stride * (layers.pair_stride(node) if node.op != "concat" else 1)
+            if node.op == "conv2d":
+                channels = int(node.params["w"].shape[0])
+            elif node.op == "concat":
+                channels = sum(s.channels for s in srcs)
+            else:
+                channels = srcs[0].channels
+            info[node.name] = LayerInfo(node.name, node.op, channels, stride)
+        return info
+
+    def layer(self, name):
+        """LayerInfo of ``name``; an unknown name raises LayerError with the closest valid names."""
+        if name not in self.layers:
+            close = difflib.get_close_matches(name, self.layer_names, n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise LayerError(f"unknown layer {name!r} in model {self.name!r}{hint} "
+                             f"(`numdream layers` lists all {len(self.layer_names)})")
+        return self.layers[name]
+
+    def _needed(self, until):
+        """Names of the nodes that ``until`` depends on, in execution order."""
+        needed, stack = set(), list(until)
+        while stack:
+            name = stack.pop()
+            if name not in needed:
+                needed.add(name)
+                stack.extend(self.nodes[name].inputs)
+        return [n for n in self.layer_names if n in needed]
+
+    def output_shapes(self, in_hw, until=None):
+        """{name: (H, W)} of every node needed for ``until`` (all nodes if None) at input size in_hw.
+
+        Raises NumdreamError if the input is too small for some window.
+        """
+        names = self._needed(until) if until else self.layer_names
+        hw = {}
+        for name in names:
+            node = self.nodes[name]
+            try:
+                hw[name] = tuple(in_hw) if node.op == "input" else layers.output_hw(node, [hw[s] for s in node.inputs])
+            except ValueError:
+                smallest = self.min_input_size(until)
+                raise NumdreamError(
+                    f"input of {in_hw[0]}x{in_hw[1]} (HxW) is too small for {self.name} up to "
+                    f"{', '.join(until or [self.layer_names[-1]])}: the minimum is "
+                    f"{smallest}x{smallest}") from None
+        return hw
+
+    def min_input_size(self, until=None):
+        """The smallest square input side that every needed window fits in."""
+        names = self._needed(until) if until else self.layer_names
+        for side in range(1, 4097):
+            hw = {}
+            try:
+                for name in names:
+                    node = self.nodes[name]
+                    hw[name] = (side, side) if node.op == "input" else layers.output_hw(node, [hw[s] for s in node.inputs])
+                return side
+            except ValueError:
+                continue
+        raise NumdreamError(f"model {self.name!r} fits no input up to 4096 pixels")
+
+    # ---- pixels <-> network input ----------------------------------------------------------------
+
+    def preprocess(self, image):
+        """uint8 (H, W, 3) RGB -> (1, 3, H, W) network input on the active backend."""
+        img = numpy.asarray(image, dtype=numpy.float64)
+        if self.channel_order == "BGR":
+            img = img[..., ::-1]
+        x = ((img - self.mean) * self.scale).transpose(2, 0, 1)[None]
+        return backend.to_device(numpy.ascontiguousarray(x), self.dtype)
+
+    def deprocess(self, x):
+        """(1, 3, H, W) or (3, H, W) network input -> uint8 (H, W, 3) RGB on the host."""
+        x = numpy.asarray(backend.to_host(x), dtype=numpy.float64)
+        img = x.reshape(x.shape[-3:]).transpose(1, 2, 0) / self.scale + self.mean
+        if self.channel_order == "BGR":
+            img = img[..., ::-1]
+        return numpy.clip(numpy.rint(img), 0, 255).astype(numpy.uint8)
+
+    def input_range(self, xp=numpy):
+        """(low, high), each (1, 3, 1, 1): the network-input values of pixels 0 and 255."""
+        low = ((0 - self.mean) * self.scale).reshape(1, 3, 1, 1)
+        high = ((255 - self.mean) * self.scale).reshape(1, 3, 1, 1)
+        return xp.asarray(low, dtype=self.dtype), xp.asarray(high, dtype=self.dtype)
+
+    # ---- forward and backward ----------------------------------------------------------------------
+
+    def forward(self, x, until):
+        """Run the nodes that ``until`` needs. x: (N, C, H, W). Returns {name: activation}."""
+        until = [until] if isinstance(until, str) else list(until)
+        for name in until:
+            self.layer(name)
+        if x.ndim != 4 or x.shape[1] != self.layers[self._input].channels:
+            raise NumdreamError(f"input must be (N, {self.layers[self._input].channels}, H, W), "
+                                f"got shape {tuple(x.shape)}")
+        self.output_shapes(x.shape[2:], until)  # a clear error before any work if x is too small
+        self._order = self._needed(until)
+        self._caches = {}
+        self._input_shape, self._input_xp = x.shape, backend.get_array_module(x)
+        left = {name: sum(c in self._order for c in self._consumers[name]) for name in self._order}
+        acts, out = {self._input: x}, {}
+        for name in self._order:
+            node = self.nodes[name]
+            if node.op != "input":
+                acts[name], self._caches[name] = layers.forward(node, [acts[s] for s in node.inputs])
+                for src in node.inputs:  # drop what no later node reads
+                    left[src] -= 1
+                    if left[src] == 0 and src not in until:
+                        del acts[src]
+            if name in until:
+                out[name] = acts[name]
+        return out
+
+    def backward(self, grads):
+        """{name: dL/d(activation)} -> dL/dx (N, C, H, W), through the last forward's caches.
+
+        Gradients add up where a tensor feeds several nodes. Each cache is freed once used, so
+        call forward() again before the next backward().
+        """
+        unknown = [n for n in grads if n not in self._order]
+        if unknown:
+            raise NumdreamError(f"no forward pass reached {', '.join(map(repr, unknown))}; "
+                                "call forward(x, until=[...]) with these layers first")
+        pending = dict(grads)
+        for name in reversed(self._order):
+            dy = pending.pop(name, None)
+            node = self.nodes[name]
+            if node.op == "input":
+                self._caches = {}
+                return dy if dy is not None else self._input_xp.zeros(self._input_shape, self.dtype)
+            cache = self._caches.pop(name)
+            if dy is None:
+                continue
+            for src, dx in zip(node.inputs, layers.backward(node, dy, cache)):
+                pending[src] = dx if src not in pending else pending[src] + dx
+        raise NumdreamError("backward() found no input node")

@@ -1,0 +1,109 @@
+"""The graph executor on a tiny Inception-like model, against a PyTorch twin built from the same arrays."""
+import numpy as np
+import pytest
+import torch
+
+from numdream.errors import LayerError, NumdreamError
+from numdream.model import Model
+from tiny_model import tiny_spec
+from torch_reference import TorchTwin
+
+
+def rel(a, b):
+    return np.linalg.norm(np.asarray(a) - np.asarray(b)) / np.linalg.norm(np.asarray(b))
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 31, 31), (2, 3, 37, 30), (3, 3, 7, 8)])
+def test_forward_and_input_gradient_match_autograd(shape):
+    rng = np.random.default_rng(sum(shape))
+    model = Model(tiny_spec(), dtype=np.float64)
+    until = ["norm1", "b3b", "mixed", "top"]
+    x = rng.standard_normal(shape)
+    acts = model.forward(x, until)
+    grads = {u: rng.standard_normal(acts[u].shape) for u in until}
+    dx = model.backward(grads)
+
+    xt = torch.tensor(x, requires_grad=True)
+    ref = TorchTwin(tiny_spec()).forward(xt, until)
+    sum((ref[u] * torch.tensor(grads[u])).sum() for u in until).backward()
+    for u in until:
+        assert acts[u].shape == tuple(ref[u].shape)
+        assert rel(acts[u], ref[u].detach()) <= 1e-12, u
+    assert rel(dx, xt.grad) <= 1e-12
+
+
+def test_fan_out_gradients_add_up():
+    """norm1 feeds four branches: its gradient must be the sum of the four branch gradients."""
+    rng = np.random.default_rng(3)
+    model = Model(tiny_spec(), dtype=np.float64)
+    x = rng.standard_normal((1, 3, 33, 33))
+    acts = model.forward(x, ["mixed"])
+    dmixed = rng.standard_normal(acts["mixed"].shape)
+    full = model.backward({"mixed": dmixed})
+    parts = []
+    for channels in [slice(0, 4), slice(4, 8), slice(8, 12), slice(12, 16)]:
+        model.forward(x, ["mixed"])
+        only = np.zeros_like(dmixed)
+        only[:, channels] = dmixed[:, channels]
+        parts.append(model.backward({"mixed": only}))
+    assert all(np.abs(p).max() > 0 for p in parts)
+    np.testing.assert_allclose(full, sum(parts), rtol=1e-12, atol=1e-14)
+
+
+def test_forward_runs_only_what_targets_need_and_backward_frees_caches():
+    model = Model(tiny_spec(), dtype=np.float64)
+    model.forward(np.zeros((1, 3, 31, 31)), ["b2a"])
+    assert "b2a" in model._caches and "b1" not in model._caches and "mixed" not in model._caches
+    model.backward({"b2a": np.ones((1, 3, 7, 7))})
+    assert model._caches == {}
+    with pytest.raises(NumdreamError, match="forward"):
+        model.backward({"mixed": np.ones((1, 16, 7, 7))})
+
+
+def test_gradient_at_a_layer_without_path_to_it_is_zero_where_not_connected():
+    model = Model(tiny_spec(), dtype=np.float64)
+    acts = model.forward(np.random.default_rng(0).standard_normal((1, 3, 31, 31)), ["conv1"])
+    dx = model.backward({"conv1": np.zeros_like(acts["conv1"])})
+    assert dx.shape == (1, 3, 31, 31) and not dx.any()
+
+
+def test_layer_info_channels_and_strides():
+    model = Model(tiny_spec())
+    assert (model.layer("mixed").channels, model.layer("mixed").stride) == (16, 4)
+    assert (model.layer("top").channels, model.layer("top").stride) == (6, 8)
+    assert model.layer("input").stride == 1
+
+
+def test_unknown_layer_suggests_close_names():
+    model = Model(tiny_spec())
+    with pytest.raises(LayerError, match="did you mean mixed"):
+        model.forward(np.zeros((1, 3, 31, 31), np.float32), ["mixd"])
+
+
+def test_too_small_input_names_the_minimum():
+    model = Model(tiny_spec())
+    assert model.min_input_size() == 7
+    assert model.min_input_size(["conv1"]) == 3
+    with pytest.raises(NumdreamError, match="minimum is 7x7"):
+        model.forward(np.zeros((1, 3, 6, 40), np.float32), ["top"])
+    model.forward(np.zeros((1, 3, 3, 3), np.float32), ["conv1"])  # enough for the stem alone
+
+
+@pytest.mark.parametrize("order", ["RGB", "BGR"])
+def test_preprocess_deprocess_round_trip(order):
+    model = Model(tiny_spec(channel_order=order))
+    image = np.random.default_rng(0).integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    x = model.preprocess(image)
+    assert x.shape == (1, 3, 5, 7) and x.dtype == np.float32
+    expected = image[..., ::-1] if order == "BGR" else image
+    np.testing.assert_allclose(x[0].transpose(1, 2, 0), expected / 127.5 - 1, atol=1e-6)
+    np.testing.assert_array_equal(model.deprocess(x), image)
+    low, high = model.input_range()
+    assert low.shape == (1, 3, 1, 1) and np.allclose(low, -1) and np.allclose(high, 1)
+
+
+def test_float32_model_keeps_float32():
+    model = Model(tiny_spec())
+    acts = model.forward(np.ones((1, 3, 31, 31), np.float32), ["top"])
+    assert acts["top"].dtype == np.float32
+    assert model.backward({"top": np.ones_like(acts["top"])}).dtype == np.float32
