@@ -187,6 +187,10 @@ class Model:
                 out[name] = acts[name]
         return out
 
+    def release(self):
+        """Drop the caches of the last forward without running backward."""
+        self._caches, self._order = {}, []
+
     def backward(self, grads):
         """{name: dL/d(activation)} -> dL/dx (N, C, H, W), through the last forward's caches.
 

@@ -11,7 +11,8 @@ from ..errors import NumdreamError
 
 # subcommand name -> module under numdream.cli
 SUBCOMMANDS = {
-    "gradcheck": "gradcheck",
+    "dream": "dream",
+    "layers": "layers",
 }
 
 

@@ -1,0 +1,83 @@
+"""argparse value types that reject bad values with a message naming the value and what is valid."""
+import argparse
+
+
+def whole(minimum):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= {minimum}")
+        return value
+    return parse
+
+
+def number(above=None, at_least=None):
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        ok = value == value and value not in (float("inf"), float("-inf"))
+        if ok and above is not None:
+            ok = value > above
+        if ok and at_least is not None:
+            ok = value >= at_least
+        if not ok:
+            bound = f"> {above}" if above is not None else f">= {at_least}"
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number {bound}")
+        return value
+    return parse
+
+
+def layer_weight(text):
+    """'mixed3' -> ('mixed3', 1.0); 'mixed5:1.5' -> ('mixed5', 1.5). Names may hold '/'."""
+    name, sep, weight = text.rpartition(":")
+    if not sep:
+        return text, 1.0
+    try:
+        value = float(weight)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: weight {weight!r} is not a number "
+                                         "(use NAME or NAME:WEIGHT)") from None
+    if not name or value != value:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME or NAME:WEIGHT")
+    return name, value
+
+
+def channel_list(text):
+    """'12' -> [12]; '3,7,9' -> [3, 7, 9]."""
+    try:
+        channels = [int(part) for part in text.split(",")]
+    except ValueError:
+        channels = []
+    if not channels or min(channels) < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a channel or comma-separated channels "
+                                         "(whole numbers >= 0)")
+    return channels
+
+
+def neuron(text):
+    """'CHANNEL' (centre of the grid) or 'CHANNEL:Y:X' (grid position) -> (c, y, x)."""
+    parts = text.split(":")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) not in (1, 3) or min(values) < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not CHANNEL or CHANNEL:Y:X (whole numbers >= 0)")
+    return (values[0], None, None) if len(values) == 1 else tuple(values)
+
+
+def size(text):
+    """'640x480' -> (640, 480) as (W, H)."""
+    w, sep, h = text.lower().partition("x")
+    try:
+        value = (int(w), int(h))
+    except ValueError:
+        value = None
+    if not sep or value is None or min(value) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT, e.g. 512x512")
+    return value

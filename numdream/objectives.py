@@ -1,0 +1,197 @@
+"""What a dream maximises: each objective returns its value and its gradient at the target layers.
+
+An objective is any object with ``layers`` ({layer name: weight}) and
+``__call__(acts) -> (value, {layer: dvalue/dact})``, where acts maps each layer to its
+activation (N, C, h, w). ``prepare(model, image_hw)`` runs once before a dream, for objectives
+that need the model (a guide image's features) or the final image size (a neuron's position).
+Objectives with ``whole_image = True`` need the full image in one piece, so the engine neither
+tiles nor jitters for them.
+"""
+from .backend import get_array_module
+from .errors import LayerError, NumdreamError
+
+
+def layer_weights(layers):
+    """'mixed3' | ['mixed3', 'mixed5'] | {'mixed3': 1.0, 'mixed5': 1.5} -> {name: weight}."""
+    if isinstance(layers, str):
+        return {layers: 1.0}
+    if isinstance(layers, dict):
+        return {str(k): float(v) for k, v in layers.items()}
+    return {str(name): 1.0 for name in layers}
+
+
+class Objective:
+    """Base class: holds the weighted target layers; subclasses define the per-layer value."""
+    whole_image = False
+
+    def __init__(self, layers):
+        self.layers = layer_weights(layers)
+        if not self.layers:
+            raise NumdreamError("an objective needs at least one target layer")
+
+    def prepare(self, model, image_hw):
+        for name in self.layers:
+            model.layer(name)
+
+    def layer_value(self, name, act):
+        """(value, gradient) of one layer's activation (N, C, h, w). Subclasses define it."""
+        raise NotImplementedError
+
+    def __call__(self, acts):
+        total, grads = 0.0, {}
+        for name, weight in self.layers.items():
+            value, grad = self.layer_value(name, acts[name])
+            total += weight * float(value)
+            grads[name] = grad * weight if weight != 1.0 else grad
+        return total, grads
+
+
+class L2(Objective):
+    """0.5 * sum(a^2): its gradient is the activation itself, as in Google's original notebook."""
+    name = "l2"
+
+    def layer_value(self, name, act):
+        return 0.5 * (act * act).sum(), act
+
+
+class Mean(Objective):
+    """mean(a): "set the gradient to 1 at the target layer" (scaled by 1/size)."""
+    name = "mean"
+
+    def layer_value(self, name, act):
+        xp = get_array_module(act)
+        return act.mean(), xp.full(act.shape, 1.0 / act.size, dtype=act.dtype)
+
+
+class Channel(Objective):
+    """The mean of one or several channels of each target layer: feature visualisation."""
+    name = "channel"
+
+    def __init__(self, layers, channels):
+        super().__init__(layers)
+        self.channels = [int(c) for c in ([channels] if isinstance(channels, int) else channels)]
+        if not self.channels:
+            raise NumdreamError("the channel objective needs at least one channel")
+
+    def prepare(self, model, image_hw):
+        super().prepare(model, image_hw)
+        for name in self.layers:
+            count = model.layer(name).channels
+            bad = [c for c in self.channels if not 0 <= c < count]
+            if bad:
+                raise LayerError(f"channel {bad[0]} does not exist in layer {name!r}, "
+                                 f"which has channels 0 to {count - 1}")
+
+    def layer_value(self, name, act):
+        xp = get_array_module(act)
+        n, _, h, w = act.shape
+        size = n * len(self.channels) * h * w
+        grad = xp.zeros_like(act)
+        grad[:, self.channels] = 1.0 / size
+        return act[:, self.channels].sum() / size, grad
+
+
+class Neuron(Objective):
+    """One unit h_ij: channel c at grid position (y, x) of the target layer, as in the lecture.
+
+    y, x index the layer's grid at the final image size (None: the centre); on the smaller
+    images of earlier octaves the same relative position is used.
+    """
+    name = "neuron"
+    whole_image = True
+
+    def __init__(self, layers, channel, y=None, x=None):
+        super().__init__(layers)
+        self.channel, self.y, self.x = int(channel), y, x
+        self._grid = {}
+
+    def prepare(self, model, image_hw):
+        Channel(self.layers, [self.channel]).prepare(model, image_hw)
+        shapes = model.output_shapes(image_hw, list(self.layers))
+        for name in self.layers:
+            h, w = shapes[name]
+            y = h // 2 if self.y is None else int(self.y)
+            x = w // 2 if self.x is None else int(self.x)
+            if not (0 <= y < h and 0 <= x < w):
+                raise LayerError(f"position ({y}, {x}) is outside layer {name!r}, whose grid is "
+                                 f"{h}x{w} for a {image_hw[0]}x{image_hw[1]} image")
+            self._grid[name] = ((y + 0.5) / h, (x + 0.5) / w)
+
+    def position(self, name, hw):
+        """Grid index (y, x) in an activation of spatial size hw."""
+        if name not in self._grid:  # used without prepare(): positions index this grid directly
+            h, w = hw
+            return (h // 2 if self.y is None else int(self.y)), (w // 2 if self.x is None else int(self.x))
+        fy, fx = self._grid[name]
+        return min(int(fy * hw[0]), hw[0] - 1), min(int(fx * hw[1]), hw[1] - 1)
+
+    def layer_value(self, name, act):
+        xp = get_array_module(act)
+        y, x = self.position(name, act.shape[2:])
+        grad = xp.zeros_like(act)
+        grad[:, self.channel, y, x] = 1.0
+        return act[:, self.channel, y, x].sum(), grad
+
+
+class Guide(Objective):
+    """Google's guided dream: at each position, pull the image's feature vector toward the guide
+    feature vector with which it has the largest dot product."""
+    name = "guide"
+
+    def __init__(self, layers, guide_image):
+        super().__init__(layers)
+        self.guide_image = guide_image
+        self._features = {}
+
+    def prepare(self, model, image_hw):
+        super().prepare(model, image_hw)
+        x = model.preprocess(self.guide_image)
+        acts = model.forward(x, list(self.layers))
+        model.release()
+        for name, act in acts.items():
+            self._features[name] = act[0].reshape(act.shape[1], -1)  # (C, hg*wg)
+
+    def layer_value(self, name, act):
+        if name not in self._features:
+            raise NumdreamError("the guide objective needs prepare(model, image_hw) first")
+        xp = get_array_module(act)
+        guide = self._features[name]
+        n, c, h, w = act.shape
+        grad = xp.empty_like(act)
+        value = 0.0
+        for i in range(n):
+            feats = act[i].reshape(c, h * w)
+            dots = feats.T @ guide  # (h*w, hg*wg)
+            best = dots.argmax(axis=1)
+            grad[i] = guide[:, best].reshape(c, h, w)
+            value += float(dots.max(axis=1).sum())
+        return value, grad
+
+
+OBJECTIVES = {cls.name: cls for cls in (L2, Mean, Channel, Neuron, Guide)}
+
+
+def make_objective(objective, layers, channels=None, neuron=None, guide=None):
+    """Build an objective from its name ('l2', 'mean', 'channel', 'neuron', 'guide') and options,
+    or return an Objective instance unchanged.
+
+    neuron: (channel, y, x) with y/x None for the centre; guide: an image (uint8 H x W x 3).
+    """
+    if not isinstance(objective, str):
+        return objective
+    if objective not in OBJECTIVES:
+        raise NumdreamError(f"unknown objective {objective!r}; valid objectives are "
+                            f"{', '.join(OBJECTIVES)}")
+    if objective == "channel":
+        if channels is None:
+            raise NumdreamError("objective 'channel' needs channels (--channel N[,M...])")
+        return Channel(layers, channels)
+    if objective == "neuron":
+        if neuron is None:
+            raise NumdreamError("objective 'neuron' needs a unit (--neuron CHANNEL[:Y:X])")
+        return Neuron(layers, *neuron)
+    if objective == "guide":
+        if guide is None:
+            raise NumdreamError("objective 'guide' needs a guide image (--guide IMAGE)")
+        return Guide(layers, guide)
+    return OBJECTIVES[objective](layers)
