@@ -156,7 +156,7 @@ def _float_to_uint8(a, name, stretch=False):
         if not stretch:
             raise ImageError(f"float image {name!r} has values in [{lo:g}, {hi:g}]; "
                              "valid float pixels lie in [0, 1] or in [0, 255]")
-        a = (a - lo) * (255 / (hi - lo))
+        a = (a - lo) * (255 / (hi - lo)) if hi > lo else np.zeros_like(a)
     return np.rint(a).astype(np.uint8)
 
 
@@ -199,6 +199,27 @@ def _array_to_rgb(source):
     return np.array(a, dtype=np.uint8, order="C", copy=True)
 
 
+def check_output_path(path):
+    """Fail early, before a long dream, if ``path`` cannot be written by save_image.
+
+    Checks the extension (see FORMATS), that the folder exists and is writable, and that
+    ``path`` is not a directory. Folders are never created: a typo fails instead.
+    returns: Path(path).
+    """
+    path = Path(path)
+    where = f"cannot write image {str(path)!r}"
+    if path.suffix.lower() not in FORMATS:
+        raise ImageError(f"{where}: unsupported extension {path.suffix or '(none)'!r}; "
+                         f"valid extensions are {_VALID_EXT}")
+    if not path.parent.is_dir():
+        raise ImageError(f"{where}: folder {str(path.parent)!r} does not exist")
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise ImageError(f"{where}: folder {str(path.parent)!r} is not writable")
+    if path.is_dir():
+        raise ImageError(f"{where}: it is a directory")
+    return path
+
+
 def save_image(path, image, quality=95):
     """Write ``image`` to ``path`` atomically: a temp file in the same folder, then os.replace.
 
@@ -207,29 +228,19 @@ def save_image(path, image, quality=95):
     quality: 1..100, used by .jpg/.jpeg/.webp. An existing file at ``path`` is replaced
     whole or not at all; no temp file is left behind on failure.
     """
-    path = Path(path)
-    ext = path.suffix.lower()
-    if ext not in FORMATS:
-        raise ImageError(f"cannot write image {str(path)!r}: unsupported extension "
-                         f"{path.suffix or '(none)'!r}; valid extensions are {_VALID_EXT}")
-    fmt, takes_quality = FORMATS[ext]
+    path = check_output_path(path)
+    fmt, takes_quality = FORMATS[path.suffix.lower()]
     if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100:
         raise ImageError(f"image quality {quality!r} is invalid; "
                          "valid qualities are integers 1..100")
     pixels = np.asarray(to_host(image))
     if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] != 3 or 0 in pixels.shape:
-        raise ImageError(f"cannot write image {str(path)!r}: pixels are "
-                         f"{pixels.dtype} {pixels.shape}; valid pixels are uint8 of shape (H, W, 3) "
-                         "with H, W > 0")
-    folder = path.parent
-    if not folder.is_dir():
-        raise ImageError(f"cannot write image {str(path)!r}: folder {str(folder)!r} does not exist")
-    if path.is_dir():
-        raise ImageError(f"cannot write image {str(path)!r}: it is a directory")
+        raise ImageError(f"cannot write image {str(path)!r}: pixels are {pixels.dtype} "
+                         f"{pixels.shape}; valid pixels are uint8 of shape (H, W, 3), H, W > 0")
     options = {"quality": quality} if takes_quality else {}
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             Image.fromarray(np.ascontiguousarray(pixels)).save(f, format=fmt, **options)
             f.flush()
@@ -241,10 +252,8 @@ def save_image(path, image, quality=95):
         raise ImageError(f"cannot write image {str(path)!r}: {_one_line(err)}") from None
     finally:
         if tmp is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            except OSError:
-                pass
 
 
 def _umask():

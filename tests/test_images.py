@@ -9,8 +9,8 @@ from PIL import Image, ImageFile
 
 from numdream import images
 from numdream.errors import ImageError
-from numdream.images import (SAMPLES, check_not_input, default_output_path, load_image,
-                             sample_path, save_image)
+from numdream.images import (SAMPLES, check_not_input, check_output_path, default_output_path,
+                             load_image, sample_path, save_image)
 
 RED, BLUE, WHITE = (255, 0, 0), (0, 0, 255), (255, 255, 255)
 
@@ -30,7 +30,8 @@ def _one_line_naming(err, path):
 
 def test_samples_load_with_their_documented_shapes():
     assert sample_path() == SAMPLES["chelsea"]
-    assert load_image(sample_path("chelsea")).shape == (300, 451, 3)
+    chelsea = load_image(sample_path("chelsea"))
+    assert chelsea.shape == (300, 451, 3) and chelsea.flags.writeable
     assert load_image(sample_path("rocket")).shape == (427, 640, 3)
     licences = (images.DATA_DIR / "LICENSES.txt").read_text()
     assert "CC0" in licences and "public domain" in licences
@@ -118,6 +119,7 @@ def test_mode_I_is_taken_as_16bit():
     ([0.0, 0.5, 1.0], [0, 128, 255]),      # [0, 1] scaled by 255
     ([0.0, 2.0, 200.0], [0, 2, 200]),      # [0, 255] kept
     ([-1.0, 0.0, 3.0], [0, 64, 255]),      # neither: a file's min..max is stretched
+    ([-5.0, -5.0, -5.0], [0, 0, 0]),       # constant outside both: no division by zero
 ])
 def test_float_F_images(tmp_path, values, expected):
     Image.fromarray(np.array([values], np.float32), "F").save(tmp_path / "f.tif")
@@ -266,6 +268,16 @@ def test_save_rejects_bad_requests(tmp_path, name, image, quality, words):
         save_image(tmp_path / name, _photo() if image is None else image, quality=quality)
     assert words in str(err.value) and "\n" not in str(err.value)
     assert os.listdir(tmp_path) == []
+
+
+def test_check_output_path_fails_before_the_dream(tmp_path):
+    assert check_output_path(str(tmp_path / "ok.webp")) == tmp_path / "ok.webp"
+    (tmp_path / "taken.png").mkdir()
+    for name, words in [("taken.png", "is a directory"), ("out.txt", "valid extensions"),
+                        ("missing/out.png", "does not exist")]:
+        with pytest.raises(ImageError, match=words):
+            check_output_path(tmp_path / name)
+    assert os.listdir(tmp_path) == ["taken.png"]
 
 
 def test_failed_write_keeps_old_file_and_leaves_no_temp(tmp_path, monkeypatch):
