@@ -5,7 +5,7 @@ The loop reads top to bottom, as in Google's notebook:
     preprocess -> for each octave, for each step:
         roll by a random jitter -> forward to the target layers (tile by tile)
         -> the objective's gradient there -> backward to the pixels -> unroll
-        -> normalise (and optionally smooth) -> step -> clip
+        -> (optionally smooth) -> normalise -> step -> clip
     then carry the detail up to the next octave -> deprocess
 """
 import sys
@@ -83,9 +83,9 @@ def dream_step(model, x, objective, opts, rng, low, high):
     rolled = xp.roll(x, (oy, ox), axis=(2, 3))
     value, g = objective_gradient(model, rolled, objective, opts.tile_size)
     g = xp.roll(g, (-oy, -ox), axis=(2, 3))
-    g = normalize_gradient(g, opts.normalize)
-    if opts.smooth > 0:
+    if opts.smooth > 0:  # smooth first, so the normalised step keeps its size in pixels
         g = gaussian_blur(g, opts.smooth)
+    g = normalize_gradient(g, opts.normalize)
     # step_size counts 0-255 pixel units, whatever the model's input space
     x += (opts.step_size * model.scale) * g
     xp.clip(x, low, high, out=x)
