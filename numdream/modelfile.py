@@ -29,7 +29,7 @@ OPS = {
     "lrn": (),
 }
 
-# op -> the attrs the executor reads; each is checked by the _is_<kind> predicate named here
+# op -> the attrs the executor reads -> their kind (see _KINDS at the end for what each allows)
 _POOL = {"size": "pair", "stride": "pair", "padding": "padding", "ceil_mode": "bool"}
 ATTRS = {
     "input": {"channels": "count"},
@@ -40,9 +40,6 @@ ATTRS = {
     "concat": {"axis": "channel_axis"},
     "lrn": {"size": "count", "alpha": "number", "beta": "number", "k": "number"},
 }
-_KIND_TEXT = {"count": "a positive int", "pair": "a positive int or [h, w]", "bool": "true or false",
-              "padding": '"same", "valid" or [top, bottom, left, right]', "number": "a number",
-              "channel_axis": "1 (the channel axis of NCHW)"}
 
 
 @dataclass
@@ -110,7 +107,7 @@ def _write_contents(f, spec):
             f.create_dataset(refs[key], data=np.asarray(value, dtype=np.float32), **_storage(value))
         graph.append({"name": node.name, "op": node.op, "inputs": list(node.inputs),
                       "attrs": node.attrs, "params": refs})
-    f["graph"] = json.dumps({"nodes": graph}, indent=1)
+    f["graph"] = '{"nodes": [\n' + ",\n".join(json.dumps(n) for n in graph) + "\n]}"  # a node a line
     pre = f.create_group("preprocess")
     pre.attrs["channel_order"] = spec.preprocess["channel_order"]
     pre.attrs["mean"] = np.asarray(spec.preprocess["mean"], dtype=np.float64)
@@ -119,12 +116,11 @@ def _write_contents(f, spec):
 
 
 def _storage(array, max_chunk_bytes=1 << 24):
-    """h5py dataset options: gzip level 9 in chunks as large as possible (up to 16 MB).
+    """h5py dataset options: gzip level 9, chunks as large as possible (up to 16 MB), no shuffle.
 
-    Converted weights are dequantized uint8 values times a per-channel factor: each output
-    channel holds at most 256 distinct floats. gzip finds those repeated 4-byte patterns best
-    in large chunks and without the shuffle filter (which splits them into bytes): for
-    InceptionV3 this gives 6.7 MB, against 15 MB with shuffle and h5py's default chunks.
+    Dequantized uint8 weights times a per-channel BN factor give at most 256 distinct floats per
+    channel; gzip finds those repeated 4-byte patterns best in big chunks, unshuffled (shuffle
+    splits them into bytes): InceptionV3 takes 6.8 MB, against 15 MB with h5py's defaults+shuffle.
     """
     shape = np.shape(array)
     if len(shape) == 0 or 0 in shape:
@@ -166,10 +162,10 @@ def read_model(path):
 
 
 def _read_contents(f, path):
-    fmt = _text(f.attrs.get("format"))
+    fmt = _plain(f.attrs.get("format"))
     if fmt != FORMAT_NAME:
         raise ModelFileError(f"{path}: format attribute is {fmt!r}, expected {FORMAT_NAME!r}")
-    version = f.attrs.get("format_version")
+    version = _plain(f.attrs.get("format_version"))
     if version != FORMAT_VERSION:
         raise ModelFileError(f"{path}: unsupported format_version {version!r}; this numdream "
                              f"reads version {FORMAT_VERSION}")
@@ -205,6 +201,8 @@ def _node_from_json(f, path, index, item):
     for key, kind in (("op", str), ("inputs", list), ("attrs", dict), ("params", dict)):
         if not isinstance(item.get(key, kind()), kind):
             raise ModelFileError(f"{where}: {key!r} must be a {kind.__name__}")
+    if not all(isinstance(src, str) for src in item.get("inputs", [])):
+        raise ModelFileError(f"{where}: 'inputs' must hold node names (strings)")
     params = {}
     for key, ds_path in item.get("params", {}).items():
         ds = f.get(ds_path) if isinstance(ds_path, str) else None
@@ -264,13 +262,15 @@ def check_nodes(nodes, path):
                 later = any(n.name == src for n in nodes)
                 raise ModelFileError(f"{where}: input {src!r} is " + (
                     "a later node (nodes must be in execution order)" if later else "not a node"))
-        _check_arity(node, where)
+        low, high, text = _ARITY.get(node.op, (1, 1, "exactly one input"))
+        if not low <= len(node.inputs) <= high:
+            raise ModelFileError(f"{where}: {node.op} takes {text}, got {len(node.inputs)}")
         for key, kind in ATTRS[node.op].items():
+            check, text = _KINDS[kind]
             if key not in node.attrs:
-                raise ModelFileError(f"{where}: {node.op} needs attr {key!r} ({_KIND_TEXT[kind]})")
-            if not _KIND_CHECKS[kind](node.attrs[key]):
-                raise ModelFileError(f"{where}: attr {key!r} is {node.attrs[key]!r}, "
-                                     f"expected {_KIND_TEXT[kind]}")
+                raise ModelFileError(f"{where}: {node.op} needs attr {key!r} ({text})")
+            if not check(node.attrs[key]):
+                raise ModelFileError(f"{where}: attr {key!r} is {node.attrs[key]!r}, expected {text}")
         if sorted(node.params) != sorted(OPS[node.op]):
             raise ModelFileError(f"{where}: {node.op} has params {sorted(node.params)}, "
                                  f"expected {sorted(OPS[node.op])}")
@@ -278,15 +278,6 @@ def check_nodes(nodes, path):
     if sum(n.op == "input" for n in nodes) != 1:
         raise ModelFileError(f"{path}: the graph needs exactly one 'input' node, found "
                              f"{sum(n.op == 'input' for n in nodes)}")
-
-
-def _check_arity(node, where):
-    wanted = {"input": (0, 0), "concat": (1, None)}.get(node.op, (1, 1))
-    count = len(node.inputs)
-    if count < wanted[0] or (wanted[1] is not None and count > wanted[1]):
-        text = "no inputs" if wanted == (0, 0) else ("at least one input" if wanted[1] is None
-                                                     else "exactly one input")
-        raise ModelFileError(f"{where}: {node.op} takes {text}, got {count}")
 
 
 def _out_channels(node, in_channels, where):
@@ -332,12 +323,14 @@ def _is_padding(v):
     return isinstance(v, (list, tuple)) and len(v) == 4 and all(_is_int(p) and p >= 0 for p in v)
 
 
-_KIND_CHECKS = {
-    "count": lambda v: _is_int(v) and v > 0,
-    "pair": lambda v: (_is_int(v) and v > 0) or (isinstance(v, (list, tuple)) and len(v) == 2
-                                                 and all(_is_int(p) and p > 0 for p in v)),
-    "bool": lambda v: isinstance(v, bool),
-    "padding": _is_padding,
-    "number": _is_number,
-    "channel_axis": lambda v: _is_int(v) and v == 1,
+_ARITY = {"input": (0, 0, "no inputs"), "concat": (1, float("inf"), "at least one input")}
+_KINDS = {  # attr kind -> (check, what it allows)
+    "count": (lambda v: _is_int(v) and v > 0, "a positive int"),
+    "pair": (lambda v: (_is_int(v) and v > 0) or (isinstance(v, (list, tuple)) and len(v) == 2
+                                                  and all(_is_int(p) and p > 0 for p in v)),
+             "a positive int or [h, w]"),
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "padding": (_is_padding, '"same", "valid" or [top, bottom, left, right]'),
+    "number": (_is_number, "a number"),
+    "channel_axis": (lambda v: _is_int(v) and v == 1, "1 (the channel axis of NCHW)"),
 }

@@ -1,0 +1,110 @@
+"""Convert the InceptionV3 of the npm package nsfwjs@4.4.0 into weights/inception_v3.h5.
+
+    python tools/convert_tfjs.py                      # runs `npm pack nsfwjs@4.4.0` in a temp dir
+    python tools/convert_tfjs.py nsfwjs-4.4.0.tgz     # or an unpacked package folder
+    python tools/convert_tfjs.py SOURCE -o out.h5     # default: weights/inception_v3.h5
+
+nsfwjs ships a Keras 2.2.4 InceptionV3 in TF.js layers format, wrapped in JavaScript (see
+tfjs/package.py). Its layers up to mixed5 are frozen ImageNet weights; everything after was
+retrained to classify NSFW images, so only input_1 ... mixed5 are kept (and checked to be frozen).
+Each BatchNormalization is folded into its conv, leaving conv2d, relu, pools and concat.
+The JavaScript literals are parsed in Python (tfjs/jsliteral.py); node is not needed.
+"""
+import argparse
+import glob
+import os
+import subprocess
+import sys
+import tempfile
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)  # numdream from this checkout, even when it is not installed
+
+from numdream.errors import ModelFileError  # noqa: E402
+from numdream.modelfile import ModelSpec, write_model  # noqa: E402
+from tfjs.jsliteral import JSLiteralError  # noqa: E402
+from tfjs.keras import build_nodes, check_frozen, keep_until  # noqa: E402
+from tfjs.package import (ConversionError, MODEL_DIR, PackageFiles, read_model_js,  # noqa: E402
+                          read_package_json, read_weight_bytes, split_weights)
+
+CONVERTER = "tools/convert_tfjs.py"
+CONVERTER_VERSION = "1.0"
+NPM_SPEC = "nsfwjs@4.4.0"
+LAST_LAYER = "mixed5"
+DEFAULT_OUT = os.path.join(REPO, "weights", "inception_v3.h5")
+# Keras' InceptionV3 was trained on x / 127.5 - 1 with RGB pixels in 0..255. (nsfwjs itself feeds
+# x / 255, which suits its retrained top but not these ImageNet layers.)
+PREPROCESS = {"channel_order": "RGB", "mean": [127.5, 127.5, 127.5], "scale": 1 / 127.5}
+LICENCES = {
+    "nsfwjs": "MIT, Copyright (c) 2019 Infinite Red, Inc. (the package and its conversion)",
+    "weights": "Apache-2.0, Keras Applications InceptionV3 ImageNet weights (the frozen layers kept)",
+}
+
+
+def convert(source, out, last=LAST_LAYER, name="inception_v3"):
+    """Read the package at ``source`` (.tgz or folder), write the model to ``out``.
+
+    Returns the ModelSpec written. Raises ConversionError or ModelFileError.
+    """
+    files = PackageFiles(source)
+    package, version, license_name = read_package_json(files)
+    topology, weight_specs, shards = read_model_js(files)
+    try:
+        kept = keep_until(topology["model_config"]["config"]["layers"], last)
+        check_frozen(kept)
+        weights = split_weights(read_weight_bytes(files, shards), weight_specs)
+        nodes = build_nodes(kept, weights)
+    except (KeyError, TypeError, IndexError, ValueError) as err:  # a config or spec lacks a field
+        raise ConversionError(f"{source}: unexpected model.min.js layout "
+                              f"({type(err).__name__}: {err})") from None
+    provenance = {
+        "source": {"package": package, "version": version, "license": license_name,
+                   "model_dir": MODEL_DIR, "keras_version": str(topology.get("keras_version", "")),
+                   "tarball_sha256": files.tarball_sha256 or "(converted from an unpacked folder)"},
+        "source_sha256": dict(sorted(files.sha256.items())),
+        "converter": {"name": CONVERTER, "version": CONVERTER_VERSION},
+        "licences": LICENCES,
+        "layers": f"{kept[0]['name']} .. {last}: {len(kept)} Keras layers, all trainable=false; "
+                  f"later layers (retrained by the package author) dropped",
+        "transform": "uint8 dequantized (q*scale+min); BatchNormalization folded into conv weight "
+                     "and bias in float64; HWIO kernels transposed to OIHW; stored float32",
+    }
+    spec = ModelSpec(name, nodes, PREPROCESS, provenance)
+    write_model(out, spec)
+    return spec
+
+
+def npm_pack(folder, npm_spec=NPM_SPEC):
+    """Run `npm pack <spec>` in ``folder``; returns the path of the tarball it wrote."""
+    try:
+        result = subprocess.run(["npm", "pack", npm_spec], cwd=folder, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise ConversionError("npm is not installed; pass the nsfwjs .tgz or folder instead") from None
+    tarballs = glob.glob(os.path.join(folder, "*.tgz"))
+    if result.returncode != 0 or len(tarballs) != 1:
+        error = " ".join(result.stderr.split())[-300:]
+        raise ConversionError(f"`npm pack {npm_spec}` failed (exit {result.returncode}): {error}")
+    return tarballs[0]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("source", nargs="?", help=f"nsfwjs .tgz or unpacked folder "
+                        f"(default: `npm pack {NPM_SPEC}` into a temp dir)")
+    parser.add_argument("-o", "--out", default=DEFAULT_OUT, help="output .h5 (default: %(default)s)")
+    args = parser.parse_args(argv)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            source = args.source or npm_pack(tmp)
+            spec = convert(source, args.out)
+    except (ConversionError, ModelFileError, JSLiteralError, OSError) as err:
+        print(f"convert_tfjs: error: {err}", file=sys.stderr)
+        return 1
+    count = sum(p.size for n in spec.nodes for p in n.params.values())
+    print(f"wrote {args.out}: {len(spec.nodes)} nodes ({spec.nodes[0].name} .. {spec.nodes[-1].name}), "
+          f"{count} parameters, {os.path.getsize(args.out) / 1e6:.1f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
