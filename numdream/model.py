@@ -11,6 +11,7 @@ where a tensor fans out to several branches, and frees each cache once it has be
 import difflib
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 import numpy
 
@@ -31,8 +32,12 @@ class LayerInfo:
 
 
 def bundled_model_path():
-    """Path of the bundled InceptionV3 file (installed as the numdream.weights package)."""
-    return str(resources.files("numdream.weights") / BUNDLED)
+    """Path of the bundled InceptionV3 file: installed as the numdream.weights package, or in the
+    weights/ folder beside numdream/ when running from a source checkout."""
+    try:
+        return str(resources.files("numdream.weights") / BUNDLED)
+    except ModuleNotFoundError:
+        return str(Path(__file__).resolve().parent.parent / "weights" / BUNDLED)
 
 
 def load_model(path=None, dtype=numpy.float32):
