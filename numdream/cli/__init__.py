@@ -13,6 +13,7 @@ from ..errors import NumdreamError
 SUBCOMMANDS = {
     "dream": "dream",
     "layers": "layers",
+    "gradcheck": "gradcheck",
 }
 
 

@@ -1,0 +1,13 @@
+"""Every op's backward pass against float64 central differences, over the registry's whole grid,
+on NumPy and on the CuPy stand-in. Element-wise and along random directions; conv2d includes
+the weight and bias gradients (the registry calls it with weights=True)."""
+import pytest
+
+from numdream.gradcheck import CASES, FD_TOL, check_case
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_backward_matches_central_differences(case, xp):
+    result = check_case(case, seed=0, directions=2)
+    assert result.elementwise <= FD_TOL, f"{case.name}: element-wise {result}"
+    assert result.directional <= FD_TOL, f"{case.name}: directional {result}"

@@ -1,0 +1,125 @@
+"""The fast ops against the loop-based oracles in numdream.ops.naive, and the oracles against
+central differences and hand-computed examples (tie rule, ceil mode, count_include_pad)."""
+import numpy as np
+import pytest
+
+from numdream import ops
+from numdream.backend import get_array_module, to_device, to_host
+from numdream.gradcheck import CASES, FD_TOL, check_op, rel_error
+from numdream.ops import naive
+from numdream.ops.geometry import out_size
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_fast_matches_naive(case, xp):
+    """Forward and every gradient, the fast op on the backend under test, the oracle on the host."""
+    host = case.inputs(seed=2)
+    y, cache = case.forward()(*(to_device(x) for x in host))
+    assert get_array_module(y) is xp, "the fast op left the device"
+    y_naive, cache_naive = case.forward(naive)(*host)
+    dy = np.random.default_rng(3).standard_normal(y_naive.shape)
+    grads = case.backward()(to_device(dy), cache)
+    grads_naive = case.backward(naive)(dy, cache_naive)
+    assert rel_error(y, y_naive) <= 1e-12
+    assert len(grads) == len(grads_naive)
+    for g, g_naive in zip(grads, grads_naive):
+        assert get_array_module(g) is xp
+        assert rel_error(g, g_naive) <= 1e-12
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_naive_matches_central_differences(case):
+    result = check_op(case.forward(naive), case.backward(naive), case.inputs(seed=4),
+                      eps=case.eps, directions=2, elementwise=False, seed=4)
+    assert result.directional <= FD_TOL, result
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_fast_ops_keep_float32(case, xp):
+    inputs = [to_device(x) for x in case.inputs(seed=0, dtype="float32")]
+    y, cache = case.forward()(*inputs)
+    assert y.dtype == np.float32
+    for g in case.backward()(to_device(np.ones(y.shape, dtype=np.float32)), cache):
+        assert g.dtype == np.float32
+
+
+def test_conv_without_weights_returns_dx_only(xp):
+    rng = np.random.default_rng(0)
+    x, w, b = (to_device(rng.standard_normal(s)) for s in [(2, 3, 6, 5), (4, 3, 3, 3), (4,)])
+    y, cache = ops.conv2d_forward(x, w, b, stride=2, padding=(0, 1, 1, 1))
+    dy = to_device(rng.standard_normal(y.shape))
+    dx = ops.conv2d_backward(dy, cache)
+    dx_all, dw, db = ops.conv2d_backward(dy, cache, weights=True)
+    assert dx.shape == x.shape and dw.shape == w.shape and db.shape == b.shape
+    assert rel_error(dx, dx_all) == 0
+
+
+@pytest.mark.parametrize("module", [ops, naive], ids=["fast", "naive"])
+def test_max_pool_ties_go_to_the_first_maximum(module):
+    """All-equal windows (ReLU's zeros): each window's gradient goes to its top-left pixel only."""
+    x = np.zeros((1, 1, 4, 4))
+    y, cache = module.max_pool2d_forward(x, 2, 1)
+    dx = to_host(module.max_pool2d_backward(np.ones(y.shape), cache))
+    expected = np.zeros((4, 4))
+    expected[:3, :3] = 1  # window (i, j) starts at, and sends its gradient to, pixel (i, j)
+    np.testing.assert_array_equal(dx[0, 0], expected)
+
+
+@pytest.mark.parametrize("module", [ops, naive], ids=["fast", "naive"])
+def test_max_pool_padding_never_wins(module):
+    """Padding counts as -inf: with all-negative inputs every window still picks an input pixel
+    (zero padding would win every window and swallow the gradient)."""
+    x = -np.arange(1.0, 10.0).reshape(1, 1, 3, 3)
+    y, cache = module.max_pool2d_forward(x, 3, 2, padding=1)
+    np.testing.assert_array_equal(to_host(y)[0, 0], [[-1, -2], [-4, -5]])
+    dx = to_host(module.max_pool2d_backward(np.ones(y.shape), cache))
+    np.testing.assert_array_equal(dx[0, 0], [[1, 1, 0], [1, 1, 0], [0, 0, 0]])
+
+
+@pytest.mark.parametrize("module", [ops, naive], ids=["fast", "naive"])
+def test_avg_pool_counts_explicit_padding_but_not_the_ceil_overhang(module):
+    """4x4 ones, 3x3 windows, stride 2, padding 1, ceil mode: windows start at -1, 1 and 3.
+    Per axis they cover 2, 3, 1 input pixels and 3, 3, 2 pixels of input or explicit padding
+    (the last window's third pixel is ceil mode's overhang and never counts)."""
+    x = np.ones((1, 1, 4, 4))
+    inside, padded = np.array([2, 3, 1]), np.array([3, 3, 2])
+    y, _ = module.avg_pool2d_forward(x, 3, 2, 1, count_include_pad=True, ceil_mode=True)
+    np.testing.assert_allclose(to_host(y)[0, 0], np.outer(inside, inside) / np.outer(padded, padded))
+    y, _ = module.avg_pool2d_forward(x, 3, 2, 1, count_include_pad=False, ceil_mode=True)
+    np.testing.assert_allclose(to_host(y)[0, 0], np.ones((3, 3)))
+
+
+def test_ceil_mode_examples():
+    assert naive.window_starts(7, 2, 2, 0, 0, ceil_mode=False) == [0, 2, 4]
+    assert naive.window_starts(7, 2, 2, 0, 0, ceil_mode=True) == [0, 2, 4, 6]  # overhangs by one
+    # the next window would start at 5, in the bottom padding: it is dropped
+    assert naive.window_starts(5, 2, 2, 1, 1, ceil_mode=True) == [-1, 1, 3]
+
+
+@pytest.mark.parametrize("ceil_mode", [False, True])
+def test_out_size_counts_the_naive_windows(ceil_mode):
+    for size in range(1, 12):
+        for k in range(1, 6):
+            for stride in range(1, 4):
+                for before in range(0, k // 2 + 1):
+                    for after in range(0, k // 2 + 1):
+                        if size + before + after < k:
+                            continue
+                        starts = naive.window_starts(size, k, stride, before, after, ceil_mode)
+                        assert out_size(size, k, stride, before, after, ceil_mode) == len(starts)
+
+
+def test_same_padding_follows_tensorflow():
+    assert ops.same_padding((8, 8), 3, 2) == (0, 1, 0, 1)    # output 4: one extra pixel, bottom/right
+    assert ops.same_padding((9, 9), 3, 2) == (1, 1, 1, 1)
+    assert ops.same_padding((10, 10), 7, 2) == (2, 3, 2, 3)
+    assert ops.same_padding((224, 224), 7, 2) == (2, 3, 2, 3)
+    assert ops.same_padding((6, 8), (1, 7), 2) == (0, 0, 2, 3)
+    assert ops.same_padding((5, 5), 1, 2) == (0, 0, 0, 0)
+
+
+def test_naive_lrn_window_is_pytorchs():
+    """Even sizes reach one channel further below than above: [c - size//2, c + (size-1)//2]."""
+    assert list(naive._lrn_window(3, 4, 8)) == [1, 2, 3, 4]
+    assert list(naive._lrn_window(0, 5, 8)) == [0, 1, 2]
+    assert list(naive._lrn_window(7, 5, 8)) == [5, 6, 7]
