@@ -1,6 +1,10 @@
 """numdream: DeepDream written from scratch in NumPy, with an optional CuPy backend."""
 from setuptools import find_packages, setup
 
+VIDEO = ["imageio>=2.31", "imageio-ffmpeg>=0.4.9"]  # imageio-ffmpeg ships its own ffmpeg binary
+DASK = ["dask[distributed]>=2023.1"]
+TUTORIALS = ["nbclient>=0.7", "nbformat>=5.7", "ipykernel>=6", "matplotlib>=3.6"]
+
 setup(
     name="numdream",
     version="0.1.0",
@@ -17,8 +21,12 @@ setup(
     install_requires=["numpy>=1.22", "scipy>=1.8", "pillow>=9.1", "h5py>=3.6", "tqdm>=4.60"],
     extras_require={
         "gpu": ["cupy-cuda12x>=12"],
+        "video": VIDEO,
+        "dask": DASK,
+        "tutorials": TUTORIALS,
         # torch is the autograd oracle of the tests; pin the CPU build this project is tested with.
-        "test": ["pytest>=7", "torch==2.13.0"],
+        # The tests also execute the tutorials and exercise the video and Dask commands.
+        "test": ["pytest>=7", "torch==2.13.0"] + VIDEO + DASK + TUTORIALS,
     },
     entry_points={"console_scripts": ["numdream=numdream.cli:main"]},
 )
