@@ -31,6 +31,9 @@ def _node(node, xs, params):
     padding = resolve_padding(a.get("padding", "valid"), x.shape[2:], kernel, stride)
     ceil = a.get("ceil_mode", False)
     if node.op == "max_pool2d":
+        t, b, l, r = padding
+        if ceil and t == b and l == r:  # F.pad would let ceil mode's last window start in the padding
+            return F.max_pool2d(x, kernel, stride, (t, l), ceil_mode=True)
         return F.max_pool2d(_pool_pad(x, padding, -float("inf")), kernel, stride, ceil_mode=ceil)
     if node.op == "avg_pool2d":
         t, b, l, r = padding
