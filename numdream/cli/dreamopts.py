@@ -1,0 +1,87 @@
+"""The dream flags shared by every command that dreams (dream, zoom, video, gallery, batch).
+
+    add_dream_options(parser)       # --layer ... --seed [--init --size] --model --backend -q
+    options = dream_kwargs(args)    # keyword arguments for numdream.dream.dream()
+
+A command that chooses its own targets (the gallery) leaves them out with ``targets=False``;
+one that can start from noise adds ``--init``/``--size`` with ``noise=True``.
+"""
+import secrets
+
+from .. import backend
+from ..options import NORMALIZATIONS
+from . import args as types
+
+OBJECTIVES = ("l2", "mean", "channel", "neuron", "guide")
+
+
+def add_dream_options(p, targets=True, noise=True, seed_help="random seed (default: a new one, printed)"):
+    """Add the dream flags to argparse parser ``p``, in the order ``numdream dream --help`` lists them."""
+    if targets:
+        p.add_argument("--layer", action="append", type=types.layer_weight, metavar="NAME[:WEIGHT]",
+                       help="target layer, repeatable (default: mixed3 and mixed5)")
+        p.add_argument("--objective", choices=OBJECTIVES, help="what to maximise (default: l2, or what "
+                       "--channel/--neuron/--guide imply)")
+        p.add_argument("--channel", type=types.channel_list, metavar="N[,M...]", help="channel(s) to maximise")
+        p.add_argument("--neuron", type=types.neuron, metavar="C[:Y:X]",
+                       help="one unit: channel C at grid position Y, X of the layer (default: centre)")
+        p.add_argument("--guide", metavar="IMAGE", help="guide image for a guided dream")
+    p.add_argument("--octaves", type=types.whole(1), default=4)
+    p.add_argument("--octave-scale", type=types.number(above=1.0), default=1.4)
+    p.add_argument("--steps", type=types.whole(0), default=10, help="steps per octave")
+    p.add_argument("--step-size", type=types.number(above=0.0), default=1.5, help="in 0-255 pixel units")
+    p.add_argument("--jitter", type=types.whole(0), default=32, help="random roll in pixels")
+    p.add_argument("--normalize", choices=NORMALIZATIONS, default="mean")
+    p.add_argument("--smooth", type=types.number(at_least=0.0), default=0.0,
+                   help="Gaussian sigma (pixels) to smooth the gradient; 0 = off")
+    p.add_argument("--tile-size", type=types.whole(0), default=512, help="pixels; 0 = no tiling")
+    p.add_argument("--seed", type=types.whole(0), help=seed_help)
+    if noise:
+        p.add_argument("--init", choices=("image", "noise"), default="image",
+                       help="start from the image or noise")
+        p.add_argument("--size", type=types.size, metavar="WxH", help="image size for --init noise")
+    add_run_options(p)
+
+
+def add_run_options(p):
+    """--model, --backend and -q: where the network comes from and how loud the run is."""
+    p.add_argument("--model", metavar="PATH", help="model HDF5 file (default: bundled InceptionV3)")
+    p.add_argument("--backend", choices=backend.BACKENDS, help="array backend (default: $NUMDREAM_BACKEND or numpy)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
+
+
+def objective_name(a):
+    """--objective if given, else what --neuron, --channel or --guide imply, else 'l2'."""
+    if a.objective:
+        return a.objective
+    for flag, name in ((a.neuron, "neuron"), (a.channel, "channel"), (a.guide, "guide")):
+        if flag is not None:
+            return name
+    return "l2"
+
+
+def choose_seed(a):
+    """--seed, or a new random seed (which the command prints so the picture can be made again)."""
+    return a.seed if a.seed is not None else secrets.randbelow(2 ** 31)
+
+
+def use_backend(a):
+    if a.backend:
+        backend.use(a.backend)
+
+
+def dream_kwargs(a, seed):
+    """Keyword arguments for numdream.dream.dream() from parsed flags (without image, model, progress).
+
+    Includes layers/objective/channels/neuron/guide when the parser has the target flags and
+    init/size when it has the noise flags; ``--init noise`` without ``--size`` means 512x512.
+    """
+    kwargs = dict(octaves=a.octaves, octave_scale=a.octave_scale, steps=a.steps, step_size=a.step_size,
+                  jitter=a.jitter, normalize=a.normalize, smooth=a.smooth, tile_size=a.tile_size, seed=seed)
+    if hasattr(a, "objective"):
+        kwargs.update(layers=dict(a.layer) if a.layer else None, objective=objective_name(a),
+                      channels=a.channel, neuron=a.neuron, guide=a.guide)
+    if hasattr(a, "init"):
+        noise = a.init == "noise"
+        kwargs.update(init="noise" if noise else None, size=(a.size or (512, 512)) if noise else a.size)
+    return kwargs
