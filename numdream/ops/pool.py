@@ -6,7 +6,7 @@ row-major window order (numpy's argmax rule), so tied inputs never share a gradi
 from collections import namedtuple
 
 from ..backend import get_array_module
-from .geometry import col2im, crop, im2col, out_size, pad_for_windows, padding4, pair
+from .geometry import col2im, crop, out_size, pad_for_windows, padding4, pair
 
 MaxPoolCache = namedtuple("MaxPoolCache", "x_shape argmax kernel stride padding padded_hw")
 AvgPoolCache = namedtuple("AvgPoolCache", "x_shape counts kernel stride padding padded_hw")
@@ -20,31 +20,44 @@ def _geometry(x, size, stride, padding, ceil_mode):
     return kernel, stride, padding, (oh, ow)
 
 
+def _window_slices(kernel, stride, out_hw):
+    """The kh*kw strided slices that pick window offset (i, j) of every window, in row-major order."""
+    (kh, kw), (sh, sw), (oh, ow) = kernel, stride, out_hw
+    return [(slice(None), slice(None), slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw))
+            for i in range(kh) for j in range(kw)]
+
+
 def max_pool2d_forward(x, size, stride, padding=(0, 0, 0, 0), ceil_mode=False):
     """Max over each window; padding counts as -inf.
 
     x: (N, C, H, W); size, stride: int or pair; padding: (top, bottom, left, right).
-    Returns y: (N, C, OH, OW) and the cache.
+    Returns y: (N, C, OH, OW) and the cache, which keeps, per window, the row-major offset of its
+    first maximum (uint8: a window has at most 255 pixels here).
     """
     xp = get_array_module(x)
     kernel, stride, padding, out_hw = _geometry(x, size, stride, padding, ceil_mode)
+    if kernel[0] * kernel[1] > 255:
+        raise ValueError(f"max_pool2d: window {kernel} has more than 255 pixels")
     xpad = pad_for_windows(x, kernel, stride, padding, out_hw, value=-xp.inf)
-    n, c = x.shape[:2]
-    cols = im2col(xpad, kernel, stride, out_hw).reshape(n, c, kernel[0] * kernel[1], *out_hw)
-    argmax = cols.argmax(axis=2)  # the first maximum in row-major window order
-    y = xp.take_along_axis(cols, argmax[:, :, None], axis=2)[:, :, 0]
+    slices = _window_slices(kernel, stride, out_hw)
+    y = xpad[slices[0]].copy()
+    argmax = xp.zeros(y.shape, dtype=xp.uint8)
+    for k, window in enumerate(slices[1:], start=1):
+        candidate = xpad[window]
+        better = candidate > y  # strictly greater: a tie keeps the earlier (first) maximum
+        xp.copyto(y, candidate, where=better)
+        argmax[better] = k
     return y, MaxPoolCache(x.shape, argmax, kernel, stride, padding, xpad.shape[2:])
 
 
 def max_pool2d_backward(dy, cache):
-    """dy: (N, C, OH, OW) -> dx: (N, C, H, W); each window's gradient goes to its argmax."""
+    """dy: (N, C, OH, OW) -> dx: (N, C, H, W); each window's gradient goes to its first maximum."""
     xp = get_array_module(dy)
     x_shape, argmax, kernel, stride, padding, padded_hw = cache
-    n, c, oh, ow = dy.shape
-    window = xp.arange(kernel[0] * kernel[1]).reshape(1, 1, -1, 1, 1)
-    dcols = (window == argmax[:, :, None]) * dy[:, :, None]
-    dcols = dcols.astype(dy.dtype, copy=False).reshape(n, c, kernel[0], kernel[1], oh, ow)
-    return crop(col2im(dcols, padded_hw, stride), padding, x_shape[2:]).copy()
+    dxpad = xp.zeros(dy.shape[:2] + tuple(padded_hw), dtype=dy.dtype)
+    for k, window in enumerate(_window_slices(kernel, stride, dy.shape[2:])):
+        dxpad[window] += xp.where(argmax == k, dy, 0)
+    return crop(dxpad, padding, x_shape[2:]).copy()
 
 
 def _window_sum(xpad, kernel, stride, out_hw):

@@ -1,0 +1,55 @@
+"""Shared helpers of the benchmarks: timing, the GEMM peak, FLOP counts, peak memory."""
+import os
+import resource
+import statistics
+import sys
+import time
+
+import numpy
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+
+def median_time(fn, repeats):
+    """Median wall time of fn() over ``repeats`` calls (after one warm-up call)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def gemm_peak(n=2048, repeats=5):
+    """This machine's float32 GEMM throughput through numpy's BLAS, in GFLOP/s."""
+    a = numpy.random.default_rng(0).standard_normal((n, n), dtype=numpy.float32)
+    return 2 * n ** 3 / median_time(lambda: a @ a, repeats) / 1e9
+
+
+def conv_flops(model, hw, until):
+    """FLOPs of one step: forward convolutions to ``until`` plus their input-gradient GEMMs (2x)."""
+    shapes = model.output_shapes(hw, until)
+    total = 0
+    for name, (oh, ow) in shapes.items():
+        node = model.nodes[name]
+        if node.op == "conv2d":
+            o, c, kh, kw = node.params["w"].shape
+            total += 2 * o * c * kh * kw * oh * ow
+    return 2 * total
+
+
+def peak_rss_mb():
+    """Peak resident memory of this process so far, in MB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def machine():
+    """One line naming the machine: CPU model, core count, BLAS threads."""
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{model}, {os.cpu_count()} cores, numpy {numpy.__version__}"
