@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy
 
-from . import backend, layers
+from . import backend, layers, steps
 from .errors import LayerError, NumdreamError
 from . import modelfile
 
@@ -48,7 +48,7 @@ def load_model(path=None, dtype=numpy.float32):
 class Model:
     """A validated graph whose parameters live on the active backend in ``dtype``."""
 
-    def __init__(self, spec, dtype=numpy.float32):
+    def __init__(self, spec, dtype=numpy.float32, fuse=True):
         self.spec = spec
         self.name = spec.name
         self.dtype = numpy.dtype(dtype)
@@ -57,17 +57,14 @@ class Model:
         for node in spec.nodes:
             node.params = {k: backend.to_device(v, self.dtype) for k, v in node.params.items()}
         self._input = next(n.name for n in spec.nodes if n.op == "input")
-        self._consumers = {name: [] for name in self.layer_names}
-        for node in spec.nodes:
-            for src in node.inputs:
-                self._consumers[src].append(node.name)
         self.layers = self._layer_infos()
         pre = spec.preprocess
         self.channel_order = pre["channel_order"]
         self.mean = numpy.asarray(pre["mean"], dtype=numpy.float64).reshape(3)
         self.scale = float(pre["scale"])  # network input units per 0-255 pixel unit
-        self._caches = {}
-        self._order = []  # names of the nodes that the last forward ran, in order
+        self.fuse = fuse  # False: run every node through the readable ops, one by one
+        self._plans = {}
+        self._steps, self._caches = None, []  # what the last forward ran, and its caches
 
     # ---- layers -------------------------------------------------------------------------------
 
@@ -166,6 +163,14 @@ class Model:
 
     # ---- forward and backward ----------------------------------------------------------------------
 
+    def _plan(self, until):
+        """The steps for these targets (cached: fusing stacks weights once per target set)."""
+        key = (tuple(sorted(until)), self.fuse)
+        if key not in self._plans:
+            order = [n for n in self._needed(until) if n != self._input]
+            self._plans[key] = steps.plan(self.nodes, order, set(until), fuse=self.fuse)
+        return self._plans[key]
+
     def forward(self, x, until):
         """Run the nodes that ``until`` needs. x: (N, C, H, W). Returns {name: activation}."""
         until = [until] if isinstance(until, str) else list(until)
@@ -175,26 +180,26 @@ class Model:
             raise NumdreamError(f"input must be (N, {self.layers[self._input].channels}, H, W), "
                                 f"got shape {tuple(x.shape)}")
         self.output_shapes(x.shape[2:], until)  # a clear error before any work if x is too small
-        self._order = self._needed(until)
-        self._caches = {}
+        self._steps, self._caches = self._plan(until), []
         self._input_shape, self._input_xp = x.shape, backend.get_array_module(x)
-        left = {name: sum(c in self._order for c in self._consumers[name]) for name in self._order}
+        left = {}  # name -> how many steps still have to read it
+        for step in self._steps:
+            for src in step.inputs:
+                left[src] = left.get(src, 0) + 1
         acts, out = {self._input: x}, {}
-        for name in self._order:
-            node = self.nodes[name]
-            if node.op != "input":
-                acts[name], self._caches[name] = layers.forward(node, [acts[s] for s in node.inputs])
-                for src in node.inputs:  # drop what no later node reads
-                    left[src] -= 1
-                    if left[src] == 0 and src not in until:
-                        del acts[src]
-            if name in until:
-                out[name] = acts[name]
-        return out
+        for step in self._steps:
+            ys, cache = step.forward([acts[s] for s in step.inputs])
+            self._caches.append(cache)
+            acts.update(zip(step.outputs, ys))
+            for src in step.inputs:  # drop what no later step reads
+                left[src] -= 1
+                if left[src] == 0 and src not in until:
+                    del acts[src]
+        return {name: acts[name] for name in until}
 
     def release(self):
         """Drop the caches of the last forward without running backward."""
-        self._caches, self._order = {}, []
+        self._caches, self._steps = [], None
 
     def backward(self, grads):
         """{name: dL/d(activation)} -> dL/dx (N, C, H, W), through the last forward's caches.
@@ -202,20 +207,19 @@ class Model:
         Gradients add up where a tensor feeds several nodes. Each cache is freed once used, so
         call forward() again before the next backward().
         """
-        unknown = [n for n in grads if n not in self._order]
+        reached = {self._input} | {name for step in self._steps or [] for name in step.outputs}
+        unknown = [n for n in grads if n not in reached or self._steps is None]
         if unknown:
             raise NumdreamError(f"no forward pass reached {', '.join(map(repr, unknown))}; "
                                 "call forward(x, until=[...]) with these layers first")
         pending = dict(grads)
-        for name in reversed(self._order):
-            dy = pending.pop(name, None)
-            node = self.nodes[name]
-            if node.op == "input":
-                self._caches = {}
-                return dy if dy is not None else self._input_xp.zeros(self._input_shape, self.dtype)
-            cache = self._caches.pop(name)
-            if dy is None:
+        for step in reversed(self._steps):
+            cache = self._caches.pop()
+            dys = [pending.pop(name, None) for name in step.outputs]
+            if all(dy is None for dy in dys):
                 continue
-            for src, dx in zip(node.inputs, layers.backward(node, dy, cache)):
+            for src, dx in zip(step.inputs, step.backward(dys, cache)):
                 pending[src] = dx if src not in pending else pending[src] + dx
-        raise NumdreamError("backward() found no input node")
+        self.release()
+        dx = pending.pop(self._input, None)
+        return dx if dx is not None else self._input_xp.zeros(self._input_shape, self.dtype)

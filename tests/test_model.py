@@ -50,12 +50,15 @@ def test_fan_out_gradients_add_up():
     np.testing.assert_allclose(full, sum(parts), rtol=1e-12, atol=1e-14)
 
 
-def test_forward_runs_only_what_targets_need_and_backward_frees_caches():
-    model = Model(tiny_spec(), dtype=np.float64)
+@pytest.mark.parametrize("fuse", [True, False])
+def test_forward_runs_only_what_targets_need_and_backward_frees_caches(fuse):
+    model = Model(tiny_spec(), dtype=np.float64, fuse=fuse)
     model.forward(np.zeros((1, 3, 31, 31)), ["b2a"])
-    assert "b2a" in model._caches and "b1" not in model._caches and "mixed" not in model._caches
+    ran = {name for step in model._steps for name in step.outputs}
+    assert "b2a" in ran and "b2b" not in ran and "mixed" not in ran
+    assert len(model._caches) == len(model._steps)
     model.backward({"b2a": np.ones((1, 3, 7, 7))})
-    assert model._caches == {}
+    assert model._caches == [] and model._steps is None
     with pytest.raises(NumdreamError, match="forward"):
         model.backward({"mixed": np.ones((1, 16, 7, 7))})
 

@@ -1,0 +1,57 @@
+"""The fused execution plan (numdream.steps) against the readable ops, node by node."""
+import numpy as np
+import pytest
+
+from numdream.model import Model, load_model
+from numdream.steps import ConvReluStep, NodeStep, PointwiseGroupStep
+from tiny_model import tiny_spec
+
+
+def _both(model_fused, model_plain, x, until, seed=0):
+    rng = np.random.default_rng(seed)
+    a = model_fused.forward(x, until)
+    b = model_plain.forward(x, until)
+    grads = {u: rng.standard_normal(a[u].shape).astype(x.dtype) for u in until}
+    return a, b, model_fused.backward(grads), model_plain.backward(grads)
+
+
+def test_tiny_plan_fuses_pointwise_siblings_and_conv_relu():
+    model = Model(tiny_spec(), dtype=np.float64)
+    steps = model._plan(["mixed"])
+    groups = [s for s in steps if isinstance(s, PointwiseGroupStep)]
+    assert len(groups) == 1 and set(groups[0].outputs) == {"b1_relu", "b2a_relu", "b3a_relu"}
+    assert any(isinstance(s, ConvReluStep) and s.outputs == ["b2b_relu"] for s in steps)
+    # a conv that is itself a target keeps its pre-ReLU value: it is not fused with its ReLU
+    assert any(isinstance(s, NodeStep) and s.outputs == ["conv2"] for s in model._plan(["conv2", "mixed"]))
+
+
+@pytest.mark.parametrize("until", [["mixed"], ["b2a", "mixed", "top"], ["conv2", "b3b"]])
+def test_tiny_fused_equals_unfused(until):
+    x = np.random.default_rng(1).standard_normal((2, 3, 35, 29))
+    a, b, da, db = _both(Model(tiny_spec(), np.float64), Model(tiny_spec(), np.float64, fuse=False), x, until)
+    for u in until:
+        np.testing.assert_allclose(a[u], b[u], rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(da, db, rtol=1e-12, atol=1e-13)
+
+
+def test_user_gradients_are_not_modified():
+    model = Model(tiny_spec(), np.float64)
+    acts = model.forward(np.random.default_rng(2).standard_normal((1, 3, 31, 31)), ["b1_relu", "mixed"])
+    grads = {k: np.random.default_rng(3).standard_normal(v.shape) for k, v in acts.items()}
+    kept = {k: v.copy() for k, v in grads.items()}
+    model.backward(grads)
+    for k in grads:
+        np.testing.assert_array_equal(grads[k], kept[k])
+
+
+@pytest.mark.slow
+def test_inception_fused_equals_unfused_float64():
+    fused, plain = load_model(dtype=np.float64), load_model(dtype=np.float64)
+    plain.fuse = False
+    kinds = {type(s) for s in fused._plan(["mixed5"])}
+    assert PointwiseGroupStep in kinds and ConvReluStep in kinds
+    x = np.random.default_rng(4).uniform(-1, 1, (1, 3, 97, 83))
+    a, b, da, db = _both(fused, plain, x, ["mixed2", "mixed5"])
+    for u in a:
+        np.testing.assert_allclose(a[u], b[u], rtol=1e-12, atol=1e-12)
+    assert np.abs(da - db).max() <= 1e-12 * np.abs(db).max()
