@@ -2,6 +2,8 @@
 
 A node's padding may be 'same' (TensorFlow's rule, which depends on the input size), 'valid',
 or explicit (top, bottom, left, right); it is resolved here, per call, from the input's shape.
+So is the window of a global pool ("global": true, Caffe's global_pooling): the whole input.
+A dense node reads every value of its input and returns (N, O, 1, 1).
 """
 from . import ops
 from .ops.geometry import out_size, pair
@@ -19,14 +21,24 @@ def resolve_padding(padding, in_hw, kernel, stride):
 def _window(node, in_hw):
     """(kernel, stride, padding) of a conv or pool node for an input of in_hw."""
     a = node.attrs
+    if a.get("global"):
+        return tuple(in_hw), (1, 1), (0, 0, 0, 0)
     kernel = tuple(node.params["w"].shape[2:]) if node.op == "conv2d" else pair(a["size"])
     stride = pair(a.get("stride", 1))
     return kernel, stride, resolve_padding(a.get("padding", "valid"), in_hw, kernel, stride)
 
 
-def output_hw(node, in_hws):
-    """Spatial size of a node's output, from its inputs' sizes; raises ValueError if a window
-    does not fit."""
+def output_hw(node, in_hws, in_channels=None):
+    """Spatial size of a node's output, from its inputs' sizes (and channel counts, which a dense
+    node needs); raises ValueError if a window does not fit or a dense node gets the wrong
+    number of values."""
+    if node.op == "dense":
+        (h, w), k = in_hws[0], node.params["w"].shape[1]
+        if in_channels is not None and in_channels[0] * h * w != k:
+            raise ValueError(f"dense layer {node.name!r} reads {k} values but its input "
+                             f"{node.inputs[0]!r} gives {in_channels[0]} x {h} x {w} = "
+                             f"{in_channels[0] * h * w}")
+        return 1, 1
     if node.op not in ("conv2d", "max_pool2d", "avg_pool2d"):
         return in_hws[0]
     (kh, kw), (sh, sw), (t, b, l, r) = _window(node, in_hws[0])
@@ -45,9 +57,14 @@ def forward(node, xs):
         return ops.relu_forward(x)
     if node.op == "lrn":
         return ops.lrn_forward(x, a["size"], a["alpha"], a["beta"], a["k"])
+    if node.op == "dense":
+        return ops.dense_forward(x, node.params["w"], node.params["b"])
+    if node.op == "softmax":
+        return ops.softmax_forward(x)
     kernel, stride, padding = _window(node, x.shape[2:])
     if node.op == "conv2d":
-        return ops.conv2d_forward(x, node.params["w"], node.params.get("b"), stride, padding)
+        return ops.conv2d_forward(x, node.params["w"], node.params.get("b"), stride, padding,
+                                  groups=a.get("groups", 1))
     ceil = a.get("ceil_mode", False)
     if node.op == "max_pool2d":
         return ops.max_pool2d_forward(x, kernel, stride, padding, ceil)
@@ -62,6 +79,8 @@ _BACKWARD = {
     "lrn": ops.lrn_backward,
     "max_pool2d": ops.max_pool2d_backward,
     "avg_pool2d": ops.avg_pool2d_backward,
+    "dense": ops.dense_backward,
+    "softmax": ops.softmax_backward,
 }
 
 
@@ -73,7 +92,10 @@ def backward(node, dy, cache):
 
 
 def pair_stride(node):
-    """The factor by which a node shrinks the spatial size (1 for non-window ops)."""
+    """The factor by which a node shrinks the spatial size: 1 for non-window ops, 0 for a dense
+    node or a global pool, whose one output sees the whole image."""
+    if node.op == "dense" or node.attrs.get("global"):
+        return 0
     if node.op not in ("conv2d", "max_pool2d", "avg_pool2d"):
         return 1
     return pair(node.attrs.get("stride", 1))[0]

@@ -7,6 +7,7 @@ follows the input. Loop-based versions of each op live in ``numdream.ops.naive``
 from .activation import lrn_backward, lrn_forward, relu_backward, relu_forward
 from .concat import concat_backward, concat_forward
 from .conv import conv2d_backward, conv2d_forward
+from .dense import dense_backward, dense_forward, softmax_backward, softmax_forward
 from .geometry import same_padding
 from .pool import avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward, max_pool2d_forward
 
@@ -17,5 +18,7 @@ __all__ = [
     "relu_forward", "relu_backward",
     "concat_forward", "concat_backward",
     "lrn_forward", "lrn_backward",
+    "dense_forward", "dense_backward",
+    "softmax_forward", "softmax_backward",
     "same_padding",
 ]

@@ -3,27 +3,31 @@
 Forward is im2col + one GEMM; a 1x1 stride-1 unpadded convolution is a plain GEMM.
 Backward to the input is the transposed convolution: a GEMM with the transposed weights,
 then col2im to add every window's contribution back to the pixels it came from.
+A grouped convolution (Caffe's ``group``) is ``groups`` independent convolutions on channel slices.
 """
 from collections import namedtuple
 
 from ..backend import get_array_module
 from .geometry import col2im, crop, im2col, out_size, pad_for_windows, padding4, pair
 
-ConvCache = namedtuple("ConvCache", "x w stride padding out_hw")
+ConvCache = namedtuple("ConvCache", "x w stride padding out_hw groups", defaults=(1,))
 
 
 def _is_pointwise(w, stride, padding):
     return w.shape[2:] == (1, 1) and stride == (1, 1) and padding == (0, 0, 0, 0)
 
 
-def conv2d_forward(x, w, b, stride=(1, 1), padding=(0, 0, 0, 0)):
+def conv2d_forward(x, w, b, stride=(1, 1), padding=(0, 0, 0, 0), groups=1):
     """y = x * w + b.
 
-    x: (N, C, H, W); w: (O, C, kh, kw); b: (O,) or None.
+    x: (N, C, H, W); w: (O, C / groups, kh, kw); b: (O,) or None.
     stride: (sh, sw) or int; padding: (top, bottom, left, right), (ph, pw) or int.
+    groups: output channels [g*O/G, (g+1)*O/G) see only input channels [g*C/G, (g+1)*C/G).
     Returns y: (N, O, OH, OW) with OH = (H + top + bottom - kh) // sh + 1, and the cache.
     """
     stride, padding = pair(stride), padding4(padding)
+    if groups != 1:
+        return _grouped_forward(x, w, b, stride, padding, groups)
     n, c, h, width = x.shape
     o, wc, kh, kw = w.shape
     if wc != c:
@@ -47,9 +51,11 @@ def conv2d_backward(dy, cache, weights=False):
     """Gradients of conv2d_forward.
 
     dy: (N, O, OH, OW). Returns dx: (N, C, H, W); with weights=True, (dx, dw, db) with
-    dw: (O, C, kh, kw) and db: (O,). DeepDream only ever needs dx.
+    dw: (O, C / groups, kh, kw) and db: (O,). DeepDream only ever needs dx.
     """
-    x, w, stride, padding, (oh, ow) = cache
+    if cache.groups != 1:
+        return _grouped_backward(dy, cache, weights)
+    x, w, stride, padding, (oh, ow), _ = cache
     n, c, h, width = x.shape
     o, _, kh, kw = w.shape
     dy2 = dy.reshape(n, o, oh * ow)
@@ -76,3 +82,35 @@ def conv2d_backward(dy, cache, weights=False):
     dw = xp.tensordot(dy2, cols, axes=([0, 2], [0, 2])).reshape(w.shape)
     db = dy.sum(axis=(0, 2, 3))
     return dx, dw, db
+
+
+def _group_slices(c, o, groups):
+    """(input channel slice, output channel slice) of each group."""
+    ci, oi = c // groups, o // groups
+    return [(slice(g * ci, (g + 1) * ci), slice(g * oi, (g + 1) * oi)) for g in range(groups)]
+
+
+def _grouped_forward(x, w, b, stride, padding, groups):
+    """Each group convolves its own slice of the input channels with its own slice of filters."""
+    xp = get_array_module(x)
+    c, o = x.shape[1], w.shape[0]
+    if groups < 1 or c % groups or o % groups or w.shape[1] * groups != c:
+        raise ValueError(f"conv2d: {groups} groups need input channels ({c}) and output channels "
+                         f"({o}) divisible by the groups, and weights (O, C / groups, kh, kw), "
+                         f"got {tuple(w.shape)}")
+    ys = [conv2d_forward(x[:, cs], w[os], None if b is None else b[os], stride, padding)[0]
+          for cs, os in _group_slices(c, o, groups)]
+    y = xp.concatenate(ys, axis=1)
+    return y, ConvCache(x, w, stride, padding, y.shape[2:], groups)
+
+
+def _grouped_backward(dy, cache, weights):
+    """Backward of each group on its slices; the pieces are put back side by side."""
+    xp = get_array_module(dy)
+    x, w, stride, padding, out_hw, groups = cache
+    pieces = [conv2d_backward(dy[:, os], ConvCache(x[:, cs], w[os], stride, padding, out_hw), weights)
+              for cs, os in _group_slices(x.shape[1], w.shape[0], groups)]
+    if not weights:
+        return xp.concatenate(pieces, axis=1)
+    dx, dw, db = zip(*pieces)
+    return xp.concatenate(dx, axis=1), xp.concatenate(dw, axis=0), xp.concatenate(db, axis=0)
