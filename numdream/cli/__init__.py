@@ -5,6 +5,7 @@ no traceback reaches the user.
 """
 import argparse
 import importlib
+import os
 import sys
 
 from ..errors import NumdreamError
@@ -43,6 +44,17 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("numdream: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader left early (`numdream layers | head`): stop quietly
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the broken pipe
+
+
+def _silence_stdout():
+    """Point stdout at /dev/null, so the interpreter's last flush does not hit the pipe again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor (captured)
+        pass
 
 
 if __name__ == "__main__":
