@@ -1,5 +1,6 @@
 """argparse value types that reject bad values with a message naming the value and what is valid."""
 import argparse
+import math
 
 
 def whole(minimum):
@@ -42,8 +43,11 @@ def layer_weight(text):
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: weight {weight!r} is not a number "
                                          "(use NAME or NAME:WEIGHT)") from None
-    if not name or value != value:
-        raise argparse.ArgumentTypeError(f"{text!r} is not NAME or NAME:WEIGHT")
+    if not name:
+        raise argparse.ArgumentTypeError(f"{text!r} has no layer name (use NAME or NAME:WEIGHT)")
+    if not math.isfinite(value):  # an infinite weight turns every gradient into NaN
+        raise argparse.ArgumentTypeError(f"{text!r}: weight {weight!r} is not a finite number "
+                                         "(use NAME or NAME:WEIGHT)")
     return name, value
 
 
