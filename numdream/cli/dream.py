@@ -2,7 +2,8 @@
 import sys
 import time
 
-from .dreamopts import OBJECTIVES, add_dream_options, choose_seed, dream_kwargs, use_backend  # noqa: F401 (OBJECTIVES re-exported)
+from ..errors import NumdreamError
+from .dreamopts import OBJECTIVES, add_dream_options, choose_seed, dream_kwargs, objective_name, use_backend  # noqa: F401 (OBJECTIVES re-exported)
 
 
 def add_parser(sub):
@@ -14,10 +15,31 @@ def add_parser(sub):
     p.set_defaults(run=run)
 
 
+def refuse_ignored_options(a):
+    """Raise NumdreamError for a flag this run would silently ignore, so a mistaken intent fails
+    at once instead of dreaming something else."""
+    objective = objective_name(a)
+    given = {"channel": a.channel and ",".join(map(str, a.channel)),
+             "neuron": a.neuron and ":".join(str(v) for v in a.neuron if v is not None),
+             "guide": a.guide}
+    for name, text in given.items():
+        if text is not None and objective != name:
+            raise NumdreamError(f"--{name} {text} is used only by --objective {name}, but the "
+                                f"objective is {objective!r}; give one of --channel, --neuron "
+                                "and --guide (or the matching --objective)")
+    if a.size is not None and a.init != "noise":
+        raise NumdreamError(f"--size {a.size[0]}x{a.size[1]} is used only with --init noise; "
+                            "to dream on a photo at another size, resize the photo first")
+    if a.input is not None and a.init == "noise":
+        raise NumdreamError(f"--init noise starts from noise and would ignore INPUT {a.input!r}; "
+                            "drop INPUT (and name the output with -o)")
+
+
 def run(a):
     from ..dream import dream
     from ..images import check_not_input, check_output_path, default_output_path, load_image, sample_path, save_image
     from ..model import load_model
+    refuse_ignored_options(a)
     use_backend(a)
     noise = a.init == "noise"
     source = None if noise else (a.input or str(sample_path()))
