@@ -3,7 +3,8 @@
 ``OPS`` maps an op name to how its pair is called and to its torch.nn.functional twin (F.pad for
 asymmetric padding). ``CASES`` is the grid: odd and even sizes, strides 1 to 3, every padding
 mode (none, symmetric, asymmetric TensorFlow SAME), ceil mode, batches of 1 and 2, kernels
-1x1 to 7x7 and 1x7 / 7x1, count_include_pad both ways, LRN of odd and even size. torch is never
+1x1 to 7x7 and 1x7 / 7x1, count_include_pad both ways, LRN of odd and even size, and the
+classifier head (dense over a flattened grid or 1x1 features, softmax per position). torch is never
 imported here: a twin receives it from ``numdream.gradcheck.import_torch`` when it runs.
 """
 import math
@@ -75,6 +76,15 @@ def _torch_relu(xs, kw):
     return _functional()[1].relu(xs[0])
 
 
+def _torch_dense(xs, kw):
+    x, w, b = xs
+    return _functional()[1].linear(x.flatten(1), w, b)[:, :, None, None]
+
+
+def _torch_softmax(xs, kw):
+    return _functional()[1].softmax(xs[0], dim=1)
+
+
 def _one(dx):
     return [dx]
 
@@ -98,6 +108,12 @@ OPS = {
     "lrn": Op(lambda ops, xs, kw: ops.lrn_forward(xs[0], **kw),
               lambda ops, dy, cache: _one(ops.lrn_backward(dy, cache)),
               _torch_lrn),
+    "dense": Op(lambda ops, xs, kw: ops.dense_forward(*xs),
+                lambda ops, dy, cache: list(ops.dense_backward(dy, cache, weights=True)),
+                _torch_dense),
+    "softmax": Op(lambda ops, xs, kw: ops.softmax_forward(xs[0]),
+                  lambda ops, dy, cache: _one(ops.softmax_backward(dy, cache)),
+                  _torch_softmax),
 }
 
 
@@ -228,6 +244,10 @@ CASES = [
     _lrn((1, 5, 4, 4), 2, 2.0, 0.75, 1.5),
     _lrn((1, 2, 5, 5), 3, 2.0, 0.75, 1.5),         # window wider than the channels
     _lrn((1, 4, 3, 3), 1, 1.0, 0.75, 1.0),
+    Case("dense", "2x3x2x2 -> 5", [(2, 3, 2, 2), (5, 12), (5,)]),  # a 2x2 grid, C-major flatten
+    Case("dense", "1x7x1x1 -> 4", [(1, 7, 1, 1), (4, 7), (4,)]),    # GoogLeNet's head after its pool
+    Case("softmax", "2x6x1x1", [(2, 6, 1, 1)], eps=1e-5),            # smooth but not linear
+    Case("softmax", "1x4x3x2", [(1, 4, 3, 2)], eps=1e-5),            # one softmax per position
 ]
 
 

@@ -34,7 +34,7 @@ def test_unknown_op_is_one_line_exit_2():
     assert done.stdout == ""
     assert done.stderr.splitlines() == [
         "numdream gradcheck: error: unknown op 'convolution'; valid ops are "
-        "conv2d, max_pool2d, avg_pool2d, relu, concat, lrn"]
+        "conv2d, max_pool2d, avg_pool2d, relu, concat, lrn, dense, softmax"]
 
 
 def test_a_wrong_backward_fails_the_run(monkeypatch, capsys):

@@ -1,6 +1,10 @@
-"""The classifier-head ops (dense, softmax), grouped convolution and global pooling: float64
-gradient checks against central differences and PyTorch autograd, the fast ops against the
-loop oracles in numdream.ops.naive, on NumPy and on the CuPy stand-in."""
+"""What the GoogLeNet converters added to the ops: grouped convolution, global pooling, and the
+classifier head's details.
+
+dense and softmax are in the gradcheck registry (numdream/gradcheck_cases.py), so the registry
+tests check them against central differences, torch autograd and their loop oracles. Grouped
+convolution is checked here the same way (float64, NumPy and the CuPy stand-in): its oracle is
+naive.grouped_conv2d_forward, a name of its own, so it does not fit the registry's calls."""
 import numpy as np
 import pytest
 import torch
@@ -18,15 +22,6 @@ def _inputs(shapes, seed):
     return [rng.standard_normal(s) for s in shapes]
 
 
-def _dense(ops_):
-    return (lambda x, w, b: ops_.dense_forward(x, w, b),
-            lambda dy, cache: list(ops_.dense_backward(dy, cache, weights=True)))
-
-
-def _softmax(ops_):
-    return ops_.softmax_forward, ops_.softmax_backward
-
-
 def _grouped(groups, stride, padding, ops_=ops):
     forward = (ops_.conv2d_forward if ops_ is ops else ops_.grouped_conv2d_forward)
     backward = (ops_.conv2d_backward if ops_ is ops else ops_.grouped_conv2d_backward)
@@ -34,25 +29,13 @@ def _grouped(groups, stride, padding, ops_=ops):
             lambda dy, cache: list(backward(dy, cache, weights=True)))
 
 
-def _torch_dense(x, w, b):
-    return F.linear(x.flatten(1), w, b)[:, :, None, None]
-
-
-def _torch_softmax(x):
-    return F.softmax(x, dim=1)
-
-
 def _torch_grouped(groups, stride, padding):
     t, b_, l, r = padding
     return lambda x, w, b: F.conv2d(F.pad(x, (l, r, t, b_)), w, b, stride=stride, groups=groups)
 
 
-# name -> (pair maker taking an ops module, input shapes, torch twin)
+# name -> (pair maker taking ops or naive, input shapes [x, w, b], torch twin)
 CASES = {
-    "dense 2x3x2x2 -> 5": (_dense, [(2, 3, 2, 2), (5, 12), (5,)], _torch_dense),
-    "dense 1x7x1x1 -> 4 (a head after global pooling)": (_dense, [(1, 7, 1, 1), (4, 7), (4,)], _torch_dense),
-    "softmax 2x6x1x1": (_softmax, [(2, 6, 1, 1)], _torch_softmax),
-    "softmax 1x4x3x2 (per position)": (_softmax, [(1, 4, 3, 2)], _torch_softmax),
     "conv 2 groups 3x3 s1 pad1": (lambda o: _grouped(2, (1, 1), (1, 1, 1, 1), o),
                                   [(2, 4, 6, 6), (6, 2, 3, 3), (6,)], _torch_grouped(2, (1, 1), (1, 1, 1, 1))),
     "conv 3 groups 1x1": (lambda o: _grouped(3, (1, 1), (0, 0, 0, 0), o),
