@@ -93,6 +93,7 @@ class PointwiseGroupStep:
 
 def _is_pointwise(node):
     return (node.op == "conv2d" and node.params["w"].shape[2:] == (1, 1)
+            and node.attrs.get("groups", 1) == 1  # a grouped conv is not one plain GEMM
             and layers.pair_stride(node) == 1 and node.attrs.get("padding") in ("same", "valid", [0, 0, 0, 0]))
 
 
