@@ -24,7 +24,10 @@ BUNDLED = "inception_v3.h5"
 
 @dataclass(frozen=True)
 class LayerInfo:
-    """A node as a user chooses it: its op, channel count and spatial stride w.r.t. the input."""
+    """A node as a user chooses it: its op, channel count and spatial stride w.r.t. the input.
+
+    stride 0 marks a layer whose every output sees the whole image (a dense node, a global pool,
+    and what follows them)."""
     name: str
     op: str
     channels: int
@@ -76,7 +79,7 @@ class Model:
                 continue
             srcs = [info[s] for s in node.inputs]
             stride = srcs[0].stride * (layers.pair_stride(node) if node.op != "concat" else 1)
-            if node.op == "conv2d":
+            if node.op in ("conv2d", "dense"):
                 channels = int(node.params["w"].shape[0])
             elif node.op == "concat":
                 channels = sum(s.channels for s in srcs)
@@ -114,8 +117,11 @@ class Model:
         for name in names:
             node = self.nodes[name]
             try:
-                hw[name] = tuple(in_hw) if node.op == "input" else layers.output_hw(node, [hw[s] for s in node.inputs])
-            except ValueError:
+                hw[name] = tuple(in_hw) if node.op == "input" else self._output_hw(node, hw)
+            except ValueError as err:
+                if node.op == "dense":  # a classifier reads a fixed number of values
+                    raise NumdreamError(f"input of {in_hw[0]}x{in_hw[1]} (HxW) does not fit "
+                                        f"{self.name}: {err}") from None
                 smallest = self.min_input_size(until)
                 raise NumdreamError(
                     f"input of {in_hw[0]}x{in_hw[1]} (HxW) is too small for {self.name} up to "
@@ -131,11 +137,16 @@ class Model:
             try:
                 for name in names:
                     node = self.nodes[name]
-                    hw[name] = (side, side) if node.op == "input" else layers.output_hw(node, [hw[s] for s in node.inputs])
+                    hw[name] = (side, side) if node.op == "input" else self._output_hw(node, hw)
                 return side
             except ValueError:
                 continue
         raise NumdreamError(f"model {self.name!r} fits no input up to 4096 pixels")
+
+    def _output_hw(self, node, hw):
+        """(H, W) of a node's output from hw, the sizes of the nodes before it."""
+        return layers.output_hw(node, [hw[s] for s in node.inputs],
+                                [self.layers[s].channels for s in node.inputs])
 
     # ---- pixels <-> network input ----------------------------------------------------------------
 

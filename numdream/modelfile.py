@@ -27,6 +27,8 @@ OPS = {
     "avg_pool2d": (),
     "concat": (),
     "lrn": (),
+    "dense": ("w", "b"),
+    "softmax": (),
 }
 
 # op -> the attrs the executor reads -> their kind (see _KINDS at the end for what each allows)
@@ -39,12 +41,22 @@ ATTRS = {
     "avg_pool2d": {**_POOL, "count_include_pad": "bool"},
     "concat": {"axis": "channel_axis"},
     "lrn": {"size": "count", "alpha": "number", "beta": "number", "k": "number"},
+    "dense": {},
+    "softmax": {"axis": "channel_axis"},
+}
+# op -> attrs it may have -> their kind. A pool with "global": true covers its whole input
+# (Caffe's global_pooling) and needs none of the window attrs above.
+OPTIONAL_ATTRS = {
+    "conv2d": {"groups": "count"},
+    "max_pool2d": {"global": "bool"},
+    "avg_pool2d": {"global": "bool"},
 }
 
 
 @dataclass
 class Node:
-    """One graph node. params maps 'w'/'b' to float32 arrays (conv2d: w (O, C, kh, kw), b (O,))."""
+    """One graph node. params maps 'w'/'b' to float32 arrays (conv2d: w (O, C / groups, kh, kw),
+    b (O,); dense: w (O, K) over the C-major flattened input, b (O,))."""
     name: str
     op: str
     inputs: list
@@ -246,9 +258,9 @@ def _one_line(err):
 def check_nodes(nodes, path):
     """Check a node list: ops, attrs, input order, names, param shapes and channel counts.
 
-    Channel counts propagate through the graph (conv2d: O, concat: the sum, others: their
-    input's), so a conv whose in-channels differ from its producer's is caught here and not as
-    a shape error deep inside a forward pass. Raises ModelFileError naming ``path``.
+    Channel counts propagate through the graph (conv2d and dense: O, concat: the sum, others:
+    their input's), so a conv whose in-channels differ from its producer's is caught here and not
+    as a shape error deep inside a forward pass. Raises ModelFileError naming ``path``.
     """
     channels = {}  # node name -> channels of its output
     for index, node in enumerate(nodes):
@@ -265,10 +277,14 @@ def check_nodes(nodes, path):
         low, high, text = _ARITY.get(node.op, (1, 1, "exactly one input"))
         if not low <= len(node.inputs) <= high:
             raise ModelFileError(f"{where}: {node.op} takes {text}, got {len(node.inputs)}")
-        for key, kind in ATTRS[node.op].items():
+        optional = OPTIONAL_ATTRS.get(node.op, {})
+        required = {} if node.attrs.get("global") is True else ATTRS[node.op]
+        for key, kind in {**optional, **ATTRS[node.op]}.items():  # 'global' decides the rest
             check, text = _KINDS[kind]
             if key not in node.attrs:
-                raise ModelFileError(f"{where}: {node.op} needs attr {key!r} ({text})")
+                if key in required:
+                    raise ModelFileError(f"{where}: {node.op} needs attr {key!r} ({text})")
+                continue
             if not check(node.attrs[key]):
                 raise ModelFileError(f"{where}: attr {key!r} is {node.attrs[key]!r}, expected {text}")
         if sorted(node.params) != sorted(OPS[node.op]):
@@ -285,18 +301,40 @@ def _out_channels(node, in_channels, where):
         return node.attrs["channels"]
     if node.op == "concat":
         return sum(in_channels)
+    if node.op == "dense":
+        return _dense_channels(node, in_channels[0], where)
     if node.op != "conv2d":
         return in_channels[0]
     w, b = node.params["w"], node.params["b"]
+    groups = node.attrs.get("groups", 1)
     if w.ndim != 4:
         raise ModelFileError(f"{where}: conv weight w has shape {w.shape}, expected 4-D "
                              f"(out_channels, in_channels, kh, kw)")
     if b.shape != (w.shape[0],):
         raise ModelFileError(f"{where}: bias b has shape {b.shape}, expected ({w.shape[0]},) "
                              f"to match w {w.shape}")
-    if w.shape[1] != in_channels[0]:
-        raise ModelFileError(f"{where}: conv weight w {w.shape} expects {w.shape[1]} input "
-                             f"channels but input {node.inputs[0]!r} has {in_channels[0]}")
+    if w.shape[1] * groups != in_channels[0]:
+        raise ModelFileError(f"{where}: conv weight w {w.shape} with {groups} group(s) expects "
+                             f"{w.shape[1] * groups} input channels but input {node.inputs[0]!r} "
+                             f"has {in_channels[0]}")
+    if w.shape[0] % groups:
+        raise ModelFileError(f"{where}: {w.shape[0]} output channels do not split into {groups} groups")
+    return w.shape[0]
+
+
+def _dense_channels(node, in_channels, where):
+    """dense reads K = C * h * w values: K must be a whole multiple of its input's channels."""
+    w, b = node.params["w"], node.params["b"]
+    if w.ndim != 2:
+        raise ModelFileError(f"{where}: dense weight w has shape {w.shape}, expected 2-D "
+                             f"(out_features, in_features)")
+    if b.shape != (w.shape[0],):
+        raise ModelFileError(f"{where}: bias b has shape {b.shape}, expected ({w.shape[0]},) "
+                             f"to match w {w.shape}")
+    if w.shape[1] % in_channels:
+        raise ModelFileError(f"{where}: dense weight w {w.shape} reads {w.shape[1]} values, not a "
+                             f"whole number of h x w grids of the {in_channels} channels of "
+                             f"input {node.inputs[0]!r}")
     return w.shape[0]
 
 

@@ -22,11 +22,19 @@ def _node(node, xs, params):
         return torch.cat(xs, dim=a.get("axis", 1))
     if node.op == "lrn":
         return F.local_response_norm(x, a["size"], a["alpha"], a["beta"], a["k"])
+    if node.op == "dense":
+        w, b = params[node.name]
+        return F.linear(x.flatten(1), w, b)[:, :, None, None]
+    if node.op == "softmax":
+        return F.softmax(x, dim=1)
+    if a.get("global"):
+        pool = F.max_pool2d if node.op == "max_pool2d" else F.avg_pool2d
+        return pool(x, tuple(x.shape[2:]))
     stride = pair(a.get("stride", 1))
     if node.op == "conv2d":
         w, b = params[node.name]
         t, bo, l, r = resolve_padding(a["padding"], x.shape[2:], tuple(w.shape[2:]), stride)
-        return F.conv2d(F.pad(x, (l, r, t, bo)), w, b, stride=stride)
+        return F.conv2d(F.pad(x, (l, r, t, bo)), w, b, stride=stride, groups=a.get("groups", 1))
     kernel = pair(a["size"])
     padding = resolve_padding(a.get("padding", "valid"), x.shape[2:], kernel, stride)
     ceil = a.get("ceil_mode", False)
@@ -59,7 +67,7 @@ class TorchTwin:
         self.spec = spec
         self.params = {n.name: (torch.tensor(np.asarray(n.params["w"]), dtype=dtype),
                                 torch.tensor(np.asarray(n.params["b"]), dtype=dtype))
-                       for n in spec.nodes if n.op == "conv2d"}
+                       for n in spec.nodes if n.op in ("conv2d", "dense")}
 
     def forward(self, x, until):
         acts = {}
