@@ -208,6 +208,9 @@ def check_output_path(path):
     """
     path = Path(path)
     where = f"cannot write image {str(path)!r}"
+    if path.is_dir():
+        raise ImageError(f"{where}: it is a directory; give a file name such as "
+                         f"{str(path / 'dream.png')!r}")
     if path.suffix.lower() not in FORMATS:
         raise ImageError(f"{where}: unsupported extension {path.suffix or '(none)'!r}; "
                          f"valid extensions are {_VALID_EXT}")
@@ -215,8 +218,6 @@ def check_output_path(path):
         raise ImageError(f"{where}: folder {str(path.parent)!r} does not exist")
     if not os.access(path.parent, os.W_OK | os.X_OK):
         raise ImageError(f"{where}: folder {str(path.parent)!r} is not writable")
-    if path.is_dir():
-        raise ImageError(f"{where}: it is a directory")
     return path
 
 

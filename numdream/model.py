@@ -152,16 +152,16 @@ class Model:
 
     def preprocess(self, image):
         """uint8 (H, W, 3) RGB -> (1, 3, H, W) network input on the active backend."""
-        img = numpy.asarray(image, dtype=numpy.float64)
+        img = numpy.asarray(image, dtype=self.dtype)  # in the model's dtype: a 4K photo stays small
         if self.channel_order == "BGR":
             img = img[..., ::-1]
-        x = ((img - self.mean) * self.scale).transpose(2, 0, 1)[None]
+        x = ((img - self.mean.astype(self.dtype)) * self.dtype.type(self.scale)).transpose(2, 0, 1)[None]
         return backend.to_device(numpy.ascontiguousarray(x), self.dtype)
 
     def deprocess(self, x):
         """(1, 3, H, W) or (3, H, W) network input -> uint8 (H, W, 3) RGB on the host."""
-        x = numpy.asarray(backend.to_host(x), dtype=numpy.float64)
-        img = x.reshape(x.shape[-3:]).transpose(1, 2, 0) / self.scale + self.mean
+        x = numpy.asarray(backend.to_host(x), dtype=self.dtype)
+        img = x.reshape(x.shape[-3:]).transpose(1, 2, 0) / self.dtype.type(self.scale) + self.mean.astype(self.dtype)
         if self.channel_order == "BGR":
             img = img[..., ::-1]
         return numpy.clip(numpy.rint(img), 0, 255).astype(numpy.uint8)

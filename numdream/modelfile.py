@@ -158,6 +158,8 @@ def read_model(path):
     """Read and check a model file. Returns a ModelSpec with ``path`` set and every param a
     float32 numpy array. Any problem raises ModelFileError, one line naming the file."""
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ModelFileError(f"{path}: is a directory, not a model file (.h5)")
     if not os.path.isfile(path):
         raise ModelFileError(f"{path}: model file not found")
     try:
