@@ -106,10 +106,10 @@ def dream(image=None, model=None, layers=None, objective="l2", **options):
     image: uint8 (H, W, 3) array, PIL image or path (ignored with init="noise").
     model: a Model (default: the bundled InceptionV3). layers: a name, a list, or
     {name: weight} (default mixed3 + mixed5). objective: 'l2' (default), 'mean', 'channel',
-    'neuron', 'guide', or an Objective instance. Options (see DreamOptions): octaves=4,
+    'neuron', 'guide', 'class', or an Objective instance. Options (see DreamOptions): octaves=4,
     octave_scale=1.4, steps=10, step_size=1.5, jitter=32, normalize='mean', smooth=0,
     tile_size=512, seed=None, init=None|'noise', size=(W, H), callback=None, progress=True,
-    channels, neuron=(channel, y, x), guide (image or path).
+    channels, neuron=(channel, y, x), guide (image or path), class_index.
     """
     from .model import load_model
     opts = DreamOptions.from_kwargs(options)
@@ -120,7 +120,8 @@ def dream(image=None, model=None, layers=None, objective="l2", **options):
     if opts.guide is not None:
         from .images import load_image
         guide = load_image(opts.guide)
-    objective = make_objective(objective, layers or DEFAULT_LAYERS, opts.channels, opts.neuron, guide)
+    objective = make_objective(objective, layers or DEFAULT_LAYERS, opts.channels, opts.neuron, guide,
+                               class_index=opts.class_index)
     h, w = pixels.shape[:2]
     objective.prepare(model, (h, w))
     minimum = model.min_input_size(list(objective.layers))

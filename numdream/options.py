@@ -24,6 +24,7 @@ class DreamOptions:
     channels: object = None     # for objective='channel'
     neuron: tuple = None        # (channel, y, x) for objective='neuron'; y, x may be None
     guide: object = None        # guide image (array, PIL image or path) for objective='guide'
+    class_index: int = None     # for objective='class': the class whose score to raise
 
     @classmethod
     def from_kwargs(cls, kwargs):
@@ -48,6 +49,8 @@ class DreamOptions:
             raise NumdreamError(f"unknown normalize {self.normalize!r}; valid: {', '.join(NORMALIZATIONS)}")
         if self.seed is not None:
             _whole(self.seed, "seed", 0)
+        if self.class_index is not None:
+            _whole(self.class_index, "class_index", 0)
         if self.init not in (None, "image", "noise"):
             raise NumdreamError(f"unknown init {self.init!r}; valid: image, noise")
         if self.init == "noise":

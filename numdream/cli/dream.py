@@ -27,6 +27,9 @@ def refuse_ignored_options(a):
             raise NumdreamError(f"--{name} {text} is used only by --objective {name}, but the "
                                 f"objective is {objective!r}; give one of --channel, --neuron "
                                 "and --guide (or the matching --objective)")
+    if a.class_index is not None and objective != "class":
+        raise NumdreamError(f"--class-index {a.class_index} is used only by --objective class, but "
+                            f"the objective is {objective!r}")
     if a.size is not None and a.init != "noise":
         raise NumdreamError(f"--size {a.size[0]}x{a.size[1]} is used only with --init noise; "
                             "to dream on a photo at another size, resize the photo first")

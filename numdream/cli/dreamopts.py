@@ -12,7 +12,7 @@ from .. import backend
 from ..options import NORMALIZATIONS
 from . import args as types
 
-OBJECTIVES = ("l2", "mean", "channel", "neuron", "guide")
+OBJECTIVES = ("l2", "mean", "channel", "neuron", "guide", "class")
 
 
 def add_dream_options(p, targets=True, noise=True, seed_help="random seed (default: a new one, printed)"):
@@ -21,11 +21,14 @@ def add_dream_options(p, targets=True, noise=True, seed_help="random seed (defau
         p.add_argument("--layer", action="append", type=types.layer_weight, metavar="NAME[:WEIGHT]",
                        help="target layer, repeatable (default: mixed3 and mixed5)")
         p.add_argument("--objective", choices=OBJECTIVES, help="what to maximise (default: l2, or what "
-                       "--channel/--neuron/--guide imply)")
+                       "--channel/--neuron/--guide/--class-index imply)")
         p.add_argument("--channel", type=types.channel_list, metavar="N[,M...]", help="channel(s) to maximise")
         p.add_argument("--neuron", type=types.neuron, metavar="C[:Y:X]",
                        help="one unit: channel C at grid position Y, X of the layer (default: centre)")
         p.add_argument("--guide", metavar="IMAGE", help="guide image for a guided dream")
+        p.add_argument("--class-index", type=types.whole(0), metavar="N",
+                       help="class N of a classifier layer (e.g. loss3/classifier): dream toward "
+                       "that class (objective 'class'; the image must fit the head, 224x224 for GoogLeNet)")
     p.add_argument("--octaves", type=types.whole(1), default=4)
     p.add_argument("--octave-scale", type=types.number(above=1.0), default=1.4)
     p.add_argument("--steps", type=types.whole(0), default=10, help="steps per octave")
@@ -51,10 +54,11 @@ def add_run_options(p):
 
 
 def objective_name(a):
-    """--objective if given, else what --neuron, --channel or --guide imply, else 'l2'."""
+    """--objective if given, else what --neuron, --channel, --guide or --class-index imply, else 'l2'."""
     if a.objective:
         return a.objective
-    for flag, name in ((a.neuron, "neuron"), (a.channel, "channel"), (a.guide, "guide")):
+    for flag, name in ((a.neuron, "neuron"), (a.channel, "channel"), (a.guide, "guide"),
+                       (a.class_index, "class")):
         if flag is not None:
             return name
     return "l2"
@@ -80,7 +84,7 @@ def dream_kwargs(a, seed):
                   jitter=a.jitter, normalize=a.normalize, smooth=a.smooth, tile_size=a.tile_size, seed=seed)
     if hasattr(a, "objective"):
         kwargs.update(layers=dict(a.layer) if a.layer else None, objective=objective_name(a),
-                      channels=a.channel, neuron=a.neuron, guide=a.guide)
+                      channels=a.channel, neuron=a.neuron, guide=a.guide, class_index=a.class_index)
     if hasattr(a, "init"):
         noise = a.init == "noise"
         kwargs.update(init="noise" if noise else None, size=(a.size or (512, 512)) if noise else a.size)
