@@ -174,7 +174,7 @@ class Class(Objective):
 
     The layer must be a classifier, a dense node such as 'loss3/classifier' (Caffe GoogLeNet) or
     'softmax2_pre_activation' (TensorFlow inception5h). A classifier reads a fixed number of
-    values, so it accepts few image sizes (GoogLeNet's: squares of 223 to 238 pixels, made for
+    values, so it accepts few image sizes (GoogLeNet's: squares of 223 to 254 pixels, made for
     224x224), unless a global pool comes before it. So the image is dreamt whole (no tiles, no
     jitter), at its own size, which must fit the head; octaves too small for it are skipped.
     prepare() names the sizes that fit when the image does not.
