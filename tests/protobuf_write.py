@@ -193,6 +193,8 @@ def attr_value(value):
         return f_len(8, tensor(value))
     if isinstance(value, tuple) and value[0] == "tensor":  # ("tensor", array, content)
         return f_len(8, tensor(value[1], value[2]))
+    if isinstance(value, tuple) and value[0] == "fill":  # ("fill", float, shape): one float_val fills it
+        return f_len(8, f_varint(1, DT_FLOAT) + f_len(2, tensor_shape(value[2])) + f_packed_floats(5, [value[1]]))
     if isinstance(value, tuple) and value[0] == "type":
         return f_varint(6, value[1])
     if isinstance(value, bool):
