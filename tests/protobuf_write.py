@@ -144,12 +144,19 @@ def caffemodel(layers, name="TinyNet", v1=False, legacy_blobs=False):
                                       for layer in layers)
 
 
-def prototxt(layers, name="TinyNet", input_shape=(10, 3, 224, 224)):
-    """A V2 deploy .prototxt: `input`/`input_shape`, then the layers without their blobs."""
-    lines = [f'name: "{name}"', 'input: "data"',
-             "input_shape { " + " ".join(f"dim: {d}" for d in input_shape) + " }"]
+def prototxt(layers, name="TinyNet", input_shape=(10, 3, 224, 224), input_layer=False):
+    """A V2 deploy .prototxt: `input`/`input_shape` (or, with input_layer, an Input layer as in
+    BVLC's current deploy files), then the layers without their blobs."""
+    dims = " ".join(f"dim: {d}" for d in input_shape)
+    lines = [f'name: "{name}"']
+    if input_layer:
+        lines += ['layer {', '  name: "data"', '  type: "Input"', '  top: "data"',
+                  f'  input_param {{ shape: {{ {dims} }} }}', '}']
+    else:
+        lines += ['input: "data"', f"input_shape {{ {dims} }}"]
     for layer in layers:
-        lines += ["layer {", f'  name: "{layer["name"]}"', f'  type: "{layer["type"]}"  # a comment']
+        lines += ["layer {", f'  name: "{layer["name"]}"', f'  type: "{layer["type"]}"  # a comment',
+                  "  param { lr_mult: 1 decay_mult: 1 }"]  # training settings, skipped by the reader
         lines += [f'  bottom: "{b}"' for b in layer.get("bottom", [])]
         lines += [f'  top: "{t}"' for t in layer.get("top", [])]
         kind = PARAM_OF_TYPE.get(layer["type"])

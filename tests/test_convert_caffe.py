@@ -178,13 +178,14 @@ def test_without_a_mean_in_the_file_the_imagenet_mean_is_used(tmp_path):
     assert spec.preprocess == {"channel_order": "BGR", "mean": [104.0, 117.0, 123.0], "scale": 1.0}
 
 
-def test_deploy_prototxt_gives_the_structure_and_the_caffemodel_the_weights(tmp_path):
+@pytest.mark.parametrize("input_layer", [False, True], ids=["input field", "Input layer"])
+def test_deploy_prototxt_gives_the_structure_and_the_caffemodel_the_weights(tmp_path, input_layer):
     layers = tiny_googlenet()
     deploy = [l for l in layers if l["type"] not in ("Data", "SoftmaxWithLoss", "Accuracy")
               and not l["name"].startswith("loss1/")]
     source, proto = tmp_path / "tiny.caffemodel", tmp_path / "deploy.prototxt"
     source.write_bytes(pw.caffemodel(layers, v1=True))
-    proto.write_text(pw.prototxt(deploy, input_shape=(10, 3, 40, 40)))
+    proto.write_text(pw.prototxt(deploy, input_shape=(10, 3, 40, 40), input_layer=input_layer))
     convert_caffe.convert(str(source), str(tmp_path / "deploy.h5"), str(proto))
     deployed = Model(load_model(tmp_path / "deploy.h5").spec, dtype=np.float64)
     assert "loss1/fc" not in deployed.layer_names and deployed.layer_names[-1] == "prob"
@@ -227,6 +228,9 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     (tmp_path / "ok.caffemodel").write_bytes(pw.caffemodel(tiny_googlenet()))
     assert "bad.prototxt: not a Caffe .prototxt" in _cli_error(capsys, tmp_path / "ok.caffemodel", tmp_path / "bad.prototxt")
     assert "would overwrite an input" in _cli_error(capsys, tmp_path / "ok.caffemodel", "-o", tmp_path / "ok.caffemodel")
+    (tmp_path / "gray.prototxt").write_text(pw.prototxt(tiny_googlenet()[2:], input_shape=(1, 1, 40, 40), input_layer=True))
+    assert "input 'data' has 1 channels; numdream converts nets that read 3-channel" in _cli_error(
+        capsys, tmp_path / "ok.caffemodel", tmp_path / "gray.prototxt")
 
 
 def test_cli_writes_beside_the_input_by_default(tmp_path, capsys):
