@@ -20,7 +20,7 @@ import json, resource, sys, time
 sys.path.insert(0, {root!r})
 import numpy
 from PIL import Image
-from numdream.dream import dream, evaluate, DEFAULT_LAYERS
+from numdream.dream import dream, evaluate
 from numdream.images import load_image, sample_path
 from numdream.model import load_model
 case = {case!r}

@@ -19,8 +19,6 @@ from .imageops import gaussian_blur, laplacian_normalize, resize
 from .objectives import make_objective
 from .options import DreamOptions
 
-DEFAULT_LAYERS = {"mixed3": 1.0, "mixed5": 1.0}
-
 
 def tile_bounds(size, tile):
     """Split range(size) into ceil(size / tile) nearly equal, contiguous (start, stop) pieces."""
@@ -100,12 +98,19 @@ def _initial_image(image, opts, rng):
     return load_image(image)
 
 
+def _targets(objective, layers, model):
+    """The layers to target: as given, or the model's defaults when an objective is named by string."""
+    if layers or not isinstance(objective, str):
+        return layers
+    return model.default_layers()
+
+
 def dream(image=None, model=None, layers=None, objective="l2", **options):
     """Dream on ``image`` and return the result as uint8 (H, W, 3).
 
     image: uint8 (H, W, 3) array, PIL image or path (ignored with init="noise").
     model: a Model (default: the bundled InceptionV3). layers: a name, a list, or
-    {name: weight} (default mixed3 + mixed5). objective: 'l2' (default), 'mean', 'channel',
+    {name: weight} (default: the model's dream layers, mixed3 + mixed5 for InceptionV3). objective: 'l2' (default), 'mean', 'channel',
     'neuron', 'guide', 'class', or an Objective instance. Options (see DreamOptions): octaves=4,
     octave_scale=1.4, steps=10, step_size=1.5, jitter=32, normalize='mean', smooth=0,
     tile_size=512, seed=None, init=None|'noise', size=(W, H), callback=None, progress=True,
@@ -120,7 +125,7 @@ def dream(image=None, model=None, layers=None, objective="l2", **options):
     if opts.guide is not None:
         from .images import load_image
         guide = load_image(opts.guide)
-    objective = make_objective(objective, layers or DEFAULT_LAYERS, opts.channels, opts.neuron, guide,
+    objective = make_objective(objective, _targets(objective, layers, model), opts.channels, opts.neuron, guide,
                                class_index=opts.class_index)
     h, w = pixels.shape[:2]
     objective.prepare(model, (h, w))
@@ -162,7 +167,7 @@ def evaluate(image, objective="l2", layers=None, model=None):
     from .images import load_image
     from .model import load_model
     model = model or load_model()
-    objective = make_objective(objective, layers or DEFAULT_LAYERS)
+    objective = make_objective(objective, _targets(objective, layers, model))
     pixels = load_image(image)
     objective.prepare(model, pixels.shape[:2])
     value, _ = objective(model.forward(model.preprocess(pixels), list(objective.layers)))

@@ -88,6 +88,15 @@ class Model:
             info[node.name] = LayerInfo(node.name, node.op, channels, stride)
         return info
 
+    def default_layers(self):
+        """{layer: weight} that a dream targets when none are given (the model file's dream_layers)."""
+        if self.spec.dream_layers:
+            return dict(self.spec.dream_layers)
+        concats = [n for n in self.layer_names if self.nodes[n].op == "concat"][-3:]
+        hint = f", e.g. {', '.join(concats)}" if concats else ""
+        raise LayerError(f"model {self.name!r} names no default dream layers; choose target layers "
+                         f"(--layer NAME){hint}")
+
     def layer(self, name):
         """LayerInfo of ``name``; an unknown name raises LayerError with the closest valid names."""
         if name not in self.layers:

@@ -73,6 +73,7 @@ class ModelSpec:
     preprocess: dict
     provenance: dict
     path: str = ""
+    dream_layers: dict = field(default_factory=dict)  # {layer: weight} a dream targets by default
 
 
 # ---- writing ----------------------------------------------------------------------------------
@@ -111,6 +112,8 @@ def _write_contents(f, spec):
     f.attrs["format"] = FORMAT_NAME
     f.attrs["format_version"] = FORMAT_VERSION
     f.attrs["name"] = spec.name
+    if spec.dream_layers:
+        f.attrs["dream_layers"] = json.dumps(spec.dream_layers, sort_keys=True)
     graph = []
     for index, node in enumerate(spec.nodes):
         refs = {}
@@ -197,7 +200,23 @@ def _read_contents(f, path):
                   "mean": [float(m) for m in np.ravel(pre.get("mean", []))],
                   "scale": float(pre.get("scale", "nan"))}
     provenance = _read_tree(f["provenance"]) if "provenance" in f else {}
-    return ModelSpec(_text(f.attrs.get("name", "")), nodes, preprocess, provenance, path=path)
+    return ModelSpec(_text(f.attrs.get("name", "")), nodes, preprocess, provenance, path=path,
+                     dream_layers=_dream_layers(f, path, {n.name for n in nodes}))
+
+
+def _dream_layers(f, path, names):
+    """The optional root attribute 'dream_layers': JSON {layer: weight} of existing layers."""
+    if "dream_layers" not in f.attrs:
+        return {}
+    try:
+        layers = json.loads(_text(f.attrs["dream_layers"]))
+        layers = {str(k): float(v) for k, v in layers.items()}
+    except (ValueError, TypeError, AttributeError) as err:
+        raise ModelFileError(f"{path}: dream_layers is not a JSON {{layer: weight}} ({_one_line(err)})") from None
+    unknown = sorted(set(layers) - names)
+    if unknown:
+        raise ModelFileError(f"{path}: dream_layers names unknown layer {unknown[0]!r}")
+    return layers
 
 
 def _node_list(graph, path):

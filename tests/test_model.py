@@ -110,3 +110,22 @@ def test_float32_model_keeps_float32():
     acts = model.forward(np.ones((1, 3, 31, 31), np.float32), ["top"])
     assert acts["top"].dtype == np.float32
     assert model.backward({"top": np.ones_like(acts["top"])}).dtype == np.float32
+
+
+def test_default_layers_come_from_the_model_file(tmp_path):
+    import h5py
+    from numdream.model import load_model
+    from numdream.modelfile import ModelFileError, write_model
+    assert load_model().default_layers() == {"mixed3": 1.0, "mixed5": 1.0}  # the bundled file
+    spec = tiny_spec()
+    spec.dream_layers = {"top": 2.0, "mixed": 1.0}
+    write_model(tmp_path / "t.h5", spec)
+    assert load_model(tmp_path / "t.h5").default_layers() == {"top": 2.0, "mixed": 1.0}
+    spec.dream_layers = {}
+    write_model(tmp_path / "none.h5", spec)
+    with pytest.raises(LayerError, match="names no default dream layers; choose target layers .* e.g. mixed"):
+        load_model(tmp_path / "none.h5").default_layers()
+    with h5py.File(tmp_path / "t.h5", "r+") as f:
+        f.attrs["dream_layers"] = '{"mixed7": 1.0}'
+    with pytest.raises(ModelFileError, match="dream_layers names unknown layer 'mixed7'"):
+        load_model(tmp_path / "t.h5")

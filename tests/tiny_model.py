@@ -35,4 +35,4 @@ def tiny_spec(seed=0, channel_order="RGB"):
     nodes.append(Node("mixed", "concat", ["b1_relu", "b2b_relu", "b3c_relu", "b4_relu"], {"axis": 1}))
     nodes += _conv(rng, "top", "mixed", 16, 6, 3, 3, stride=2)
     preprocess = {"channel_order": channel_order, "mean": [127.5] * 3, "scale": 1 / 127.5}
-    return ModelSpec("tiny", nodes, preprocess, {"source": "tests/tiny_model.py"})
+    return ModelSpec("tiny", nodes, preprocess, {"source": "tests/tiny_model.py"}, dream_layers={"mixed": 1.0})

@@ -34,6 +34,9 @@ CONVERTER_VERSION = "1.0"
 IMAGENET_BGR_MEAN = [104.0, 117.0, 123.0]
 
 
+# Google's DeepDream notebook dreams at this blob by default.
+DREAM_LAYERS = {"inception_4c/output": 1.0}
+
 def convert(model_path, out, prototxt_path=None, name=None):
     """Read the .caffemodel (and deploy .prototxt), write the numdream model to ``out``.
 
@@ -70,7 +73,9 @@ def convert(model_path, out, prototxt_path=None, name=None):
         provenance["source"].update(prototxt=os.path.basename(prototxt_path),
                                     prototxt_sha256=_sha256(prototxt_path))
     name = name or last(structure_net, "name", "") or os.path.splitext(os.path.basename(model_path))[0]
-    spec = ModelSpec(name, nodes, preprocess, provenance)
+    names = {node.name for node in nodes}
+    defaults = {k: v for k, v in DREAM_LAYERS.items() if k in names}  # only if this net has them
+    spec = ModelSpec(name, nodes, preprocess, provenance, dream_layers=defaults)
     write_model(out, spec)
     return spec
 

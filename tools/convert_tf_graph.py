@@ -30,6 +30,9 @@ CONVERTER_VERSION = "1.0"
 PREPROCESS = {"channel_order": "RGB", "mean": [117.0, 117.0, 117.0], "scale": 1.0}
 
 
+# The TensorFlow DeepDream notebook's final render maximises this layer.
+DREAM_LAYERS = {"mixed4c": 1.0}
+
 def convert(source, out, name=None):
     """Read the GraphDef at ``source`` and write the numdream model to ``out``.
 
@@ -53,7 +56,9 @@ def convert(source, out, name=None):
         "preprocess": "RGB, mean 117 (the inception5h notebook's imagenet_mean), scale 1",
     }
     name = name or os.path.splitext(os.path.basename(source))[0]
-    spec = ModelSpec(name, nodes, PREPROCESS, provenance)
+    names = {node.name for node in nodes}
+    defaults = {k: v for k, v in DREAM_LAYERS.items() if k in names}  # only if this net has them
+    spec = ModelSpec(name, nodes, PREPROCESS, provenance, dream_layers=defaults)
     write_model(out, spec)
     return spec
 

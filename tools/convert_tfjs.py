@@ -41,6 +41,9 @@ LICENCES = {
 }
 
 
+# What numdream dreams with by default on this trunk (see README: mid-level textures and eyes).
+DREAM_LAYERS = {"mixed3": 1.0, "mixed5": 1.0}
+
 def convert(source, out, last=LAST_LAYER, name="inception_v3"):
     """Read the package at ``source`` (.tgz or folder), write the model to ``out``.
 
@@ -69,7 +72,9 @@ def convert(source, out, last=LAST_LAYER, name="inception_v3"):
         "transform": "uint8 dequantized (q*scale+min); BatchNormalization folded into conv weight "
                      "and bias in float64; HWIO kernels transposed to OIHW; stored float32",
     }
-    spec = ModelSpec(name, nodes, PREPROCESS, provenance)
+    names = {node.name for node in nodes}
+    defaults = {k: v for k, v in DREAM_LAYERS.items() if k in names}  # only if this net has them
+    spec = ModelSpec(name, nodes, PREPROCESS, provenance, dream_layers=defaults)
     write_model(out, spec)
     return spec
 

@@ -10,7 +10,6 @@ def add_parser(sub):
 
 
 def run(a):
-    from ..dream import DEFAULT_LAYERS
     from ..errors import NumdreamError
     from ..model import load_model
     model = load_model(a.model)
@@ -23,7 +22,7 @@ def run(a):
     width = max(len(r.name) for r in rows)
     print(f"{'layer':<{width}}  {'op':<10}  {'channels':>8}  {'stride':>6}")
     for r in rows:
-        mark = "  (default target)" if r.name in DEFAULT_LAYERS else ""
+        mark = "  (default target)" if r.name in model.spec.dream_layers else ""
         print(f"{r.name:<{width}}  {r.op:<10}  {r.channels:>8}  {r.stride:>6}{mark}")
     print(f"\n{len(model.layer_names)} layers; smallest input {model.min_input_size()}x"
           f"{model.min_input_size()} pixels; model {model.name} from {model.spec.path}")
