@@ -18,7 +18,7 @@ def resolve_padding(padding, in_hw, kernel, stride):
     return tuple(int(p) for p in padding)
 
 
-def _window(node, in_hw):
+def window(node, in_hw):
     """(kernel, stride, padding) of a conv or pool node for an input of in_hw."""
     a = node.attrs
     if a.get("global"):
@@ -41,7 +41,7 @@ def output_hw(node, in_hws, in_channels=None):
         return 1, 1
     if node.op not in ("conv2d", "max_pool2d", "avg_pool2d"):
         return in_hws[0]
-    (kh, kw), (sh, sw), (t, b, l, r) = _window(node, in_hws[0])
+    (kh, kw), (sh, sw), (t, b, l, r) = window(node, in_hws[0])
     ceil = node.attrs.get("ceil_mode", False)
     h, w = in_hws[0]
     return out_size(h, kh, sh, t, b, ceil), out_size(w, kw, sw, l, r, ceil)
@@ -61,7 +61,7 @@ def forward(node, xs):
         return ops.dense_forward(x, node.params["w"], node.params["b"])
     if node.op == "softmax":
         return ops.softmax_forward(x)
-    kernel, stride, padding = _window(node, x.shape[2:])
+    kernel, stride, padding = window(node, x.shape[2:])
     if node.op == "conv2d":
         return ops.conv2d_forward(x, node.params["w"], node.params.get("b"), stride, padding,
                                   groups=a.get("groups", 1))

@@ -5,6 +5,7 @@ Every step has ``inputs`` and ``outputs`` (node names), ``forward(xs) -> (ys, ca
 
 ``plan`` fuses what the readable ops would do in several passes, and is checked against the
 unfused plan in the tests:
+- every convolution runs through numdream.fast.conv (im2col in cache-sized row chunks);
 - a convolution and the ReLU that is its only reader: the ReLU runs in place on the
   convolution's output, and its mask is applied inside the convolution's backward;
 - sibling 1x1 convolutions that read the same tensor (the first layer of most Inception
@@ -13,7 +14,7 @@ unfused plan in the tests:
 """
 from . import layers
 from .backend import get_array_module
-from .ops import conv2d_backward, conv2d_forward
+from .fast import conv as fast_conv
 
 
 class NodeStep:
@@ -36,22 +37,27 @@ def _relu_mask(dy, y):
     return dy * (y > 0)
 
 
-class ConvReluStep:
-    """conv2d then ReLU in place: one output buffer instead of two."""
+class ConvStep:
+    """conv2d through the cache-friendly fast path, with its ReLU (if fused) applied in place:
+    one output buffer instead of two, and the ReLU mask applied inside the backward."""
 
-    def __init__(self, conv, relu):
+    def __init__(self, conv, relu=None):
         self.conv, self.relu = conv, relu
-        self.inputs, self.outputs = list(conv.inputs), [relu.name]
+        self.inputs, self.outputs = list(conv.inputs), [(relu or conv).name]
+        self.w, self.b = conv.params["w"], conv.params.get("b")
 
     def forward(self, xs):
-        y, cache = layers.forward(self.conv, xs)
-        xp = get_array_module(y)
-        xp.maximum(y, 0, out=y)
-        return [y], (cache, y)
+        x = xs[0]
+        _, stride, padding = layers.window(self.conv, x.shape[2:])
+        y = fast_conv.conv2d_forward(x, self.w, self.b, stride, padding)
+        if self.relu is not None:
+            get_array_module(y).maximum(y, 0, out=y)
+        return [y], (x.shape, stride, padding, y if self.relu is not None else None)
 
     def backward(self, dys, cache):
-        conv_cache, y = cache
-        return [conv2d_backward(_relu_mask(dys[0], y), conv_cache)]
+        x_shape, stride, padding, y = cache
+        dy = _relu_mask(dys[0], y) if y is not None else dys[0]
+        return [fast_conv.conv2d_backward_input(dy, x_shape, self.w, stride, padding)]
 
 
 class PointwiseGroupStep:
@@ -71,7 +77,7 @@ class PointwiseGroupStep:
         self.slices = [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
 
     def forward(self, xs):
-        y, cache = conv2d_forward(xs[0], self.w, self.b)
+        y = fast_conv.conv2d_forward(xs[0], self.w, self.b, (1, 1), (0, 0, 0, 0))
         xp = get_array_module(y)
         outs = []
         for (conv, relu), part in zip(self.members, self.slices):
@@ -79,16 +85,16 @@ class PointwiseGroupStep:
             if relu is not None:
                 xp.maximum(view, 0, out=view)
             outs.append(view)
-        return outs, (cache, y)
+        return outs, (xs[0].shape, y)
 
     def backward(self, dys, cache):
-        conv_cache, y = cache
+        x_shape, y = cache
         xp = get_array_module(y)
         dy_all = xp.zeros_like(y)
         for (conv, relu), part, dy in zip(self.members, self.slices, dys):
             if dy is not None:
                 dy_all[:, part] = _relu_mask(dy, y[:, part]) if relu is not None else dy
-        return [conv2d_backward(dy_all, conv_cache)]
+        return [fast_conv.conv2d_backward_input(dy_all, x_shape, self.w, (1, 1), (0, 0, 0, 0))]
 
 
 def _is_pointwise(node):
@@ -129,7 +135,9 @@ def plan(nodes, order, until, fuse=True):
                 steps.append(PointwiseGroupStep(members))
             else:
                 relu = fused_relu(node)
-                steps.append(ConvReluStep(node, relu) if relu is not None else NodeStep(node))
+                plain = node.attrs.get("groups", 1) == 1
+                steps.append(ConvStep(node, relu) if plain else NodeStep(node))
+                relu = relu if plain else None
                 members = [(node, relu)]
             for conv, relu in members:
                 done.update([conv.name] + ([relu.name] if relu is not None else []))

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from numdream.model import Model, load_model
-from numdream.steps import ConvReluStep, NodeStep, PointwiseGroupStep
+from numdream.steps import ConvStep, NodeStep, PointwiseGroupStep
 from tiny_model import tiny_spec
 
 
@@ -20,9 +20,10 @@ def test_tiny_plan_fuses_pointwise_siblings_and_conv_relu():
     steps = model._plan(["mixed"])
     groups = [s for s in steps if isinstance(s, PointwiseGroupStep)]
     assert len(groups) == 1 and set(groups[0].outputs) == {"b1_relu", "b2a_relu", "b3a_relu"}
-    assert any(isinstance(s, ConvReluStep) and s.outputs == ["b2b_relu"] for s in steps)
+    assert any(isinstance(s, ConvStep) and s.relu is not None and s.outputs == ["b2b_relu"] for s in steps)
     # a conv that is itself a target keeps its pre-ReLU value: it is not fused with its ReLU
-    assert any(isinstance(s, NodeStep) and s.outputs == ["conv2"] for s in model._plan(["conv2", "mixed"]))
+    assert any(isinstance(s, ConvStep) and s.relu is None and s.outputs == ["conv2"]
+               for s in model._plan(["conv2", "mixed"]))
 
 
 @pytest.mark.parametrize("until", [["mixed"], ["b2a", "mixed", "top"], ["conv2", "b3b"]])
@@ -49,9 +50,39 @@ def test_inception_fused_equals_unfused_float64():
     fused, plain = load_model(dtype=np.float64), load_model(dtype=np.float64)
     plain.fuse = False
     kinds = {type(s) for s in fused._plan(["mixed5"])}
-    assert PointwiseGroupStep in kinds and ConvReluStep in kinds
+    assert PointwiseGroupStep in kinds and ConvStep in kinds
     x = np.random.default_rng(4).uniform(-1, 1, (1, 3, 97, 83))
     a, b, da, db = _both(fused, plain, x, ["mixed2", "mixed5"])
     for u in a:
         np.testing.assert_allclose(a[u], b[u], rtol=1e-12, atol=1e-12)
     assert np.abs(da - db).max() <= 1e-12 * np.abs(db).max()
+
+
+@pytest.mark.parametrize("chunk", [1 << 21, 37])  # one chunk per conv, and many small ones
+@pytest.mark.parametrize("kernel,stride,padding", [
+    ((3, 3), (2, 2), (0, 0, 0, 0)), ((1, 7), (1, 1), (0, 0, 3, 3)), ((7, 1), (1, 1), (3, 3, 0, 0)),
+    ((5, 5), (2, 1), (2, 1, 0, 2)), ((1, 1), (1, 1), (0, 0, 0, 0)), ((3, 3), (1, 1), (1, 1, 1, 1))])
+def test_fast_conv_equals_the_readable_conv(monkeypatch, chunk, kernel, stride, padding):
+    from numdream import ops
+    from numdream.fast import conv as fast
+    monkeypatch.setattr(fast, "CHUNK_ELEMENTS", chunk)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 4, 17, 14))
+    w, b = rng.standard_normal((6, 4) + kernel), rng.standard_normal(6)
+    y, cache = ops.conv2d_forward(x, w, b, stride, padding)
+    np.testing.assert_allclose(fast.conv2d_forward(x, w, b, stride, padding), y, rtol=1e-13, atol=1e-13)
+    dy = rng.standard_normal(y.shape)
+    np.testing.assert_allclose(fast.conv2d_backward_input(dy, x.shape, w, stride, padding),
+                               ops.conv2d_backward(dy, cache), rtol=1e-13, atol=1e-13)
+
+
+def test_fast_conv_on_the_standin(cupy_standin):
+    from numdream import ops
+    from numdream.fast import conv as fast
+    rng = np.random.default_rng(6)
+    x, w = cupy_standin.asarray(rng.standard_normal((1, 3, 9, 8))), cupy_standin.asarray(rng.standard_normal((5, 3, 3, 3)))
+    y = fast.conv2d_forward(x, w, None, (1, 1), (1, 1, 1, 1))
+    dx = fast.conv2d_backward_input(y, x.shape, w, (1, 1), (1, 1, 1, 1))
+    ref, cache = ops.conv2d_forward(x, w, None, (1, 1), (1, 1, 1, 1))
+    assert isinstance(dx, type(x))
+    np.testing.assert_allclose(dx.get(), ops.conv2d_backward(ref, cache).get(), rtol=1e-12)

@@ -1,0 +1,78 @@
+"""Convolution forward and input-gradient in row chunks that stay in the CPU cache.
+
+The readable conv2d_forward builds the whole im2col matrix, (C*kh*kw, OH*OW), which for the
+first InceptionV3 layers at 512 px is ~100 MB: written once, read once by the GEMM, from main
+memory. Here the output rows are processed in chunks whose columns fit in a few megabytes of
+a reused scratch buffer, so the copy and the GEMM that reads it both hit the cache, and the
+GEMM writes straight into its rows of the output.
+
+The backward pass to the input does the same in reverse: a chunk of dcols = W^T dy, then
+col2im of that chunk into the padded gradient.
+"""
+from ..backend import get_array_module
+from ..ops.geometry import crop, out_size, pad_for_windows
+from .workspace import scratch
+
+CHUNK_ELEMENTS = 1 << 21  # columns per chunk: 8 MB of float32
+
+
+def _rows_per_chunk(c, kh, kw, ow):
+    return max(1, CHUNK_ELEMENTS // (c * kh * kw * ow))
+
+
+def conv2d_forward(x, w, b, stride, padding):
+    """Same result as numdream.ops.conv2d_forward. x: (N, C, H, W), w: (O, C, kh, kw), b: (O,).
+
+    stride: (sh, sw); padding: (top, bottom, left, right). Returns y: (N, O, OH, OW) (no cache:
+    the input gradient below needs only shapes and weights).
+    """
+    xp = get_array_module(x)
+    n, c, h, width = x.shape
+    o, _, kh, kw = w.shape
+    (sh, sw), (t, bo, l, r) = stride, padding
+    oh, ow = out_size(h, kh, sh, t, bo), out_size(width, kw, sw, l, r)
+    w2 = w.reshape(o, c * kh * kw)
+    y = xp.empty((n, o, oh * ow), dtype=x.dtype)
+    if (kh, kw, sh, sw) == (1, 1, 1, 1) and not any(padding):
+        xp.matmul(w2, x.reshape(n, c, h * width), out=y)
+    else:
+        xpad = pad_for_windows(x, (kh, kw), (sh, sw), padding, (oh, ow))
+        rows = _rows_per_chunk(c, kh, kw, ow)
+        for r0 in range(0, oh, rows):
+            r1 = min(oh, r0 + rows)
+            cols = scratch(xp, (n, c, kh, kw, r1 - r0, ow), x.dtype)
+            for i in range(kh):
+                for j in range(kw):
+                    top = r0 * sh + i
+                    cols[:, :, i, j] = xpad[:, :, top:top + sh * (r1 - r0 - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
+            xp.matmul(w2, cols.reshape(n, c * kh * kw, (r1 - r0) * ow), out=y[:, :, r0 * ow:r1 * ow])
+    y = y.reshape(n, o, oh, ow)
+    if b is not None:
+        y += b.reshape(1, o, 1, 1)
+    return y
+
+
+def conv2d_backward_input(dy, x_shape, w, stride, padding):
+    """Same dx as numdream.ops.conv2d_backward. dy: (N, O, OH, OW) -> dx: (N, C, H, W)."""
+    xp = get_array_module(dy)
+    n, c, h, width = x_shape
+    o, _, kh, kw = w.shape
+    (sh, sw), (t, bo, l, r) = stride, padding
+    oh, ow = dy.shape[2:]
+    w2t = w.reshape(o, c * kh * kw).T
+    dy2 = dy.reshape(n, o, oh * ow)
+    if (kh, kw, sh, sw) == (1, 1, 1, 1) and not any(padding):
+        return (w2t @ dy2).reshape(n, c, h, width)
+    hp, wp = max(h + t + bo, (oh - 1) * sh + kh), max(width + l + r, (ow - 1) * sw + kw)
+    dxpad = xp.zeros((n, c, hp, wp), dtype=dy.dtype)
+    rows = _rows_per_chunk(c, kh, kw, ow)
+    for r0 in range(0, oh, rows):
+        r1 = min(oh, r0 + rows)
+        dcols = scratch(xp, (n, c * kh * kw, (r1 - r0) * ow), dy.dtype)
+        xp.matmul(w2t, dy2[:, :, r0 * ow:r1 * ow], out=dcols)
+        dcols = dcols.reshape(n, c, kh, kw, r1 - r0, ow)
+        for i in range(kh):
+            for j in range(kw):
+                top = r0 * sh + i
+                dxpad[:, :, top:top + sh * (r1 - r0 - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += dcols[:, :, i, j]
+    return crop(dxpad, padding, (h, width)).copy()
