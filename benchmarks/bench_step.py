@@ -4,11 +4,15 @@
 
 Both engines use the same weights, the same input, the same thread count, and run
 alternately in the same process. Prints medians, the ratio numdream/PyTorch, each engine's
-achieved GFLOP/s and its share of this machine's float32 GEMM peak, and peak memory.
+achieved GFLOP/s and its share of this machine's float32 GEMM peak, and each engine's peak
+memory for a step, measured in a fresh process (benchmarks/step_memory.py).
 """
 import argparse
+import json
 import os
 import statistics
+import subprocess
+import sys
 import time
 
 import numpy
@@ -40,6 +44,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--sizes", default="299x299,512x512,1024x768", help="WxH list")
+    parser.add_argument("--no-memory", action="store_true", help="skip the memory measurement")
     args = parser.parse_args()
     threads = int(os.environ.get("OMP_NUM_THREADS", os.cpu_count()))
     torch.set_num_threads(threads)
@@ -66,6 +71,21 @@ def main():
         print(f"{text:>9}  {flops / 1e9:6.1f}  {t_ours:10.3f}  {t_torch:8.3f}  {t_ours / t_torch:5.2f}  "
               f"{flops / t_ours / 1e9:6.0f} ({100 * flops / t_ours / 1e9 / peak:3.0f}%)  "
               f"{flops / t_torch / 1e9:4.0f} ({100 * flops / t_torch / 1e9 / peak:3.0f}%)")
+    if not args.no_memory:
+        print_memory(args.sizes.split(","))
+
+
+def step_memory(engine, size):
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "step_memory.py")
+    out = subprocess.run([sys.executable, script, engine, size], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])["step_mb"]
+
+
+def print_memory(sizes):
+    print("\npeak memory of stepping (RSS above libraries + weights + input, fresh process each):")
+    print(f"{'size':>9}  {'numdream MB':>11}  {'torch MB':>8}")
+    for size in sizes:
+        print(f"{size:>9}  {step_memory('numdream', size):11.0f}  {step_memory('torch', size):8.0f}")
 
 
 if __name__ == "__main__":
