@@ -1,14 +1,19 @@
 """Max and average pooling with explicit backward passes.
 
+Both are separable, so they run one axis at a time: a k x k window is a k-wide window along the
+rows of a k-tall window along the columns. That takes kh + kw strided passes instead of kh * kw.
+
 Max pooling routes each window's gradient to exactly one input: the first maximum in
-row-major window order (numpy's argmax rule), so tied inputs never share a gradient.
+row-major window order. Along one axis, a strict '>' keeps the first maximum; the row chosen
+for a window is the first row whose maximum is the window's, and within it the first column
+holding that maximum, which is exactly the first maximum in row-major order.
 """
 from collections import namedtuple
 
 from ..backend import get_array_module
-from .geometry import col2im, crop, out_size, pad_for_windows, padding4, pair
+from .geometry import crop, out_size, pad_for_windows, padding4, pair
 
-MaxPoolCache = namedtuple("MaxPoolCache", "x_shape argmax kernel stride padding padded_hw")
+MaxPoolCache = namedtuple("MaxPoolCache", "x_shape col_arg row_arg kernel stride padding padded_hw")
 AvgPoolCache = namedtuple("AvgPoolCache", "x_shape counts kernel stride padding padded_hw")
 
 
@@ -20,55 +25,92 @@ def _geometry(x, size, stride, padding, ceil_mode):
     return kernel, stride, padding, (oh, ow)
 
 
-def _window_slices(kernel, stride, out_hw):
-    """The kh*kw strided slices that pick window offset (i, j) of every window, in row-major order."""
-    (kh, kw), (sh, sw), (oh, ow) = kernel, stride, out_hw
-    return [(slice(None), slice(None), slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw))
-            for i in range(kh) for j in range(kw)]
+def _taps(a, k, s, n, axis):
+    """The k strided views a[..., i + s*o, ...] for o < n along ``axis``, one per window offset i."""
+    views = []
+    for i in range(k):
+        index = [slice(None)] * a.ndim
+        index[axis] = slice(i, i + s * (n - 1) + 1, s)
+        views.append(tuple(index))
+    return views
+
+
+def _max_axis(a, k, s, n, axis):
+    """Windowed max along one axis: (max, uint8 offset of its first occurrence).
+
+    Masked writes (copyto/where) are several times slower than plain arithmetic in NumPy, so
+    the offset is updated arithmetically: arg += better * (i - arg) sets arg to i where better.
+    """
+    xp = get_array_module(a)
+    taps = _taps(a, k, s, n, axis)
+    best = a[taps[0]].copy()
+    arg = xp.zeros(best.shape, dtype=xp.uint8)
+    for i, tap in enumerate(taps[1:], start=1):
+        better = a[tap] > best  # strictly greater: a tie keeps the earlier (first) maximum
+        arg += better * (xp.uint8(i) - arg)
+        xp.maximum(best, a[tap], out=best)
+    return best, arg
+
+
+def _route_axis(d, arg, k, s, size, axis):
+    """Adjoint of _max_axis: send d[o] to position o*s + arg[o] of an axis of ``size``."""
+    xp = get_array_module(d)
+    shape = list(d.shape)
+    shape[axis] = size
+    out = xp.zeros(shape, dtype=d.dtype)
+    for i, tap in enumerate(_taps(out, k, s, d.shape[axis], axis)):
+        out[tap] += d * (arg == i)
+    return out
+
+
+def _sum_axis(a, k, s, n, axis):
+    """Windowed sum along one axis."""
+    taps = _taps(a, k, s, n, axis)
+    total = a[taps[0]].copy()
+    for tap in taps[1:]:
+        total += a[tap]
+    return total
+
+
+def _spread_axis(d, k, s, size, axis):
+    """Adjoint of _sum_axis: every window adds its d[o] to each of its k positions."""
+    xp = get_array_module(d)
+    shape = list(d.shape)
+    shape[axis] = size
+    out = xp.zeros(shape, dtype=d.dtype)
+    for tap in _taps(out, k, s, d.shape[axis], axis):
+        out[tap] += d
+    return out
 
 
 def max_pool2d_forward(x, size, stride, padding=(0, 0, 0, 0), ceil_mode=False):
     """Max over each window; padding counts as -inf.
 
     x: (N, C, H, W); size, stride: int or pair; padding: (top, bottom, left, right).
-    Returns y: (N, C, OH, OW) and the cache, which keeps, per window, the row-major offset of its
-    first maximum (uint8: a window has at most 255 pixels here).
+    Returns y: (N, C, OH, OW) and the cache, which keeps the first maximum's offsets (uint8).
     """
     xp = get_array_module(x)
-    kernel, stride, padding, out_hw = _geometry(x, size, stride, padding, ceil_mode)
-    if kernel[0] * kernel[1] > 255:
-        raise ValueError(f"max_pool2d: window {kernel} has more than 255 pixels")
-    xpad = pad_for_windows(x, kernel, stride, padding, out_hw, value=-xp.inf)
-    slices = _window_slices(kernel, stride, out_hw)
-    y = xpad[slices[0]].copy()
-    argmax = xp.zeros(y.shape, dtype=xp.uint8)
-    for k, window in enumerate(slices[1:], start=1):
-        candidate = xpad[window]
-        better = candidate > y  # strictly greater: a tie keeps the earlier (first) maximum
-        xp.copyto(y, candidate, where=better)
-        argmax[better] = k
-    return y, MaxPoolCache(x.shape, argmax, kernel, stride, padding, xpad.shape[2:])
+    kernel, stride, padding, (oh, ow) = _geometry(x, size, stride, padding, ceil_mode)
+    if max(kernel) > 255:
+        raise ValueError(f"max_pool2d: window {kernel} is wider than 255 pixels")
+    xpad = pad_for_windows(x, kernel, stride, padding, (oh, ow), value=-xp.inf)
+    cols_max, col_arg = _max_axis(xpad, kernel[1], stride[1], ow, axis=3)  # (N, C, Hp, OW)
+    y, row_arg = _max_axis(cols_max, kernel[0], stride[0], oh, axis=2)     # (N, C, OH, OW)
+    return y, MaxPoolCache(x.shape, col_arg, row_arg, kernel, stride, padding, xpad.shape[2:])
 
 
 def max_pool2d_backward(dy, cache):
     """dy: (N, C, OH, OW) -> dx: (N, C, H, W); each window's gradient goes to its first maximum."""
-    xp = get_array_module(dy)
-    x_shape, argmax, kernel, stride, padding, padded_hw = cache
-    dxpad = xp.zeros(dy.shape[:2] + tuple(padded_hw), dtype=dy.dtype)
-    for k, window in enumerate(_window_slices(kernel, stride, dy.shape[2:])):
-        dxpad[window] += xp.where(argmax == k, dy, 0)
+    x_shape, col_arg, row_arg, kernel, stride, padding, (hp, wp) = cache
+    d_cols = _route_axis(dy, row_arg, kernel[0], stride[0], hp, axis=2)      # (N, C, Hp, OW)
+    dxpad = _route_axis(d_cols, col_arg, kernel[1], stride[1], wp, axis=3)   # (N, C, Hp, Wp)
     return crop(dxpad, padding, x_shape[2:]).copy()
 
 
 def _window_sum(xpad, kernel, stride, out_hw):
     """Sum of each window of xpad (..., Hp, Wp) -> (..., OH, OW)."""
-    xp = get_array_module(xpad)
-    (kh, kw), (sh, sw), (oh, ow) = kernel, stride, out_hw
-    total = xp.zeros(xpad.shape[:-2] + (oh, ow), dtype=xpad.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            total += xpad[..., i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
-    return total
+    rows = _sum_axis(xpad, kernel[1], stride[1], out_hw[1], axis=xpad.ndim - 1)
+    return _sum_axis(rows, kernel[0], stride[0], out_hw[0], axis=xpad.ndim - 2)
 
 
 def avg_pool2d_forward(x, size, stride, padding=(0, 0, 0, 0), count_include_pad=False,
@@ -91,15 +133,14 @@ def avg_pool2d_forward(x, size, stride, padding=(0, 0, 0, 0), count_include_pad=
     else:
         counted[:, :, t:t + h, l:l + w] = 1
     counts = _window_sum(counted, kernel, stride, out_hw)
-    y = _window_sum(xpad, kernel, stride, out_hw) / counts
+    y = _window_sum(xpad, kernel, stride, out_hw)
+    y /= counts
     return y, AvgPoolCache(x.shape, counts, kernel, stride, padding, xpad.shape[2:])
 
 
 def avg_pool2d_backward(dy, cache):
     """dy: (N, C, OH, OW) -> dx: (N, C, H, W); each window spreads dy / count over its pixels."""
-    xp = get_array_module(dy)
-    x_shape, counts, kernel, stride, padding, padded_hw = cache
-    n, c, oh, ow = dy.shape
-    share = dy / counts
-    dcols = xp.broadcast_to(share[:, :, None, None], (n, c, kernel[0], kernel[1], oh, ow))
-    return crop(col2im(dcols, padded_hw, stride), padding, x_shape[2:]).copy()
+    x_shape, counts, kernel, stride, padding, (hp, wp) = cache
+    d_rows = _spread_axis(dy / counts, kernel[0], stride[0], hp, axis=2)   # (N, C, Hp, OW)
+    dxpad = _spread_axis(d_rows, kernel[1], stride[1], wp, axis=3)         # (N, C, Hp, Wp)
+    return crop(dxpad, padding, x_shape[2:]).copy()
