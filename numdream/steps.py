@@ -10,11 +10,14 @@ unfused plan in the tests:
   convolution's output, and its mask is applied inside the convolution's backward;
 - sibling 1x1 convolutions that read the same tensor (the first layer of most Inception
   branches): one GEMM with their weights stacked, whose backward also sums the branches'
-  gradients for free.
+  gradients for free; an Inception pool branch (average pool, then 1x1 conv) joins that GEMM,
+  the pool moving after the conv (see PointwiseGroupStep).
 """
 from . import layers
 from .backend import get_array_module
 from .fast import conv as fast_conv
+from .ops import avg_pool2d_backward, avg_pool2d_forward
+from .ops.geometry import pair
 
 
 class NodeStep:
@@ -61,39 +64,54 @@ class ConvStep:
 
 
 class PointwiseGroupStep:
-    """Sibling 1x1 stride-1 convolutions of one input (each optionally followed by its ReLU),
-    computed as one GEMM. Outputs are channel slices (views) of one (N, sum O, H, W) buffer."""
+    """Sibling 1x1 stride-1 convolutions of one input, computed as one GEMM whose backward also
+    sums the branches' gradients. Each member is (conv, relu or None, pool or None).
+
+    A member with a pool is an Inception pool branch, relu(conv1x1(avgpool(x))). A 1x1
+    convolution is linear and acts on each pixel alone, so it commutes with an average pool that
+    leaves padding out of the count: avgpool(w x + b) = w avgpool(x) + b. The branch therefore
+    joins the GEMM on x and pools its O output channels instead of x's C input channels.
+    """
 
     def __init__(self, members):
-        self.members = members  # [(conv node, relu node or None)]
-        self.inputs = list(members[0][0].inputs)
-        self.outputs = [(relu or conv).name for conv, relu in members]
-        xp = get_array_module(members[0][0].params["w"])
-        self.w = xp.concatenate([conv.params["w"] for conv, _ in members])
-        self.b = xp.concatenate([conv.params["b"] for conv, _ in members])
+        self.members = members
+        conv0, _, pool0 = members[0]
+        self.inputs = list((pool0 or conv0).inputs)
+        self.outputs = [(relu or conv).name for conv, relu, _ in members]
+        xp = get_array_module(conv0.params["w"])
+        self.w = xp.concatenate([conv.params["w"] for conv, _, _ in members])
+        self.b = xp.concatenate([conv.params["b"] for conv, _, _ in members])
         edges = [0]
-        for conv, _ in members:
+        for conv, _, _ in members:
             edges.append(edges[-1] + conv.params["w"].shape[0])
         self.slices = [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
 
     def forward(self, xs):
-        y = fast_conv.conv2d_forward(xs[0], self.w, self.b, (1, 1), (0, 0, 0, 0))
+        x = xs[0]
+        y = fast_conv.conv2d_forward(x, self.w, self.b, (1, 1), (0, 0, 0, 0))
         xp = get_array_module(y)
-        outs = []
-        for (conv, relu), part in zip(self.members, self.slices):
-            view = y[:, part]
+        outs, pool_caches = [], []
+        for (conv, relu, pool), part in zip(self.members, self.slices):
+            out, pool_cache = y[:, part], None
+            if pool is not None:
+                kernel, stride, padding = layers.window(pool, x.shape[2:])
+                out, pool_cache = avg_pool2d_forward(out, kernel, stride, padding)
             if relu is not None:
-                xp.maximum(view, 0, out=view)
-            outs.append(view)
-        return outs, (xs[0].shape, y)
+                xp.maximum(out, 0, out=out)
+            outs.append(out)
+            pool_caches.append(pool_cache)
+        return outs, (x.shape, y, outs, pool_caches)
 
     def backward(self, dys, cache):
-        x_shape, y = cache
+        x_shape, y, outs, pool_caches = cache
         xp = get_array_module(y)
         dy_all = xp.zeros_like(y)
-        for (conv, relu), part, dy in zip(self.members, self.slices, dys):
-            if dy is not None:
-                dy_all[:, part] = _relu_mask(dy, y[:, part]) if relu is not None else dy
+        for (conv, relu, pool), part, dy, out, pool_cache in zip(self.members, self.slices, dys, outs, pool_caches):
+            if dy is None:
+                continue
+            if relu is not None:
+                dy = _relu_mask(dy, out)
+            dy_all[:, part] = avg_pool2d_backward(dy, pool_cache) if pool is not None else dy
         return [fast_conv.conv2d_backward_input(dy_all, x_shape, self.w, (1, 1), (0, 0, 0, 0))]
 
 
@@ -122,26 +140,38 @@ def plan(nodes, order, until, fuse=True):
             return None
         return nodes[after[0]]
 
+    def commuting_pool(conv):
+        """The average pool feeding a pointwise conv that may move after it, or None."""
+        pool = nodes[conv.inputs[0]]
+        a = pool.attrs
+        if (pool.op != "avg_pool2d" or pool.name in until or readers.get(pool.name) != [conv.name]
+                or a.get("global") or a.get("ceil_mode") or a.get("count_include_pad")
+                or pair(a.get("stride", 1)) != (1, 1)):
+            return None
+        return pool
+
+    groups = {}  # the tensor that pointwise convs read -> [(conv, relu, pool)]
+    for name in order:
+        if _is_pointwise(nodes[name]):
+            conv = nodes[name]
+            pool = commuting_pool(conv)
+            groups.setdefault((pool or conv).inputs[0], []).append((conv, fused_relu(conv), pool))
+    group_of = {n.name: members for members in groups.values() if len(members) > 1
+                for member in members for n in member if n is not None}
+
     steps, done = [], set()
     for name in order:
         node = nodes[name]
         if name in done:
             continue
-        if node.op == "conv2d":
-            siblings = [nodes[r] for r in readers[node.inputs[0]]
-                        if _is_pointwise(nodes[r]) and r not in done] if _is_pointwise(node) else []
-            if len(siblings) > 1:
-                members = [(conv, fused_relu(conv)) for conv in siblings]
-                steps.append(PointwiseGroupStep(members))
-            else:
-                relu = fused_relu(node)
-                plain = node.attrs.get("groups", 1) == 1
-                steps.append(ConvStep(node, relu) if plain else NodeStep(node))
-                relu = relu if plain else None
-                members = [(node, relu)]
-            for conv, relu in members:
-                done.update([conv.name] + ([relu.name] if relu is not None else []))
-            continue
-        steps.append(NodeStep(node))
-        done.add(name)
+        if name in group_of:
+            step = PointwiseGroupStep(group_of[name])
+            members = [n for member in group_of[name] for n in member if n is not None]
+        elif node.op == "conv2d" and node.attrs.get("groups", 1) == 1:
+            relu = fused_relu(node)
+            step, members = ConvStep(node, relu), [n for n in (node, relu) if n is not None]
+        else:
+            step, members = NodeStep(node), [node]
+        steps.append(step)
+        done.update(n.name for n in members)
     return steps

@@ -19,14 +19,19 @@ def test_tiny_plan_fuses_pointwise_siblings_and_conv_relu():
     model = Model(tiny_spec(), dtype=np.float64)
     steps = model._plan(["mixed"])
     groups = [s for s in steps if isinstance(s, PointwiseGroupStep)]
-    assert len(groups) == 1 and set(groups[0].outputs) == {"b1_relu", "b2a_relu", "b3a_relu"}
+    assert len(groups) == 1 and set(groups[0].outputs) == {"b1_relu", "b2a_relu", "b3a_relu", "b4_relu"}
+    # the pool branch joins the GEMM on norm1, its average pool moved after its 1x1 conv
+    assert [pool.name for _, _, pool in groups[0].members if pool is not None] == ["b4pool"]
+    assert not any(isinstance(s, NodeStep) and s.outputs == ["b4pool"] for s in steps)
+    # unless the pool's own value is wanted
+    assert any(isinstance(s, NodeStep) and s.outputs == ["b4pool"] for s in model._plan(["b4pool", "mixed"]))
     assert any(isinstance(s, ConvStep) and s.relu is not None and s.outputs == ["b2b_relu"] for s in steps)
     # a conv that is itself a target keeps its pre-ReLU value: it is not fused with its ReLU
     assert any(isinstance(s, ConvStep) and s.relu is None and s.outputs == ["conv2"]
                for s in model._plan(["conv2", "mixed"]))
 
 
-@pytest.mark.parametrize("until", [["mixed"], ["b2a", "mixed", "top"], ["conv2", "b3b"]])
+@pytest.mark.parametrize("until", [["mixed"], ["b2a", "mixed", "top"], ["conv2", "b3b"], ["b4pool", "b4"]])
 def test_tiny_fused_equals_unfused(until):
     x = np.random.default_rng(1).standard_normal((2, 3, 35, 29))
     a, b, da, db = _both(Model(tiny_spec(), np.float64), Model(tiny_spec(), np.float64, fuse=False), x, until)
