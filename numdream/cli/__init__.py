@@ -15,6 +15,8 @@ SUBCOMMANDS = {
     "dream": "dream",
     "layers": "layers",
     "gradcheck": "gradcheck",
+    "zoom": "zoom",
+    "video": "video",
 }
 
 
