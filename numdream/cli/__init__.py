@@ -17,6 +17,7 @@ SUBCOMMANDS = {
     "gradcheck": "gradcheck",
     "zoom": "zoom",
     "video": "video",
+    "gallery": "gallery",
 }
 
 

@@ -1,0 +1,62 @@
+"""``numdream gallery [INPUT] -o SHEET.png``: a labelled contact sheet of one photo dreamed at each layer."""
+import sys
+import time
+
+from . import args as types
+from .dreamopts import add_dream_options, dream_kwargs, use_backend
+
+
+def add_parser(sub):
+    p = sub.add_parser("gallery", help="a contact sheet: what each layer draws",
+                       description=__doc__.split(":", 1)[1].strip() + " With --channels N, the first N "
+                       "channels of one --layer instead, each visualised from noise.")
+    p.add_argument("input", nargs="?", help="photo to dream on (default: the bundled sample chelsea.png)")
+    p.add_argument("-o", "--output", help="contact sheet image (default: INPUT_gallery.png beside the input)")
+    p.add_argument("--layer", action="append", metavar="NAME",
+                   help="layer to show, repeatable (default: mixed0 ... mixed5)")
+    p.add_argument("--channels", type=types.whole(1), metavar="N",
+                   help="show channels 0 .. N-1 of the one --layer, from noise")
+    p.add_argument("--size", type=types.size, default=(224, 224), metavar="WxH",
+                   help="tile size for --channels (default: 224x224)")
+    p.add_argument("--columns", type=types.whole(1), help="tiles per row (default: about square)")
+    p.add_argument("--no-original", dest="original", action="store_false",
+                   help="leave the undreamed photo out of the sheet")
+    add_dream_options(p, targets=False, noise=False, seed_help="seed of every tile's dream (default: 0)")
+    p.set_defaults(run=run, seed=0)
+
+
+def run(a):
+    from ..errors import NumdreamError
+    from ..gallery import DEFAULT_GALLERY_LAYERS, channel_tiles, contact_sheet, layer_tiles
+    from ..images import check_not_input, check_output_path, default_output_path, load_image, sample_path, save_image
+    from ..model import load_model
+    use_backend(a)
+    options = dream_kwargs(a, a.seed)
+    if a.channels is not None:
+        if not a.layer or len(a.layer) != 1:
+            raise NumdreamError(f"--channels shows one layer's channels; give exactly one --layer "
+                                f"(got {len(a.layer or [])})")
+        if a.input:
+            raise NumdreamError(f"--channels dreams from noise, not from {a.input!r}; leave the photo out")
+        source = None
+        output = a.output or default_output_path(f"{a.layer[0].replace('/', '_')}.png", suffix="_channels")
+    else:
+        source = a.input or str(sample_path())
+        image = load_image(source)  # a bad input fails before the model loads
+        output = a.output or default_output_path(source, suffix="_gallery", ext=".png")
+    check_output_path(output)
+    check_not_input(output, source)
+    model = load_model(a.model)
+    start = time.perf_counter()
+    if a.channels is not None:
+        tiles, labels = channel_tiles(a.layer[0], a.channels, size=a.size, model=model, progress=not a.quiet,
+                                      **options)
+    else:
+        tiles, labels = layer_tiles(image, a.layer or DEFAULT_GALLERY_LAYERS, model=model, original=a.original,
+                                    progress=not a.quiet, **options)
+    sheet = contact_sheet(tiles, labels, columns=a.columns)
+    save_image(output, sheet)
+    if not a.quiet:
+        print(f"wrote {output} ({len(tiles)} tiles, seed {a.seed}, {time.perf_counter() - start:.1f} s)",
+              file=sys.stderr)
+    return 0
