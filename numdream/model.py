@@ -17,6 +17,7 @@ import numpy
 
 from . import backend, layers, steps
 from .errors import LayerError, NumdreamError
+from .fast.memory import reuse_freed_memory
 from . import modelfile
 
 BUNDLED = "inception_v3.h5"
@@ -49,7 +50,12 @@ def load_model(path=None, dtype=numpy.float32):
 
 
 class Model:
-    """A validated graph whose parameters live on the active backend in ``dtype``."""
+    """A validated graph whose parameters live on the active backend in ``dtype``.
+
+    fuse=True (the default) runs the fused, cache-friendly plan of numdream.steps and lets glibc
+    keep freed blocks for reuse (numdream.fast.memory); fuse=False runs every node through the
+    readable ops of numdream.ops, one by one.
+    """
 
     def __init__(self, spec, dtype=numpy.float32, fuse=True):
         self.spec = spec
@@ -66,6 +72,8 @@ class Model:
         self.mean = numpy.asarray(pre["mean"], dtype=numpy.float64).reshape(3)
         self.scale = float(pre["scale"])  # network input units per 0-255 pixel unit
         self.fuse = fuse  # False: run every node through the readable ops, one by one
+        if fuse:
+            reuse_freed_memory()  # the fast path allocates the same sizes every step
         self._plans = {}
         self._steps, self._caches = None, []  # what the last forward ran, and its caches
 
