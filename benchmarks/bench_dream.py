@@ -16,7 +16,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 sys.path.insert(0, {root!r})
 import numpy
 from PIL import Image
@@ -30,12 +30,14 @@ if case == "4k":
     options = dict(octaves=1, steps=1)
 else:
     options = {{}}
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def hwm():  # VmHWM: ru_maxrss would carry the parent's peak over exec
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) / 1024
+base = hwm()
 model = load_model()
 start = time.perf_counter()
 out = dream(image, model=model, seed=0, progress=False, **options)
 seconds = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+peak = hwm()
 energy = {{}}
 if case == "readme":
     energy = dict(before=evaluate(image, model=model), after=evaluate(out, model=model))

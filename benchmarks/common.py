@@ -1,6 +1,5 @@
 """Shared helpers of the benchmarks: timing, the GEMM peak, FLOP counts, peak memory."""
 import os
-import resource
 import statistics
 import sys
 import time
@@ -37,11 +36,6 @@ def conv_flops(model, hw, until):
             o, c, kh, kw = node.params["w"].shape
             total += 2 * o * c * kh * kw * oh * ow
     return 2 * total
-
-
-def peak_rss_mb():
-    """Peak resident memory of this process so far, in MB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def machine():

@@ -9,7 +9,6 @@ buffers included.
 """
 import json
 import os
-import resource
 import sys
 
 import numpy
@@ -24,7 +23,10 @@ def current_rss_mb():
 
 
 def peak_rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """VmHWM, this process's own high-water mark. (ru_maxrss would not do: Linux carries it over
+    exec from the parent, so a child of a big benchmark process reports the parent's peak.)"""
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
 
 
 def main(engine, size):
