@@ -18,6 +18,7 @@ SUBCOMMANDS = {
     "zoom": "zoom",
     "video": "video",
     "gallery": "gallery",
+    "batch": "batch",
 }
 
 

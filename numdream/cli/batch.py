@@ -1,0 +1,45 @@
+"""``numdream batch INPUT_DIR -o OUTPUT_DIR``: dream every image of a folder in parallel, on Dask."""
+import sys
+import time
+
+from . import args as types
+from .dreamopts import add_dream_options, dream_kwargs, use_backend
+
+
+def add_parser(sub):
+    p = sub.add_parser("batch", help="dream a folder of images in parallel (Dask)",
+                       description=__doc__.split(":", 1)[1].strip() + " Each image is one task; finished "
+                       "outputs are skipped on a re-run; failed images are listed at the end (exit 1). "
+                       "Needs: pip install 'numdream[dask]'.")
+    p.add_argument("input", metavar="INPUT_DIR", help="folder of images (.png, .jpg, ...; not its subfolders)")
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT_DIR",
+                   help="folder for the dreams, same file names (created if missing)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=types.whole(1), help="worker processes of a local cluster "
+                       "(default: one per core)")
+    where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="use an existing Dask cluster; its "
+                       "workers must see the same INPUT_DIR, OUTPUT_DIR and --model paths")
+    p.add_argument("--blas-threads", type=types.whole(1), help="BLAS threads per local worker "
+                   "(default: the cores shared out, 1 or 2 each)")
+    add_dream_options(p, noise=False, seed_help="seed of every image's dream (default: 0)")
+    p.set_defaults(run=run, seed=0)
+
+
+def run(a):
+    from ..batch import dream_folder, require_dask
+    from ..errors import NumdreamError
+    if a.scheduler and a.blas_threads:
+        raise NumdreamError(f"--blas-threads {a.blas_threads} applies to a local cluster only; with "
+                            "--scheduler, set OMP_NUM_THREADS/OPENBLAS_NUM_THREADS where the workers start")
+    use_backend(a)
+    require_dask()
+    start = time.perf_counter()
+    result = dream_folder(a.input, a.output, workers=a.workers, scheduler=a.scheduler, blas_threads=a.blas_threads,
+                          model_path=a.model, backend_name=a.backend, progress=not a.quiet, **dream_kwargs(a, a.seed))
+    for name, message in result.failed:
+        print(f"numdream batch: failed: {name}: {message}", file=sys.stderr)
+    if not a.quiet or result.failed:
+        print(f"dreamed {len(result.dreamed)}, skipped {len(result.skipped)} already done, failed "
+              f"{len(result.failed)} -> {a.output} (seed {a.seed}, {time.perf_counter() - start:.1f} s)",
+              file=sys.stderr)
+    return 1 if result.failed else 0
