@@ -2,7 +2,7 @@
 
     model = load_model()                                  # the bundled InceptionV3 trunk
     x = model.preprocess(image)                           # (1, 3, H, W) in the network's input space
-    acts = model.forward(x, until=["mixed3"])             # {"mixed3": (1, 288, h, w)}
+    acts = model.forward(x, until=["mixed3"])             # {"mixed3": (1, 768, h, w)}
     dx = model.backward({"mixed3": ones_like(acts["mixed3"])})  # dL/dx, (1, 3, H, W)
 
 forward() keeps each node's cache; backward() walks the nodes in reverse, adds up the gradients
