@@ -128,7 +128,8 @@ def connect(workers=None, scheduler=None, blas_threads=None):
     os.environ.update(spawn_env)
     # Dask's MALLOC_TRIM_THRESHOLD_ also freezes glibc's mmap threshold, so every large temporary
     # of a dream becomes a fresh mmap, zero-filled page by page: 7x the page faults and ~40 % more
-    # time per image here (benchmarks/README.md). The workers keep glibc's adaptive default.
+    # time per image before the fused model set mallopt itself, and still so for code that does
+    # not (benchmarks/README.md). The workers keep glibc's adaptive default.
     os.environ.pop(MALLOC_TRIM, None)
     try:
         with dask.config.set({f"distributed.nanny.pre-spawn-environ.{MALLOC_TRIM}": None}):

@@ -44,6 +44,15 @@ def photos(tmp_path):
     return folder
 
 
+@pytest.fixture
+def environ_restored():
+    """os.environ as it was before the test: a dask nanny leaves its worker settings in it."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 def test_plan_lists_images_and_skips_finished_outputs(photos, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
@@ -90,7 +99,7 @@ def test_local_cluster_dreams_reports_the_broken_image_and_a_rerun_skips(photos,
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == stamps
 
 
-def test_an_existing_scheduler_is_used(photos, tmp_path, tiny_h5, capsys):
+def test_an_existing_scheduler_is_used(photos, tmp_path, tiny_h5, capsys, environ_restored):
     (photos / "broken.png").unlink()
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=None) as cluster:
