@@ -117,3 +117,24 @@ def test_bad_options_are_named(tiny, options, message):
 def test_image_smaller_than_the_network_is_refused(tiny):
     with pytest.raises(NumdreamError, match="smaller than the 7x7 minimum"):
         dream(PHOTO[:5, :5], model=tiny, layers="mixed", progress=False)
+
+
+@pytest.mark.parametrize("normalize,smooth", [("mean", 0.0), ("std", 1.0), ("laplacian", 0.5)])
+def test_a_float32_dream_step_stays_float32(tiny, normalize, smooth):
+    """No silent upcast to float64 anywhere in a step: gradient, normalisation, smoothing, update."""
+    from numdream.dream import dream_step
+    from numdream.objectives import Channel
+    from numdream.options import DreamOptions
+    x = tiny.preprocess(PHOTO)
+    low, high = tiny.input_range()
+    opts = DreamOptions(normalize=normalize, smooth=smooth, tile_size=40)
+    from numdream.dream import normalize_gradient
+    from numdream.imageops import gaussian_blur, resize
+    for objective in (L2("mixed"), Channel("top", [1])):
+        _, g = objective_gradient(tiny, x, objective, tile_size=40)
+        assert x.dtype == g.dtype == np.float32
+        # each stage returns float32 itself (an in-place update would hide a float64 temporary)
+        assert normalize_gradient(g, normalize).dtype == np.float32
+        assert gaussian_blur(g, 1.0).dtype == resize(g, (20, 30)).dtype == np.float32
+        dream_step(tiny, x, objective, opts, np.random.default_rng(0), low, high)
+        assert x.dtype == np.float32
