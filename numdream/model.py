@@ -114,8 +114,8 @@ class Model:
                              f"(`numdream layers` lists all {len(self.layer_names)})")
         return self.layers[name]
 
-    def _needed(self, until):
-        """Names of the nodes that ``until`` depends on, in execution order."""
+    def needed(self, until):
+        """Names of the nodes that the layers ``until`` depend on (themselves included), in execution order."""
         needed, stack = set(), list(until)
         while stack:
             name = stack.pop()
@@ -129,7 +129,7 @@ class Model:
 
         Raises NumdreamError if the input is too small for some window.
         """
-        names = self._needed(until) if until else self.layer_names
+        names = self.needed(until) if until else self.layer_names
         hw = {}
         for name in names:
             node = self.nodes[name]
@@ -148,7 +148,7 @@ class Model:
 
     def min_input_size(self, until=None):
         """The smallest square input side that every needed window fits in."""
-        names = self._needed(until) if until else self.layer_names
+        names = self.needed(until) if until else self.layer_names
         for side in range(1, 4097):
             hw = {}
             try:
@@ -195,7 +195,7 @@ class Model:
         """The steps for these targets (cached: fusing stacks weights once per target set)."""
         key = (tuple(sorted(until)), self.fuse)
         if key not in self._plans:
-            order = [n for n in self._needed(until) if n != self._input]
+            order = [n for n in self.needed(until) if n != self._input]
             self._plans[key] = steps.plan(self.nodes, order, set(until), fuse=self.fuse)
         return self._plans[key]
 

@@ -39,20 +39,11 @@ print(Counter(node.op for node in model.spec.nodes))
 # 1/8 of the image size) and concatenates four branches: a 1x1 convolution; 1x1 then 5x5;
 # 1x1 then two 3x3; and a 3x3 average pool then 1x1. Every convolution is followed by a ReLU
 # (the batch normalisation of Keras is folded into the convolution's weights and bias). We find
-# the module's nodes from the graph itself: what `mixed0` needs, minus what its input needs.
+# the module's nodes from the graph itself: what `mixed0` needs, minus what its input needs
+# (`model.needed` walks the graph back from its targets, the way `forward` decides what to run).
 
 # %%
-def needed(targets):
-    """Names of the nodes that the targets depend on, in execution order."""
-    seen, stack = set(), list(targets)
-    while stack:
-        name = stack.pop()
-        if name not in seen:
-            seen.add(name)
-            stack.extend(model.nodes[name].inputs)
-    return [name for name in model.layer_names if name in seen]
-
-
+needed = model.needed
 MODULE_INPUT, MODULE_OUTPUT = "max_pooling2d_2", "mixed0"
 module = [name for name in needed([MODULE_OUTPUT]) if name not in needed([MODULE_INPUT])]
 readers = [name for name in module if MODULE_INPUT in model.nodes[name].inputs]
