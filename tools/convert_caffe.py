@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from numdream.errors import ModelFileError  # noqa: E402
 from numdream.modelfile import ModelSpec, write_model  # noqa: E402
+import report  # noqa: E402  (tools/report.py, beside this script)
 from caffemodel import CaffeError  # noqa: E402
 from caffemodel.build import build_nodes, find_input, is_skipped  # noqa: E402
 from caffemodel.layers import net_layers, read_caffemodel, read_prototxt  # noqa: E402
@@ -128,9 +129,7 @@ def main(argv=None):
     except (CaffeError, ModelFileError, OSError) as err:
         print(f"convert_caffe: error: {err}", file=sys.stderr)
         return 1
-    count = sum(p.size for n in spec.nodes for p in n.params.values())
-    print(f"wrote {out}: {len(spec.nodes)} nodes ({spec.nodes[0].name} .. {spec.nodes[-1].name}), "
-          f"{count} parameters, {os.path.getsize(out) / 1e6:.1f} MB")
+    print(report.written(out, spec))
     return 0
 
 

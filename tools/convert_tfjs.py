@@ -22,6 +22,7 @@ sys.path.insert(0, REPO)  # numdream from this checkout, even when it is not ins
 
 from numdream.errors import ModelFileError  # noqa: E402
 from numdream.modelfile import ModelSpec, write_model  # noqa: E402
+import report  # noqa: E402  (tools/report.py, beside this script)
 from tfjs.jsliteral import JSLiteralError  # noqa: E402
 from tfjs.keras import build_nodes, check_frozen, keep_until  # noqa: E402
 from tfjs.package import (ConversionError, MODEL_DIR, PackageFiles, read_model_js,  # noqa: E402
@@ -105,9 +106,7 @@ def main(argv=None):
     except (ConversionError, ModelFileError, JSLiteralError, OSError) as err:
         print(f"convert_tfjs: error: {err}", file=sys.stderr)
         return 1
-    count = sum(p.size for n in spec.nodes for p in n.params.values())
-    print(f"wrote {args.out}: {len(spec.nodes)} nodes ({spec.nodes[0].name} .. {spec.nodes[-1].name}), "
-          f"{count} parameters, {os.path.getsize(args.out) / 1e6:.1f} MB")
+    print(report.written(args.out, spec))
     return 0
 
 
