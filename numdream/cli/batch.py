@@ -3,7 +3,7 @@ import sys
 import time
 
 from . import args as types
-from .dreamopts import add_dream_options, dream_kwargs, use_backend
+from .dreamopts import add_dream_options, dream_kwargs, refuse_ignored_options, use_backend
 
 
 def add_parser(sub):
@@ -28,6 +28,7 @@ def add_parser(sub):
 def run(a):
     from ..batch import dream_folder, require_dask
     from ..errors import NumdreamError
+    refuse_ignored_options(a)
     if a.scheduler and a.blas_threads:
         raise NumdreamError(f"--blas-threads {a.blas_threads} applies to a local cluster only; with "
                             "--scheduler, set OMP_NUM_THREADS/OPENBLAS_NUM_THREADS where the workers start")

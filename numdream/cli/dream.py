@@ -2,8 +2,8 @@
 import sys
 import time
 
-from ..errors import NumdreamError
-from .dreamopts import OBJECTIVES, add_dream_options, choose_seed, dream_kwargs, objective_name, use_backend  # noqa: F401 (OBJECTIVES re-exported)
+from .dreamopts import (OBJECTIVES, add_dream_options, choose_seed, dream_kwargs, objective_name,  # noqa: F401
+                        refuse_ignored_options, use_backend)  # (OBJECTIVES, refuse_ignored_options re-exported)
 
 
 def add_parser(sub):
@@ -13,29 +13,6 @@ def add_parser(sub):
                    "beside the input, never the input itself")
     add_dream_options(p)
     p.set_defaults(run=run)
-
-
-def refuse_ignored_options(a):
-    """Raise NumdreamError for a flag this run would silently ignore, so a mistaken intent fails
-    at once instead of dreaming something else."""
-    objective = objective_name(a)
-    given = {"channel": a.channel and ",".join(map(str, a.channel)),
-             "neuron": a.neuron and ":".join(str(v) for v in a.neuron if v is not None),
-             "guide": a.guide}
-    for name, text in given.items():
-        if text is not None and objective != name:
-            raise NumdreamError(f"--{name} {text} is used only by --objective {name}, but the "
-                                f"objective is {objective!r}; give one of --channel, --neuron "
-                                "and --guide (or the matching --objective)")
-    if a.class_index is not None and objective != "class":
-        raise NumdreamError(f"--class-index {a.class_index} is used only by --objective class, but "
-                            f"the objective is {objective!r}")
-    if a.size is not None and a.init != "noise":
-        raise NumdreamError(f"--size {a.size[0]}x{a.size[1]} is used only with --init noise; "
-                            "to dream on a photo at another size, resize the photo first")
-    if a.input is not None and a.init == "noise":
-        raise NumdreamError(f"--init noise starts from noise and would ignore INPUT {a.input!r}; "
-                            "drop INPUT (and name the output with -o)")
 
 
 def run(a):

@@ -9,6 +9,7 @@ one that can start from noise adds ``--init``/``--size`` with ``noise=True``.
 import secrets
 
 from .. import backend
+from ..errors import NumdreamError
 from ..options import NORMALIZATIONS
 from . import args as types
 
@@ -89,3 +90,29 @@ def dream_kwargs(a, seed):
         noise = a.init == "noise"
         kwargs.update(init="noise" if noise else None, size=(a.size or (512, 512)) if noise else a.size)
     return kwargs
+
+
+def refuse_ignored_options(a):
+    """Raise NumdreamError for a flag this run would silently ignore, so a mistaken intent fails
+    at once instead of dreaming something else."""
+    if not hasattr(a, "objective"):  # a command without target flags (gallery)
+        return
+    objective = objective_name(a)
+    given = {"channel": a.channel and ",".join(map(str, a.channel)),
+             "neuron": a.neuron and ":".join(str(v) for v in a.neuron if v is not None),
+             "guide": a.guide}
+    for name, text in given.items():
+        if text is not None and objective != name:
+            raise NumdreamError(f"--{name} {text} is used only by --objective {name}, but the "
+                                f"objective is {objective!r}; give one of --channel, --neuron "
+                                "and --guide (or the matching --objective)")
+    if a.class_index is not None and objective != "class":
+        raise NumdreamError(f"--class-index {a.class_index} is used only by --objective class, but "
+                            f"the objective is {objective!r}")
+    init, size = getattr(a, "init", None), getattr(a, "size", None)
+    if size is not None and init != "noise":
+        raise NumdreamError(f"--size {size[0]}x{size[1]} is used only with --init noise; "
+                            "to dream on a photo at another size, resize the photo first")
+    if getattr(a, "input", None) is not None and init == "noise":
+        raise NumdreamError(f"--init noise starts from noise and would ignore INPUT {a.input!r}; "
+                            "drop INPUT (and name the output with -o)")

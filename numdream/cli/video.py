@@ -3,7 +3,7 @@ import sys
 import time
 
 from . import args as types
-from .dreamopts import add_dream_options, dream_kwargs, use_backend
+from .dreamopts import add_dream_options, dream_kwargs, refuse_ignored_options, use_backend
 
 
 def add_parser(sub):
@@ -24,6 +24,7 @@ def add_parser(sub):
 def run(a):
     from ..model import load_model
     from ..video import dream_video
+    refuse_ignored_options(a)
     use_backend(a)
     options = dream_kwargs(a, a.seed)
     seed = options.pop("seed")

@@ -5,7 +5,7 @@ import sys
 import time
 
 from . import args as types
-from .dreamopts import add_dream_options, dream_kwargs, use_backend
+from .dreamopts import add_dream_options, dream_kwargs, refuse_ignored_options, use_backend
 
 
 def add_parser(sub):
@@ -39,14 +39,12 @@ def _degrees(text):
 
 
 def run(a):
-    from ..errors import NumdreamError
     from ..images import load_image, sample_path
     from ..model import load_model
     from ..movie import check_movie_path, require_imageio, write_movie
     from ..zoom import check_zoom, zoom_frames
+    refuse_ignored_options(a)
     use_backend(a)
-    if a.input is not None and a.init == "noise":
-        raise NumdreamError(f"--init noise starts from noise and would ignore INPUT {a.input!r}; drop INPUT")
     check_zoom(a.frames, a.zoom, a.rotate)
     movies = [(path, ext) for path, ext in ((a.gif, ".gif"), (a.mp4, ".mp4")) if path]
     for path, ext in movies:
