@@ -1,4 +1,5 @@
 """Dream options with their defaults, validated once so every bad value gets one clear message."""
+import math
 from dataclasses import dataclass, fields
 
 from .errors import NumdreamError
@@ -67,12 +68,18 @@ def _whole(value, name, minimum):
         raise NumdreamError(f"{name} must be a whole number >= {minimum}, got {value!r}")
 
 
+def number_bound(value, above=None, at_least=None):
+    """None if ``value`` is a finite real number (not a bool) within the bound, else the text of
+    what is valid, e.g. 'a number > 1.0'. Shared by these options and the CLI's argument types."""
+    ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+          and (above is None or value > above) and (at_least is None or value >= at_least))
+    if ok:
+        return None
+    bounds = [f"> {above}"] * (above is not None) + [f">= {at_least}"] * (at_least is not None)
+    return " ".join(["a finite number"] + bounds) if not bounds else "a number " + " and ".join(bounds)
+
+
 def _number(value, name, above=None, at_least=None):
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
-    if ok and above is not None:
-        ok = value > above
-    if ok and at_least is not None:
-        ok = value >= at_least
-    if not ok:
-        bound = f"> {above}" if above is not None else f">= {at_least}"
-        raise NumdreamError(f"{name} must be a number {bound}, got {value!r}")
+    valid = number_bound(value, above, at_least)
+    if valid:
+        raise NumdreamError(f"{name} must be {valid}, got {value!r}")

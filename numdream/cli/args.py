@@ -2,6 +2,8 @@
 import argparse
 import math
 
+from ..options import number_bound
+
 
 def whole(minimum):
     def parse(text):
@@ -21,14 +23,9 @@ def number(above=None, at_least=None):
             value = float(text)
         except ValueError:
             value = float("nan")
-        ok = value == value and value not in (float("inf"), float("-inf"))
-        if ok and above is not None:
-            ok = value > above
-        if ok and at_least is not None:
-            ok = value >= at_least
-        if not ok:
-            bound = f"> {above}" if above is not None else f">= {at_least}"
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number {bound}")
+        valid = number_bound(value, above, at_least)
+        if valid:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {valid}")
         return value
     return parse
 
