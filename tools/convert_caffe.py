@@ -14,7 +14,6 @@ Preprocessing: BGR pixels minus the mean of the net's data layer (its transform_
 [104, 117, 123], the ImageNet mean of BVLC's GoogLeNet, when the file holds none.
 """
 import argparse
-import hashlib
 import os
 import sys
 
@@ -62,7 +61,7 @@ def convert(model_path, out, prototxt_path=None, name=None):
     nodes = build_nodes(structure, where, input_blob)
     preprocess, mean_source = _preprocess(trained)
     provenance = {
-        "source": {"caffemodel": os.path.basename(model_path), "caffemodel_sha256": _sha256(model_path),
+        "source": {"caffemodel": os.path.basename(model_path), "caffemodel_sha256": report.sha256_file(model_path),
                    "net_name": last(net, "name", ""), "layer_format": fmt},
         "converter": {"name": CONVERTER, "version": CONVERTER_VERSION},
         "skipped_layers": ", ".join(f"{l.name} ({l.type})" for l in structure if is_skipped(l)) or "none",
@@ -72,7 +71,7 @@ def convert(model_path, out, prototxt_path=None, name=None):
     }
     if prototxt_path is not None:
         provenance["source"].update(prototxt=os.path.basename(prototxt_path),
-                                    prototxt_sha256=_sha256(prototxt_path))
+                                    prototxt_sha256=report.sha256_file(prototxt_path))
     name = name or last(structure_net, "name", "") or os.path.splitext(os.path.basename(model_path))[0]
     names = {node.name for node in nodes}
     defaults = {k: v for k, v in DREAM_LAYERS.items() if k in names}  # only if this net has them
@@ -103,14 +102,6 @@ def _preprocess(layers):
                     f"BGR, mean_value {mean} and scale {scale} of data layer {layer.name!r}")
     return ({"channel_order": "BGR", "mean": IMAGENET_BGR_MEAN, "scale": 1.0},
             f"BGR, the file has no mean_value: BVLC's ImageNet mean {IMAGENET_BGR_MEAN}, scale 1")
-
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def main(argv=None):

@@ -10,7 +10,6 @@ mixed4d_3x3_bottleneck_pre_relu, softmax2_pre_activation (the classifier); see t
 Preprocessing: RGB pixels minus 117, the inception5h notebook's imagenet_mean.
 """
 import argparse
-import hashlib
 import os
 import sys
 
@@ -43,12 +42,8 @@ def convert(source, out, name=None):
         raise GraphError(f"{source}: file not found")
     tf_nodes = read_graph(source)
     nodes = build_nodes(tf_nodes, source)
-    digest = hashlib.sha256()
-    with open(source, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
     provenance = {
-        "source": {"graph": os.path.basename(source), "sha256": digest.hexdigest(),
+        "source": {"graph": os.path.basename(source), "sha256": report.sha256_file(source),
                    "tf_nodes": len(tf_nodes)},
         "converter": {"name": CONVERTER, "version": CONVERTER_VERSION},
         "transform": "HWIO kernels -> OIHW; BiasAdd folded into its Conv2D/MatMul; MatMul rows "
