@@ -98,9 +98,7 @@ def _out_channels(node, in_channels, where):
     if w.ndim != 4:
         raise ModelFileError(f"{where}: conv weight w has shape {w.shape}, expected 4-D "
                              f"(out_channels, in_channels, kh, kw)")
-    if b.shape != (w.shape[0],):
-        raise ModelFileError(f"{where}: bias b has shape {b.shape}, expected ({w.shape[0]},) "
-                             f"to match w {w.shape}")
+    _check_bias(w, b, where)
     if w.shape[1] * groups != in_channels[0]:
         raise ModelFileError(f"{where}: conv weight w {w.shape} with {groups} group(s) expects "
                              f"{w.shape[1] * groups} input channels but input {node.inputs[0]!r} "
@@ -110,15 +108,20 @@ def _out_channels(node, in_channels, where):
     return w.shape[0]
 
 
+def _check_bias(w, b, where):
+    """A conv or dense bias has one value per output channel, w.shape[0]."""
+    if b.shape != (w.shape[0],):
+        raise ModelFileError(f"{where}: bias b has shape {b.shape}, expected ({w.shape[0]},) "
+                             f"to match w {w.shape}")
+
+
 def _dense_channels(node, in_channels, where):
     """dense reads K = C * h * w values: K must be a whole multiple of its input's channels."""
     w, b = node.params["w"], node.params["b"]
     if w.ndim != 2:
         raise ModelFileError(f"{where}: dense weight w has shape {w.shape}, expected 2-D "
                              f"(out_features, in_features)")
-    if b.shape != (w.shape[0],):
-        raise ModelFileError(f"{where}: bias b has shape {b.shape}, expected ({w.shape[0]},) "
-                             f"to match w {w.shape}")
+    _check_bias(w, b, where)
     if w.shape[1] % in_channels:
         raise ModelFileError(f"{where}: dense weight w {w.shape} reads {w.shape[1]} values, not a "
                              f"whole number of h x w grids of the {in_channels} channels of "
