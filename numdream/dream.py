@@ -16,6 +16,8 @@ from tqdm import tqdm
 from . import backend
 from .errors import NumdreamError
 from .imageops import gaussian_blur, laplacian_normalize, resize
+from .images import load_image
+from .model import load_model
 from .objectives import make_objective
 from .options import DreamOptions
 
@@ -41,9 +43,9 @@ def objective_gradient(model, x, objective, tile_size=None):
     total = 0.0
     for y0, y1 in tile_bounds(h, tile):
         for x0, x1 in tile_bounds(w, tile):
-            acts = model.forward(x[:, :, y0:y1, x0:x1], targets)
+            acts, tape = model.forward(x[:, :, y0:y1, x0:x1], targets)
             value, dacts = objective(acts)
-            grad[:, :, y0:y1, x0:x1] = model.backward(dacts)
+            grad[:, :, y0:y1, x0:x1] = model.backward(dacts, tape)
             total += value
     return total, grad
 
@@ -94,7 +96,6 @@ def _initial_image(image, opts, rng):
     if opts.init == "noise":
         w, h = opts.size
         return rng.uniform(96, 160, size=(h, w, 3)).round().astype(numpy.uint8)
-    from .images import load_image
     return load_image(image)
 
 
@@ -116,14 +117,12 @@ def dream(image=None, model=None, layers=None, objective="l2", **options):
     tile_size=512, seed=None, init=None|'noise', size=(W, H), callback=None, progress=True,
     channels, neuron=(channel, y, x), guide (image or path), class_index.
     """
-    from .model import load_model
     opts = DreamOptions.from_kwargs(options)
     model = model or load_model()
     rng = numpy.random.default_rng(opts.seed)
     pixels = _initial_image(image, opts, rng)
     guide = None
     if opts.guide is not None:
-        from .images import load_image
         guide = load_image(opts.guide)
     objective = make_objective(objective, _targets(objective, layers, model), opts.channels, opts.neuron, guide,
                                class_index=opts.class_index)
@@ -164,12 +163,10 @@ def _run_octaves(model, pixels, objective, sizes, opts, rng):
 def evaluate(image, objective="l2", layers=None, model=None):
     """The objective's value on a whole uint8 image (untiled), e.g. to measure how much a dream
     raised the L2 energy of its target layers."""
-    from .images import load_image
-    from .model import load_model
     model = model or load_model()
     objective = make_objective(objective, _targets(objective, layers, model))
     pixels = load_image(image)
     objective.prepare(model, pixels.shape[:2])
-    value, _ = objective(model.forward(model.preprocess(pixels), list(objective.layers)))
-    model.release()
+    acts, _ = model.forward(model.preprocess(pixels), list(objective.layers), keep_tape=False)
+    value, _ = objective(acts)
     return value

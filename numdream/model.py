@@ -2,11 +2,13 @@
 
     model = load_model()                                  # the bundled InceptionV3 trunk
     x = model.preprocess(image)                           # (1, 3, H, W) in the network's input space
-    acts = model.forward(x, until=["mixed3"])             # {"mixed3": (1, 768, h, w)}
-    dx = model.backward({"mixed3": ones_like(acts["mixed3"])})  # dL/dx, (1, 3, H, W)
+    acts, tape = model.forward(x, until=["mixed3"])       # {"mixed3": (1, 768, h, w)}, and the tape
+    dx = model.backward({"mixed3": ones_like(acts["mixed3"])}, tape)  # dL/dx, (1, 3, H, W)
 
-forward() keeps each node's cache; backward() walks the nodes in reverse, adds up the gradients
-where a tensor fans out to several branches, and frees each cache once it has been used.
+As at the op level, forward keeps what backward needs and hands it over explicitly: an op returns
+(y, cache), the graph returns (acts, tape), a Tape holding every step's cache in order. backward
+walks the steps in reverse, adds up the gradients where a tensor fans out to several branches,
+and frees each cache once used, so a tape serves one backward pass.
 """
 import difflib
 from dataclasses import dataclass
@@ -15,10 +17,9 @@ from pathlib import Path
 
 import numpy
 
-from . import backend, layers, steps
+from . import backend, modelfile, nodes
 from .errors import LayerError, NumdreamError
-from .fast.memory import reuse_freed_memory
-from . import modelfile
+from .fast.plan import fused_plan
 
 BUNDLED = "inception_v3.h5"
 
@@ -44,17 +45,34 @@ def bundled_model_path():
         return str(Path(__file__).resolve().parent.parent / "weights" / BUNDLED)
 
 
-def load_model(path=None, dtype=numpy.float32):
-    """Read and validate a model file (the bundled InceptionV3 when path is None)."""
-    return Model(modelfile.read_model(path or bundled_model_path()), dtype=dtype)
+def load_model(path=None, dtype=numpy.float32, fuse=True):
+    """Read and validate a model file (the bundled InceptionV3 when path is None).
+
+    fuse: run the fused plan of numdream.fast (default), or False for the readable ops one node
+    at a time (same values; what a student steps through).
+    """
+    return Model(modelfile.read_model(path or bundled_model_path()), dtype=dtype, fuse=fuse)
+
+
+class Tape:
+    """What one forward pass kept for its backward: the steps that ran and their caches, in order.
+
+    Made by Model.forward and consumed by Model.backward, which frees each cache as it goes: a
+    tape serves one backward pass. Dropping a tape unused frees its caches too.
+    """
+
+    def __init__(self, model, steps, input_shape, input_xp):
+        self.model, self.steps, self.caches = model, steps, []
+        self.input_shape, self.input_xp = input_shape, input_xp
+        self.reached = {name for step in steps for name in step.outputs}
+        self.used = False
 
 
 class Model:
     """A validated graph whose parameters live on the active backend in ``dtype``.
 
-    fuse=True (the default) runs the fused, cache-friendly plan of numdream.steps and lets glibc
-    keep freed blocks for reuse (numdream.fast.memory); fuse=False runs every node through the
-    readable ops of numdream.ops, one by one.
+    fuse=True (the default) runs the fused, cache-friendly plan of numdream.fast.plan;
+    fuse=False runs every node through the readable ops of numdream.ops, one by one.
     """
 
     def __init__(self, spec, dtype=numpy.float32, fuse=True):
@@ -72,10 +90,7 @@ class Model:
         self.mean = numpy.asarray(pre["mean"], dtype=numpy.float64).reshape(3)
         self.scale = float(pre["scale"])  # network input units per 0-255 pixel unit
         self.fuse = fuse  # False: run every node through the readable ops, one by one
-        if fuse:
-            reuse_freed_memory()  # the fast path allocates the same sizes every step
         self._plans = {}
-        self._steps, self._caches = None, []  # what the last forward ran, and its caches
 
     # ---- layers -------------------------------------------------------------------------------
 
@@ -86,7 +101,7 @@ class Model:
                 info[node.name] = LayerInfo(node.name, node.op, int(node.attrs.get("channels", 3)), 1)
                 continue
             srcs = [info[s] for s in node.inputs]
-            stride = srcs[0].stride * (layers.pair_stride(node) if node.op != "concat" else 1)
+            stride = srcs[0].stride * (nodes.spatial_stride(node) if node.op != "concat" else 1)
             if node.op in ("conv2d", "dense"):
                 channels = int(node.params["w"].shape[0])
             elif node.op == "concat":
@@ -162,7 +177,7 @@ class Model:
 
     def _output_hw(self, node, hw):
         """(H, W) of a node's output from hw, the sizes of the nodes before it."""
-        return layers.output_hw(node, [hw[s] for s in node.inputs],
+        return nodes.output_hw(node, [hw[s] for s in node.inputs],
                                 [self.layers[s].channels for s in node.inputs])
 
     # ---- pixels <-> network input ----------------------------------------------------------------
@@ -196,11 +211,17 @@ class Model:
         key = (tuple(sorted(until)), self.fuse)
         if key not in self._plans:
             order = [n for n in self.needed(until) if n != self._input]
-            self._plans[key] = steps.plan(self.nodes, order, set(until), fuse=self.fuse)
+            self._plans[key] = (fused_plan(self.nodes, order, set(until)) if self.fuse
+                                else [nodes.NodeStep(self.nodes[name]) for name in order])
         return self._plans[key]
 
-    def forward(self, x, until):
-        """Run the nodes that ``until`` needs. x: (N, C, H, W). Returns {name: activation}."""
+    def forward(self, x, until, keep_tape=True):
+        """Run the nodes that ``until`` needs. x: (N, C, H, W).
+
+        Returns (acts, tape): acts maps each name in ``until`` to its activation, and the tape
+        holds what backward() needs. keep_tape=False keeps no caches (to measure or to read
+        features without a backward pass) and returns (acts, None).
+        """
         until = [until] if isinstance(until, str) else list(until)
         for name in until:
             self.layer(name)
@@ -208,46 +229,49 @@ class Model:
             raise NumdreamError(f"input must be (N, {self.layers[self._input].channels}, H, W), "
                                 f"got shape {tuple(x.shape)}")
         self.output_shapes(x.shape[2:], until)  # a clear error before any work if x is too small
-        self._steps, self._caches = self._plan(until), []
-        self._input_shape, self._input_xp = x.shape, backend.get_array_module(x)
+        steps = self._plan(until)
+        tape = Tape(self, steps, x.shape, backend.get_array_module(x)) if keep_tape else None
         left = {}  # name -> how many steps still have to read it
-        for step in self._steps:
+        for step in steps:
             for src in step.inputs:
                 left[src] = left.get(src, 0) + 1
-        acts, out = {self._input: x}, {}
-        for step in self._steps:
+        acts = {self._input: x}
+        for step in steps:
             ys, cache = step.forward([acts[s] for s in step.inputs])
-            self._caches.append(cache)
+            if tape is not None:
+                tape.caches.append(cache)
             acts.update(zip(step.outputs, ys))
             for src in step.inputs:  # drop what no later step reads
                 left[src] -= 1
                 if left[src] == 0 and src not in until:
                     del acts[src]
-        return {name: acts[name] for name in until}
+        return {name: acts[name] for name in until}, tape
 
-    def release(self):
-        """Drop the caches of the last forward without running backward."""
-        self._caches, self._steps = [], None
+    def backward(self, grads, tape):
+        """{name: dL/d(activation)} -> dL/dx (N, C, H, W), through the caches of ``tape``.
 
-    def backward(self, grads):
-        """{name: dL/d(activation)} -> dL/dx (N, C, H, W), through the last forward's caches.
-
-        Gradients add up where a tensor feeds several nodes. Each cache is freed once used, so
-        call forward() again before the next backward().
+        Gradients add up where a tensor feeds several nodes. Each cache is freed once used, so a
+        tape serves one backward pass; run forward() again for the next.
         """
-        reached = {self._input} | {name for step in self._steps or [] for name in step.outputs}
-        unknown = [n for n in grads if n not in reached or self._steps is None]
+        if not isinstance(tape, Tape) or tape.model is not self:
+            raise NumdreamError("backward needs the tape that this model's forward() returned: "
+                                "acts, tape = model.forward(x, until); model.backward(grads, tape)")
+        if tape.used:
+            raise NumdreamError("this tape was already used by a backward pass, which freed its "
+                                "caches; run forward() again for another backward pass")
+        unknown = [n for n in grads if n not in tape.reached and n != self._input]
         if unknown:
-            raise NumdreamError(f"no forward pass reached {', '.join(map(repr, unknown))}; "
-                                "call forward(x, until=[...]) with these layers first")
+            raise NumdreamError(f"the forward pass of this tape did not reach "
+                                f"{', '.join(map(repr, unknown))}; call forward(x, until=[...]) "
+                                "with these layers")
+        tape.used = True
         pending = dict(grads)
-        for step in reversed(self._steps):
-            cache = self._caches.pop()
+        for step in reversed(tape.steps):
+            cache = tape.caches.pop()
             dys = [pending.pop(name, None) for name in step.outputs]
             if all(dy is None for dy in dys):
                 continue
             for src, dx in zip(step.inputs, step.backward(dys, cache)):
                 pending[src] = dx if src not in pending else pending[src] + dx
-        self.release()
         dx = pending.pop(self._input, None)
-        return dx if dx is not None else self._input_xp.zeros(self._input_shape, self.dtype)
+        return dx if dx is not None else tape.input_xp.zeros(tape.input_shape, self.dtype)

@@ -1,5 +1,9 @@
 """Graph nodes -> op calls: how each node op of a model file runs forward and backward.
 
+``NodeStep`` wraps one node in the step interface the executor runs (numdream.model): the
+readable path is a list of NodeSteps, one per node; numdream.fast.plan fuses nodes into faster
+steps with the same interface.
+
 A node's padding may be 'same' (TensorFlow's rule, which depends on the input size), 'valid',
 or explicit (top, bottom, left, right); it is resolved here, per call, from the input's shape.
 So is the window of a global pool ("global": true, Caffe's global_pooling): the whole input.
@@ -91,7 +95,7 @@ def backward(node, dy, cache):
     return [_BACKWARD[node.op](dy, cache)]
 
 
-def pair_stride(node):
+def spatial_stride(node):
     """The factor by which a node shrinks the spatial size: 1 for non-window ops, 0 for a dense
     node or a global pool, whose one output sees the whole image."""
     if node.op == "dense" or node.attrs.get("global"):
@@ -99,3 +103,22 @@ def pair_stride(node):
     if node.op not in ("conv2d", "max_pool2d", "avg_pool2d"):
         return 1
     return pair(node.attrs.get("stride", 1))[0]
+
+
+class NodeStep:
+    """One graph node as an execution step, run through the readable ops.
+
+    Every step has ``inputs`` and ``outputs`` (node names), ``forward(xs) -> (ys, cache)`` and
+    ``backward(dys, cache) -> dxs``, one dx per input (a dy may be None: no gradient reached it).
+    """
+
+    def __init__(self, node):
+        self.node = node
+        self.inputs, self.outputs = list(node.inputs), [node.name]
+
+    def forward(self, xs):
+        y, cache = forward(self.node, xs)
+        return [y], cache
+
+    def backward(self, dys, cache):
+        return backward(self.node, dys[0], cache)

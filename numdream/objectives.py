@@ -146,8 +146,7 @@ class Guide(Objective):
     def prepare(self, model, image_hw):
         super().prepare(model, image_hw)
         x = model.preprocess(self.guide_image)
-        acts = model.forward(x, list(self.layers))
-        model.release()
+        acts, _ = model.forward(x, list(self.layers), keep_tape=False)
         for name, act in acts.items():
             self._features[name] = act[0].reshape(act.shape[1], -1)  # (C, hg*wg)
 

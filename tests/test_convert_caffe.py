@@ -138,9 +138,9 @@ def test_converted_net_equals_caffe_rules_in_torch(tmp_path, write):
     model = Model(load_model(convert(tmp_path, layers, **write)).spec, dtype=np.float64)
     rng = np.random.default_rng(1)
     x = rng.uniform(-120, 120, (2, 3, 40, 40))
-    acts = model.forward(x, TARGETS)
+    acts, tape = model.forward(x, TARGETS)
     grads = {t: rng.standard_normal(acts[t].shape) for t in TARGETS}
-    dx = model.backward(grads)
+    dx = model.backward(grads, tape)
     xt = torch.tensor(x, requires_grad=True)
     ref = caffe_in_torch(layers, xt)
     sum((ref[t].reshape(acts[t].shape) * torch.tensor(grads[t])).sum() for t in TARGETS).backward()
@@ -191,7 +191,7 @@ def test_deploy_prototxt_gives_the_structure_and_the_caffemodel_the_weights(tmp_
     assert "loss1/fc" not in deployed.layer_names and deployed.layer_names[-1] == "prob"
     full = Model(load_model(convert(tmp_path, layers)).spec, dtype=np.float64)
     x = np.random.default_rng(2).uniform(-100, 100, (1, 3, 40, 40))
-    np.testing.assert_array_equal(deployed.forward(x, ["prob"])["prob"], full.forward(x, ["prob"])["prob"])
+    np.testing.assert_array_equal(deployed.forward(x, ["prob"])[0]["prob"], full.forward(x, ["prob"])[0]["prob"])
 
 
 def test_deploy_layer_missing_from_the_caffemodel_is_named(tmp_path):

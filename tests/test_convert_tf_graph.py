@@ -172,9 +172,9 @@ def test_converted_graph_equals_tensorflow_rules_in_torch(tmp_path, order):
     model = Model(load_model(convert(tmp_path, written)).spec, dtype=np.float64)
     rng = np.random.default_rng(1)
     x = rng.uniform(-117, 138, (2, 3, 32, 32))
-    acts = model.forward(x, TARGETS)
+    acts, tape = model.forward(x, TARGETS)
     grads = {t: rng.standard_normal(acts[t].shape) for t in TARGETS}
-    dx = model.backward(grads)
+    dx = model.backward(grads, tape)
     xt = torch.tensor(x, requires_grad=True)
     ref = tf_in_torch(nodes, xt)
     sum((ref[t].reshape(acts[t].shape) * torch.tensor(grads[t])).sum() for t in TARGETS).backward()

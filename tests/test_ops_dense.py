@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from numdream import layers, ops
+from numdream import nodes, ops
 from numdream.backend import get_array_module, to_device
 from numdream.gradcheck import FD_TOL, TORCH_TOL, check_op, compare_with_torch, rel_error
 from numdream.modelfile import Node
@@ -119,12 +119,12 @@ def test_grouped_conv_refuses_channels_that_do_not_split():
 def test_global_pool_covers_the_whole_input(op):
     node = Node("pool", op, ["x"], {"global": True})
     x = np.random.default_rng(5).standard_normal((2, 3, 5, 7))
-    y, cache = layers.forward(node, [x])
+    y, cache = nodes.forward(node, [x])
     expected = x.max(axis=(2, 3)) if op == "max_pool2d" else x.mean(axis=(2, 3))
     np.testing.assert_allclose(y[:, :, 0, 0], expected, rtol=1e-14)
-    assert layers.output_hw(node, [(5, 7)]) == (1, 1) and layers.pair_stride(node) == 0
+    assert nodes.output_hw(node, [(5, 7)]) == (1, 1) and nodes.spatial_stride(node) == 0
     xt = torch.tensor(x, requires_grad=True)
     twin = F.max_pool2d(xt, (5, 7)) if op == "max_pool2d" else F.avg_pool2d(xt, (5, 7))
     dy = np.random.default_rng(6).standard_normal(y.shape)
     twin.backward(torch.tensor(dy))
-    assert rel_error(layers.backward(node, dy, cache)[0], xt.grad) <= 1e-14
+    assert rel_error(nodes.backward(node, dy, cache)[0], xt.grad) <= 1e-14

@@ -1,10 +1,9 @@
-"""Execution steps: what Model.forward/backward actually run, one graph node or a fused group.
+"""The fused execution plan: the steps Model.forward/backward run when fuse=True (the default).
 
-Every step has ``inputs`` and ``outputs`` (node names), ``forward(xs) -> (ys, cache)`` and
-``backward(dys, cache) -> dxs`` (a dy may be None: no gradient reached that output).
-
-``plan`` fuses what the readable ops would do in several passes, and is checked against the
-unfused plan in the tests:
+A step has the interface of numdream.nodes.NodeStep (``inputs``, ``outputs``,
+``forward(xs) -> (ys, cache)``, ``backward(dys, cache) -> dxs``) but may compute several graph
+nodes at once. ``fused_plan`` fuses what the readable ops would do in several passes, and is
+checked against the readable plan (one NodeStep per node) in the tests:
 - every convolution runs through numdream.fast.conv (im2col in cache-sized row chunks);
 - a convolution and the ReLU that is its only reader: the ReLU runs in place on the
   convolution's output, and its mask is applied inside the convolution's backward;
@@ -13,26 +12,17 @@ unfused plan in the tests:
   gradients for free; an Inception pool branch (average pool, then 1x1 conv) joins that GEMM,
   the pool moving after the conv (see PointwiseGroupStep).
 """
-from . import layers
-from .backend import get_array_module
-from .fast import conv as fast_conv
-from .ops import avg_pool2d_backward, avg_pool2d_forward
-from .ops.geometry import pair
+from collections import namedtuple
 
+from ..backend import get_array_module
+from ..nodes import NodeStep, spatial_stride, window
+from ..ops import avg_pool2d_backward, avg_pool2d_forward
+from ..ops.geometry import pair
+from . import conv as fast_conv
+from .memory import reuse_freed_memory
 
-class NodeStep:
-    """One graph node, run by numdream.layers through the readable ops."""
-
-    def __init__(self, node):
-        self.node = node
-        self.inputs, self.outputs = list(node.inputs), [node.name]
-
-    def forward(self, xs):
-        y, cache = layers.forward(self.node, xs)
-        return [y], cache
-
-    def backward(self, dys, cache):
-        return layers.backward(self.node, dys[0], cache)
+ConvStepCache = namedtuple("ConvStepCache", "x_shape stride padding y")  # y: the ReLU output, or None
+PointwiseGroupCache = namedtuple("PointwiseGroupCache", "x_shape y outs pool_caches")
 
 
 def _relu_mask(dy, y):
@@ -51,16 +41,15 @@ class ConvStep:
 
     def forward(self, xs):
         x = xs[0]
-        _, stride, padding = layers.window(self.conv, x.shape[2:])
+        _, stride, padding = window(self.conv, x.shape[2:])
         y = fast_conv.conv2d_forward(x, self.w, self.b, stride, padding)
         if self.relu is not None:
             get_array_module(y).maximum(y, 0, out=y)
-        return [y], (x.shape, stride, padding, y if self.relu is not None else None)
+        return [y], ConvStepCache(x.shape, stride, padding, y if self.relu is not None else None)
 
     def backward(self, dys, cache):
-        x_shape, stride, padding, y = cache
-        dy = _relu_mask(dys[0], y) if y is not None else dys[0]
-        return [fast_conv.conv2d_backward_input(dy, x_shape, self.w, stride, padding)]
+        dy = _relu_mask(dys[0], cache.y) if cache.y is not None else dys[0]
+        return [fast_conv.conv2d_backward_input(dy, cache.x_shape, self.w, cache.stride, cache.padding)]
 
 
 class PointwiseGroupStep:
@@ -94,13 +83,13 @@ class PointwiseGroupStep:
         for (conv, relu, pool), part in zip(self.members, self.slices):
             out, pool_cache = y[:, part], None
             if pool is not None:
-                kernel, stride, padding = layers.window(pool, x.shape[2:])
+                kernel, stride, padding = window(pool, x.shape[2:])
                 out, pool_cache = avg_pool2d_forward(out, kernel, stride, padding)
             if relu is not None:
                 xp.maximum(out, 0, out=out)
             outs.append(out)
             pool_caches.append(pool_cache)
-        return outs, (x.shape, y, outs, pool_caches)
+        return outs, PointwiseGroupCache(x.shape, y, outs, pool_caches)
 
     def backward(self, dys, cache):
         x_shape, y, outs, pool_caches = cache
@@ -118,16 +107,15 @@ class PointwiseGroupStep:
 def _is_pointwise(node):
     return (node.op == "conv2d" and node.params["w"].shape[2:] == (1, 1)
             and node.attrs.get("groups", 1) == 1  # a grouped conv is not one plain GEMM
-            and layers.pair_stride(node) == 1 and node.attrs.get("padding") in ("same", "valid", [0, 0, 0, 0]))
+            and spatial_stride(node) == 1 and node.attrs.get("padding") in ("same", "valid", [0, 0, 0, 0]))
 
 
-def plan(nodes, order, until, fuse=True):
+def fused_plan(nodes, order, until):
     """Steps that compute the nodes named in ``order`` (execution order, input first excluded).
 
     nodes: {name: Node}; until: names whose values the caller wants, which are never fused away.
     """
-    if not fuse:
-        return [NodeStep(nodes[name]) for name in order]
+    reuse_freed_memory()  # the fast path allocates the same large sizes every step (fast/memory.py)
     readers = {}  # name -> the nodes in ``order`` that read it
     for name in order:
         for src in nodes[name].inputs:

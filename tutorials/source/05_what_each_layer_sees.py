@@ -173,8 +173,8 @@ def likeness(image, guide, layer="mixed3"):
     """Mean over the image's positions of the best cosine similarity with any guide position."""
     unit = []
     for picture in (image, guide):
-        a = model.forward(model.preprocess(picture), until=[layer])[layer][0]   # (C, h, w)
-        model.release()
+        acts, _ = model.forward(model.preprocess(picture), until=[layer], keep_tape=False)
+        a = acts[layer][0]                                                     # (C, h, w)
         f = a.reshape(a.shape[0], -1)
         unit.append(f / (np.linalg.norm(f, axis=0) + 1e-8))
     return float((unit[0].T @ unit[1]).max(axis=1).mean())
