@@ -79,12 +79,16 @@ class Model:
         self.spec = spec
         self.name = spec.name
         self.dtype = numpy.dtype(dtype)
-        self.nodes = {n.name: n for n in spec.nodes}
-        self.layer_names = [n.name for n in spec.nodes]
         for node in spec.nodes:
             node.params = {k: backend.to_device(v, self.dtype) for k, v in node.params.items()}
+        # the graph: the file's nodes, and a pre-ReLU concat after each Inception module
+        self.aliases, added = nodes.pre_relu_layers(spec.nodes)
+        after = {follows: node for node, follows in added}
+        self.graph = [n for node in spec.nodes for n in (node, after.get(node.name)) if n is not None]
+        self.nodes = {n.name: n for n in self.graph}
         self._input = next(n.name for n in spec.nodes if n.op == "input")
         self.layers = self._layer_infos()
+        self.layer_names = [n.name for n in spec.nodes]  # the file's nodes; self.layers adds ':pre_relu' ones
         pre = spec.preprocess
         self.channel_order = pre["channel_order"]
         self.mean = numpy.asarray(pre["mean"], dtype=numpy.float64).reshape(3)
@@ -95,8 +99,9 @@ class Model:
     # ---- layers -------------------------------------------------------------------------------
 
     def _layer_infos(self):
+        """{name: LayerInfo} of every node and pre-ReLU alias (after its ReLU), in order."""
         info = {}
-        for node in self.spec.nodes:
+        for node in self.graph:
             if node.op == "input":
                 info[node.name] = LayerInfo(node.name, node.op, int(node.attrs.get("channels", 3)), 1)
                 continue
@@ -109,13 +114,25 @@ class Model:
             else:
                 channels = srcs[0].channels
             info[node.name] = LayerInfo(node.name, node.op, channels, stride)
+            alias = node.name + nodes.PRE_RELU
+            if alias in self.aliases:
+                source = info[self.aliases[alias]]
+                info[alias] = LayerInfo(alias, source.op, source.channels, source.stride)
         return info
+
+    def has_pre_relu(self, name):
+        """True if layer ``name`` can be read before its last ReLU, as name + ':pre_relu'."""
+        return name + nodes.PRE_RELU in self.layers
+
+    def _node_names(self, until):
+        """Layer names -> the graph nodes that hold them (a ReLU's pre-ReLU alias is its input)."""
+        return [self.aliases.get(name, name) for name in until]
 
     def default_layers(self):
         """{layer: weight} that a dream targets when none are given (the model file's dream_layers)."""
         if self.spec.dream_layers:
             return dict(self.spec.dream_layers)
-        concats = [n for n in self.layer_names if self.nodes[n].op == "concat"][-3:]
+        concats = [n.name for n in self.spec.nodes if n.op == "concat"][-3:]
         hint = f", e.g. {', '.join(concats)}" if concats else ""
         raise LayerError(f"model {self.name!r} names no default dream layers; choose target layers "
                          f"(--layer NAME){hint}")
@@ -123,7 +140,7 @@ class Model:
     def layer(self, name):
         """LayerInfo of ``name``; an unknown name raises LayerError with the closest valid names."""
         if name not in self.layers:
-            close = difflib.get_close_matches(name, self.layer_names, n=3, cutoff=0.5)
+            close = difflib.get_close_matches(name, list(self.layers), n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise LayerError(f"unknown layer {name!r} in model {self.name!r}{hint} "
                              f"(`numdream layers` lists all {len(self.layer_names)})")
@@ -131,20 +148,20 @@ class Model:
 
     def needed(self, until):
         """Names of the nodes that the layers ``until`` depend on (themselves included), in execution order."""
-        needed, stack = set(), list(until)
+        needed, stack = set(), self._node_names(until)
         while stack:
             name = stack.pop()
             if name not in needed:
                 needed.add(name)
                 stack.extend(self.nodes[name].inputs)
-        return [n for n in self.layer_names if n in needed]
+        return [node.name for node in self.graph if node.name in needed]
 
     def output_shapes(self, in_hw, until=None):
         """{name: (H, W)} of every node needed for ``until`` (all nodes if None) at input size in_hw.
 
         Raises NumdreamError if the input is too small for some window.
         """
-        names = self.needed(until) if until else self.layer_names
+        names = self.needed(until) if until else [n.name for n in self.graph]
         hw = {}
         for name in names:
             node = self.nodes[name]
@@ -159,6 +176,8 @@ class Model:
                     f"input of {in_hw[0]}x{in_hw[1]} (HxW) is too small for {self.name} up to "
                     f"{', '.join(until or [self.layer_names[-1]])}: the minimum is "
                     f"{smallest}x{smallest}") from None
+        for alias in set(until or []) & set(self.aliases):
+            hw[alias] = hw[self.aliases[alias]]
         return hw
 
     def min_input_size(self, until=None):
@@ -229,13 +248,13 @@ class Model:
             raise NumdreamError(f"input must be (N, {self.layers[self._input].channels}, H, W), "
                                 f"got shape {tuple(x.shape)}")
         self.output_shapes(x.shape[2:], until)  # a clear error before any work if x is too small
-        steps = self._plan(until)
+        steps = self._plan(self._node_names(until))
         tape = Tape(self, steps, x.shape, backend.get_array_module(x)) if keep_tape else None
         left = {}  # name -> how many steps still have to read it
         for step in steps:
             for src in step.inputs:
                 left[src] = left.get(src, 0) + 1
-        acts = {self._input: x}
+        acts, keep = {self._input: x}, set(self._node_names(until))
         for step in steps:
             ys, cache = step.forward([acts[s] for s in step.inputs])
             if tape is not None:
@@ -243,9 +262,9 @@ class Model:
             acts.update(zip(step.outputs, ys))
             for src in step.inputs:  # drop what no later step reads
                 left[src] -= 1
-                if left[src] == 0 and src not in until:
+                if left[src] == 0 and src not in keep:
                     del acts[src]
-        return {name: acts[name] for name in until}, tape
+        return {name: acts[self.aliases.get(name, name)] for name in until}, tape
 
     def backward(self, grads, tape):
         """{name: dL/d(activation)} -> dL/dx (N, C, H, W), through the caches of ``tape``.
@@ -259,13 +278,16 @@ class Model:
         if tape.used:
             raise NumdreamError("this tape was already used by a backward pass, which freed its "
                                 "caches; run forward() again for another backward pass")
-        unknown = [n for n in grads if n not in tape.reached and n != self._input]
+        unknown = [n for n in grads if self.aliases.get(n, n) not in tape.reached and n != self._input]
         if unknown:
             raise NumdreamError(f"the forward pass of this tape did not reach "
                                 f"{', '.join(map(repr, unknown))}; call forward(x, until=[...]) "
                                 "with these layers")
         tape.used = True
-        pending = dict(grads)
+        pending = {}
+        for name, grad in grads.items():  # a layer and its alias may both be given: they add up
+            node = self.aliases.get(name, name)
+            pending[node] = grad if node not in pending else pending[node] + grad
         for step in reversed(tape.steps):
             cache = tape.caches.pop()
             dys = [pending.pop(name, None) for name in step.outputs]

@@ -12,6 +12,8 @@ A dense node reads every value of its input and returns (N, O, 1, 1).
 from . import ops
 from .ops.geometry import out_size, pair
 
+PRE_RELU = ":pre_relu"  # suffix of a layer's values before its last ReLU: 'mixed4:pre_relu'
+
 
 def resolve_padding(padding, in_hw, kernel, stride):
     """'same' | 'valid' | [t, b, l, r] -> (t, b, l, r) for an input of in_hw = (H, W)."""
@@ -122,3 +124,36 @@ class NodeStep:
 
     def backward(self, dys, cache):
         return backward(self.node, dys[0], cache)
+
+
+def pre_relu_layers(graph):
+    """The layers that can be read before their last ReLU, for a list of nodes in execution order.
+
+    Feature visualisation maximises these: a ReLU's output is 0 wherever its input is negative,
+    and there no gradient flows, so a channel that is off on the start image stays off; before
+    the ReLU every unit has a gradient.
+    - A ReLU node R: 'R:pre_relu' is R's input (an alias, nothing to compute).
+    - A concat C whose inputs end in ReLUs (an Inception module): 'C:pre_relu' is a new concat
+      node of each input's pre-ReLU value, in the same channel order. An input that has none
+      (a max-pool branch of an earlier module) enters as it is.
+    Returns (aliases, added): aliases {'R:pre_relu': name of R's input}; added [(new concat
+    Node, name of the concat it follows)], to be placed right after it.
+    """
+    kinds = {node.name: node for node in graph}
+    aliases, added = {}, []
+
+    def before_relu(name):
+        if name + PRE_RELU in aliases:
+            return aliases[name + PRE_RELU]
+        if any(node.name == name + PRE_RELU for node, _ in added):
+            return name + PRE_RELU
+        return name
+
+    for node in graph:
+        if node.op == "relu":
+            aliases[node.name + PRE_RELU] = node.inputs[0]
+        elif node.op == "concat" and any(kinds[s].op == "relu" or before_relu(s) != s for s in node.inputs):
+            virtual = type(node)(node.name + PRE_RELU, "concat", [before_relu(s) for s in node.inputs],
+                                 dict(node.attrs))
+            added.append((virtual, node.name))
+    return aliases, added
