@@ -14,7 +14,7 @@ import numpy as np
 
 from .errors import ModelFileError
 from .fileio import atomic_write, one_line
-from .modelcheck import ATTRS, OPS, OPTIONAL_ATTRS, check_nodes, check_preprocess  # noqa: F401 (re-exported)
+from .modelcheck import check_nodes, check_preprocess
 
 FORMAT_NAME = "numdream-model"
 FORMAT_VERSION = 1

@@ -16,8 +16,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from .dream import dream
 from .errors import NumdreamError
 from .fileio import file_digest, one_line
+from .images import save_image
+from .model import load_model
 from .movie import check_movie_path, check_settings, frame_path, open_video, resume_point, write_movie
 
 
@@ -48,9 +51,6 @@ def dream_video(source, output, blend=0.5, frames=None, fps=None, keep_frames=Fa
     options: dream() options and targets (layers, objective, octaves, steps, ...).
     returns: Path of the output.
     """
-    from .dream import dream
-    from .images import save_image
-    from .model import load_model
     if not (isinstance(blend, (int, float)) and 0 <= blend < 1):
         raise NumdreamError(f"blend must be a number in [0, 1), got {blend!r}")
     if frames is not None and (isinstance(frames, bool) or not isinstance(frames, int) or frames < 1):

@@ -18,7 +18,10 @@ import numpy as np
 from scipy import ndimage
 from tqdm import tqdm
 
+from .dream import dream
 from .errors import NumdreamError
+from .images import load_image, save_image
+from .model import load_model
 from .movie import check_settings, frame_path, frame_seed, resume_point
 
 
@@ -62,9 +65,6 @@ def zoom_frames(image, folder, frames, zoom=0.05, rotate=0.0, model=None, seed=0
     options: dream() options and targets (layers, objective, octaves, steps, ..., init, size).
     returns: the paths of frames 0 .. frames-1, in order.
     """
-    from .dream import dream
-    from .images import load_image, save_image
-    from .model import load_model
     check_zoom(frames, zoom, rotate)
     noise = options.get("init") == "noise"
     pixels = None if noise else load_image(image)
