@@ -89,7 +89,7 @@ def zoom_frames(image, folder, frames, zoom=0.05, rotate=0.0, model=None, seed=0
 def _settings(pixels, model, zoom, rotate, seed, options):
     """What decides the frames, as JSON-able values: resuming with anything else is refused."""
     described = {key: _describe(value) for key, value in sorted(options.items()) if key != "callback"}
-    source = "noise" if pixels is None else "sha1:" + hashlib.sha1(pixels.tobytes()).hexdigest()
+    source = "noise" if pixels is None else _digest(pixels)
     return dict(command="zoom", input=source, shape=None if pixels is None else list(pixels.shape),
                 model=str(getattr(model.spec, "path", None) or model.name), zoom=zoom, rotate=rotate,
                 seed=seed, **described)
@@ -105,5 +105,11 @@ def _describe(value):
     if isinstance(value, (list, tuple)):
         return [_describe(v) for v in value]
     if isinstance(value, np.ndarray):
-        return f"array {list(value.shape)} sha1:{hashlib.sha1(np.ascontiguousarray(value).tobytes()).hexdigest()}"
+        return f"array {list(value.shape)} {_digest(value)}"
     return repr(value)
+
+
+def _digest(array):
+    """'sha1:HEX' of an array's bytes (C order). SHA-1, as the frame folders on disk record it:
+    another digest would refuse to resume them."""
+    return "sha1:" + hashlib.sha1(np.ascontiguousarray(array).tobytes()).hexdigest()
