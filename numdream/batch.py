@@ -21,6 +21,7 @@ from tqdm import tqdm
 from . import backend
 from .dream import dream
 from .errors import NumdreamError
+from .fileio import one_line
 from .images import FORMATS, load_image, save_image
 from .model import load_model
 from .options import DreamOptions
@@ -203,5 +204,4 @@ def _check_options(model_path, options):
 
 def _describe_error(err):
     """One line for an exception a task raised (not a user error: a crash, a lost worker)."""
-    lines = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__
+    return one_line(err, with_type=True)

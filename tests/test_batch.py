@@ -74,6 +74,13 @@ def test_plan_refuses_bad_folders(photos, tmp_path, make, message):
         plan(*make(tmp_path))
 
 
+def test_a_crashed_task_is_reported_on_one_line_with_its_type():
+    crash = RuntimeError("worker process died\n  Traceback (most recent call last):\n  ...")
+    assert batch._describe_error(crash) == ("RuntimeError: worker process died Traceback (most recent "
+                                            "call last): ...")
+    assert batch._describe_error(MemoryError()) == "MemoryError"
+
+
 @pytest.mark.slow
 def test_local_cluster_dreams_reports_the_broken_image_and_a_rerun_skips(photos, tmp_path, tiny_h5, capfd):
     out = tmp_path / "dreams"
