@@ -49,7 +49,7 @@ def require_dask():
     return distributed
 
 
-def plan(input_dir, output_dir):
+def todo_and_done(input_dir, output_dir):
     """(todo, skipped): todo lists (source, output) path pairs, skipped the outputs that exist.
 
     Images are the files of ``input_dir`` (not its subfolders) with an extension save_image can
@@ -155,7 +155,7 @@ def dream_folder(input_dir, output_dir, workers=None, scheduler=None, blas_threa
     output_dir is created (one level) if missing. options: dream() keyword arguments.
     returns: BatchResult; failures are collected, never raised.
     """
-    todo, skipped = plan(input_dir, output_dir)
+    todo, skipped = todo_and_done(input_dir, output_dir)
     output_dir = Path(output_dir)
     if not output_dir.is_dir():
         if output_dir.exists() or not output_dir.parent.is_dir():
