@@ -51,7 +51,8 @@ def atomic_write(path):
 
 def _create_temp(path):
     """Create an empty, unique temp file beside ``path`` (O_EXCL: never an existing file or link)."""
-    stem = path.stem[:64]  # room for the random part under the 255-byte name limit
+    # at most 100 bytes of the stem, so the temp name fits the 255-byte limit whenever the name does
+    stem = path.stem.encode("utf-8", "surrogateescape")[:100].decode("utf-8", "ignore")
     for _ in range(_TEMP_TRIES):
         tmp = path.with_name(f".{stem}.{secrets.token_hex(6)}.tmp{path.suffix}")
         try:

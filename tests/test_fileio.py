@@ -141,8 +141,9 @@ def test_the_umask_is_never_touched(tmp_path, monkeypatch):
     assert (tmp_path / "out.bin").read_bytes() == b"data"
 
 
-def test_a_long_name_still_fits_the_name_limit(tmp_path):
-    name = "x" * 240 + ".png"  # 244 bytes: the temp name must not pass 255
+@pytest.mark.parametrize("stem", ["x" * 240, "\u00e9" * 120, "\U0001f600" * 60])
+def test_a_long_name_still_fits_the_name_limit(tmp_path, stem):
+    name = stem + ".png"  # 244 bytes in UTF-8: the temp name must not pass 255 either
     _write(tmp_path / name, b"data")
     assert os.listdir(tmp_path) == [name]
 
