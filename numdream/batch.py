@@ -7,7 +7,7 @@ Each task loads the model itself (from a path every worker can read), dreams one
 writes it atomically, so an output on disk is always finished. A re-run skips the outputs that
 exist; a failed image is collected and reported at the end without stopping the others.
 
-Dask is the optional ``dask`` extra, imported only here, inside the functions that need it.
+Dask is the optional ``dask`` extra, imported only here, by require_dask and connect.
 """
 import contextlib
 import functools
@@ -18,8 +18,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from . import backend
+from .dream import dream
 from .errors import NumdreamError
-from .images import FORMATS
+from .fileio import one_line
+from .images import FORMATS, load_image, save_image
+from .model import load_model
+from .options import DreamOptions
 
 BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 MALLOC_TRIM = "MALLOC_TRIM_THRESHOLD_"
@@ -37,14 +42,14 @@ class BatchResult:
 def require_dask():
     """The dask.distributed module, or one clear NumdreamError saying how to install it."""
     try:
-        import dask.distributed as distributed
+        import dask.distributed as distributed  # here, not at the top: the optional dask extra
     except ImportError:
         raise NumdreamError("batches need Dask (dask.distributed), which is not installed; "
                             "run: pip install 'numdream[dask]'") from None
     return distributed
 
 
-def plan(input_dir, output_dir):
+def todo_and_done(input_dir, output_dir):
     """(todo, skipped): todo lists (source, output) path pairs, skipped the outputs that exist.
 
     Images are the files of ``input_dir`` (not its subfolders) with an extension save_image can
@@ -70,8 +75,6 @@ def plan(input_dir, output_dir):
 @functools.lru_cache(maxsize=2)
 def _worker_model(model_path, backend_name):
     """The model of this worker process, read once per process from ``model_path``."""
-    from . import backend
-    from .model import load_model
     if backend_name:
         backend.use(backend_name)
     return load_model(model_path)
@@ -85,8 +88,6 @@ def dream_file(source, output, model_path=None, backend_name=None, options=None)
     returns: None when done, or the one-line message of a user error (a corrupt image, say),
     which is returned rather than raised so the worker does not log it as a crash.
     """
-    from .dream import dream
-    from .images import save_image
     try:
         model = _worker_model(model_path, backend_name)
         save_image(output, dream(str(source), model=model, progress=False, **(options or {})))
@@ -117,7 +118,7 @@ def connect(workers=None, scheduler=None, blas_threads=None):
         with client:
             yield client
         return
-    import dask
+    import dask  # the optional dask extra, as in require_dask (which has just succeeded)
     workers = workers or os.cpu_count() or 1
     threads = blas_threads or blas_threads_for(workers)
     spawn_env = {name: str(threads) for name in BLAS_THREAD_VARIABLES}
@@ -154,7 +155,7 @@ def dream_folder(input_dir, output_dir, workers=None, scheduler=None, blas_threa
     output_dir is created (one level) if missing. options: dream() keyword arguments.
     returns: BatchResult; failures are collected, never raised.
     """
-    todo, skipped = plan(input_dir, output_dir)
+    todo, skipped = todo_and_done(input_dir, output_dir)
     output_dir = Path(output_dir)
     if not output_dir.is_dir():
         if output_dir.exists() or not output_dir.parent.is_dir():
@@ -192,9 +193,6 @@ def dream_folder(input_dir, output_dir, workers=None, scheduler=None, blas_threa
 
 def _check_options(model_path, options):
     """Fail once, here, on what would make every task fail: a bad model, layer, option or guide."""
-    from .images import load_image
-    from .model import load_model
-    from .options import DreamOptions
     model = load_model(model_path)
     layers = options.get("layers") or {}
     for name in [layers] if isinstance(layers, str) else layers:
@@ -206,5 +204,4 @@ def _check_options(model_path, options):
 
 def _describe_error(err):
     """One line for an exception a task raised (not a user error: a crash, a lost worker)."""
-    lines = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__
+    return one_line(err, with_type=True)

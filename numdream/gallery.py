@@ -14,7 +14,10 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
+from .dream import dream
 from .errors import LayerError, NumdreamError
+from .images import load_image
+from .model import load_model
 
 DEFAULT_GALLERY_LAYERS = ("mixed0", "mixed1", "mixed2", "mixed3", "mixed4", "mixed5")
 GAP = 4          # pixels of white between cells and around the sheet
@@ -29,9 +32,6 @@ def layer_tiles(image, layers=DEFAULT_GALLERY_LAYERS, model=None, seed=0, origin
     comes first, labelled 'original'. options: dream() options (octaves, steps, ...).
     returns: (tiles, labels): uint8 (H, W, 3) arrays and their captions, in order.
     """
-    from .dream import dream
-    from .images import load_image
-    from .model import load_model
     pixels = load_image(image)
     model = model or load_model()
     layers = _check_layers(model, layers)
@@ -48,8 +48,6 @@ def channel_tiles(layer, count, size=(224, 224), model=None, seed=0, progress=Tr
 
     size: (W, H) of each tile. returns: (tiles, labels) as layer_tiles does.
     """
-    from .dream import dream
-    from .model import load_model
     model = model or load_model()
     (layer,) = _check_layers(model, [layer])
     channels = model.layer(layer).channels

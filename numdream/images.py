@@ -22,7 +22,6 @@ Conversions made by ``load_image`` (files, PIL images and arrays alike):
 import contextlib
 import os
 import re
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .backend import to_host
 from .errors import ImageError
+from .fileio import atomic_write, one_line
 
 DATA_DIR = Path(__file__).parent / "data"
 SAMPLES = {"chelsea": DATA_DIR / "chelsea.png", "rocket": DATA_DIR / "rocket.jpg"}
@@ -48,10 +48,6 @@ def sample_path(name="chelsea"):
     if name not in SAMPLES:
         raise ImageError(f"unknown sample {name!r}; valid samples are {', '.join(SAMPLES)}")
     return SAMPLES[name]
-
-
-def _one_line(err):
-    return " ".join(str(err).split()) or type(err).__name__
 
 
 def load_image(source):
@@ -108,7 +104,7 @@ def _read_errors(name):
                          "(or the file is corrupt)") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, MemoryError) as err:
         # Pillow reports truncated or corrupt data as OSError, SyntaxError or ValueError.
-        raise ImageError(f"{where}: truncated or corrupt ({_one_line(err)})") from None
+        raise ImageError(f"{where}: truncated or corrupt ({one_line(err)})") from None
 
 
 def _decode(im, name):
@@ -166,7 +162,7 @@ def _array_to_rgb(source):
     try:
         a = to_host(source)
     except Exception as err:
-        raise ImageError(f"cannot use {type(source).__name__} as an image ({_one_line(err)}); "
+        raise ImageError(f"cannot use {type(source).__name__} as an image ({one_line(err)}); "
                          "give a path, a PIL.Image or an (H, W, 3) array") from None
     if a.dtype == object or a.dtype.kind not in "buif":
         raise ImageError(f"cannot use {type(source).__name__} (dtype {a.dtype}) as an image; "
@@ -222,7 +218,7 @@ def check_output_path(path):
 
 
 def save_image(path, image, quality=95):
-    """Write ``image`` to ``path`` atomically: a temp file in the same folder, then os.replace.
+    """Write ``image`` to ``path`` atomically (numdream.fileio.atomic_write).
 
     image: (H, W, 3) uint8 (a CuPy array is copied to the host first).
     path: its extension picks the format (see FORMATS); the folder must already exist.
@@ -239,28 +235,11 @@ def save_image(path, image, quality=95):
         raise ImageError(f"cannot write image {str(path)!r}: pixels are {pixels.dtype} "
                          f"{pixels.shape}; valid pixels are uint8 of shape (H, W, 3), H, W > 0")
     options = {"quality": quality} if takes_quality else {}
-    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
+        with atomic_write(path) as tmp, open(tmp, "wb") as f:
             Image.fromarray(np.ascontiguousarray(pixels)).save(f, format=fmt, **options)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-        tmp = None
     except (OSError, ValueError, KeyError) as err:
-        raise ImageError(f"cannot write image {str(path)!r}: {_one_line(err)}") from None
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-
-
-def _umask():
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+        raise ImageError(f"cannot write image {str(path)!r}: {one_line(err)}") from None
 
 
 def default_output_path(input_path, suffix="_dream", ext=None):

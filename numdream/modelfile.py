@@ -7,14 +7,14 @@ write a file that the reader refuses.
 """
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 
 import h5py
 import numpy as np
 
 from .errors import ModelFileError
-from .modelcheck import ATTRS, OPS, OPTIONAL_ATTRS, check_nodes, check_preprocess  # noqa: F401 (re-exported)
+from .fileio import atomic_write, one_line
+from .modelcheck import check_nodes, check_preprocess
 
 FORMAT_NAME = "numdream-model"
 FORMAT_VERSION = 1
@@ -54,24 +54,13 @@ def param_dataset_path(index, node_name, param):
 
 
 def write_model(path, spec):
-    """Check ``spec`` and write it to ``path`` atomically (temp file in the same folder, then
-    os.replace), so a reader never sees a half-written model. Raises ModelFileError."""
+    """Check ``spec`` and write it to ``path`` atomically (numdream.fileio.atomic_write), so a
+    reader never sees a half-written model. Raises ModelFileError."""
     path = os.fspath(path)
     check_nodes(spec.nodes, path)
     check_preprocess(spec.preprocess, path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".h5")
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            _write_contents(f, spec)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp made it private; give it a normal file's mode
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
+        _write_contents(f, spec)
 
 
 def _write_contents(f, spec):
@@ -138,7 +127,7 @@ def read_model(path):
         raise
     except Exception as err:  # h5py reports truncation and corruption as OSError, KeyError, ...
         raise ModelFileError(f"{path}: not a readable HDF5 model file "
-                             f"({type(err).__name__}: {_one_line(err)})") from None
+                             f"({one_line(err, with_type=True)})") from None
     check_nodes(spec.nodes, path)
     check_preprocess(spec.preprocess, path)
     return spec
@@ -157,7 +146,7 @@ def _read_contents(f, path):
     try:
         graph = json.loads(_text(f["graph"][()]))
     except (ValueError, TypeError) as err:
-        raise ModelFileError(f"{path}: graph is not valid JSON ({_one_line(err)})") from None
+        raise ModelFileError(f"{path}: graph is not valid JSON ({one_line(err)})") from None
     nodes = [_node_from_json(f, path, i, item) for i, item in enumerate(_node_list(graph, path))]
     if "preprocess" not in f:
         raise ModelFileError(f"{path}: missing the 'preprocess' group")
@@ -178,7 +167,7 @@ def _dream_layers(f, path, names):
         layers = json.loads(_text(f.attrs["dream_layers"]))
         layers = {str(k): float(v) for k, v in layers.items()}
     except (ValueError, TypeError, AttributeError) as err:
-        raise ModelFileError(f"{path}: dream_layers is not a JSON {{layer: weight}} ({_one_line(err)})") from None
+        raise ModelFileError(f"{path}: dream_layers is not a JSON {{layer: weight}} ({one_line(err)})") from None
     unknown = sorted(set(layers) - names)
     if unknown:
         raise ModelFileError(f"{path}: dream_layers names unknown layer {unknown[0]!r}")
@@ -213,7 +202,7 @@ def _node_from_json(f, path, index, item):
             params[key] = np.asarray(ds[()], dtype=np.float32)
         except Exception as err:  # a corrupt chunk fails only when it is decompressed
             raise ModelFileError(f"{where}: cannot read dataset {ds_path!r} "
-                                 f"({type(err).__name__}: {_one_line(err)})") from None
+                                 f"({one_line(err, with_type=True)})") from None
     return Node(name, item.get("op", ""), list(item.get("inputs", [])), item.get("attrs", {}), params)
 
 
@@ -234,7 +223,3 @@ def _plain(value):
 
 def _text(value):
     return value.decode("utf-8") if isinstance(value, bytes) else value
-
-
-def _one_line(err):
-    return " ".join(str(err).split())

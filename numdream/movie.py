@@ -6,18 +6,16 @@ disk. A small ``numdream-frames.json`` in the folder records the settings that m
 resuming with other settings is refused instead of splicing two different movies.
 
 Movies are read and written with imageio (the optional ``video`` extra; imageio-ffmpeg brings
-its own ffmpeg binary), imported only by the functions that need it.
+its own ffmpeg binary), imported only by require_imageio.
 """
-import contextlib
-import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from .errors import ImageError, NumdreamError
+from .fileio import atomic_write, one_line
+from .images import load_image
 
 FRAME_NAME = "frame_{:05d}.png"
 SETTINGS_NAME = "numdream-frames.json"
@@ -27,7 +25,7 @@ MOVIE_FORMATS = (".gif", ".mp4")
 def require_imageio():
     """The imageio.v2 module, or one clear NumdreamError saying how to install it."""
     try:
-        import imageio.v2 as imageio
+        import imageio.v2 as imageio  # here, not at the top: the optional video extra
     except ImportError:
         raise NumdreamError("movies need imageio and imageio-ffmpeg, which are not installed; "
                             "run: pip install 'numdream[video]'") from None
@@ -51,7 +49,6 @@ def resume_point(folder):
     Frames are written atomically, so a frame on disk is whole; one that still cannot be read
     (damaged later) is made again, and so is everything after it.
     """
-    from .images import load_image
     count = 0
     while frame_path(folder, count).is_file():
         count += 1
@@ -85,34 +82,8 @@ def check_settings(folder, settings):
                     f"{old.get(key)!r} then, {settings.get(key)!r} now); resume with the same "
                     "settings, or write to another folder")
         return
-    write_atomically(record, lambda tmp: Path(tmp).write_text(json.dumps(settings, indent=1), encoding="utf-8"))
-
-
-def file_digest(path):
-    """SHA-1 of a file's bytes, to recognise the same input on resume."""
-    digest = hashlib.sha1()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def write_atomically(path, write):
-    """Call ``write(tmp_path)`` for a temp file beside ``path`` (same extension), then os.replace."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        mask = os.umask(0o022)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-        tmp = None
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    with atomic_write(record) as tmp:
+        Path(tmp).write_text(json.dumps(settings, indent=1), encoding="utf-8")
 
 
 def check_movie_path(path, ext):
@@ -132,33 +103,34 @@ def write_movie(path, frame_paths, fps):
 
     MP4 is H.264 in yuv420p, which needs even sizes: an odd last row or column is cropped.
     """
-    from .images import load_image
     imageio = require_imageio()
     path = Path(path)
     if path.suffix.lower() not in MOVIE_FORMATS:
         raise NumdreamError(f"movie {str(path)!r} must end in {' or '.join(MOVIE_FORMATS)}")
     if not frame_paths:
         raise NumdreamError(f"no frames to write into {str(path)!r}")
-
-    def gif(tmp):
-        frames = [load_image(p) for p in frame_paths]
-        imageio.mimsave(tmp, frames, format="GIF", duration=1000 / fps, loop=0)
-
-    def mp4(tmp):
-        writer = imageio.get_writer(tmp, format="FFMPEG", fps=fps, codec="libx264", quality=8,
-                                    pixelformat="yuv420p", macro_block_size=1)
-        try:
-            for p in frame_paths:
-                frame = load_image(p)
-                writer.append_data(frame[: frame.shape[0] // 2 * 2, : frame.shape[1] // 2 * 2])
-        finally:
-            writer.close()
-
     try:
-        write_atomically(path, gif if path.suffix.lower() == ".gif" else mp4)
+        with atomic_write(path) as tmp:
+            if path.suffix.lower() == ".gif":
+                frames = [load_image(p) for p in frame_paths]
+                imageio.mimsave(tmp, frames, format="GIF", duration=1000 / fps, loop=0)
+            else:
+                _write_mp4(imageio, tmp, frame_paths, fps)
     except (OSError, RuntimeError, ValueError) as err:
         raise NumdreamError(f"cannot write movie {str(path)!r}: {one_line(err)}") from None
     return path
+
+
+def _write_mp4(imageio, tmp, frame_paths, fps):
+    """Encode the frames as H.264 in yuv420p into file ``tmp``, one frame in memory at a time."""
+    writer = imageio.get_writer(tmp, format="FFMPEG", fps=fps, codec="libx264", quality=8,
+                                pixelformat="yuv420p", macro_block_size=1)
+    try:
+        for p in frame_paths:
+            frame = load_image(p)
+            writer.append_data(frame[: frame.shape[0] // 2 * 2, : frame.shape[1] // 2 * 2])
+    finally:
+        writer.close()
 
 
 def open_video(path):
@@ -174,8 +146,3 @@ def open_video(path):
     except (OSError, RuntimeError, ValueError, IndexError) as err:
         raise NumdreamError(f"{where}: not a video ffmpeg can read ({one_line(err)})") from None
     return reader, fps, count
-
-
-def one_line(err):
-    first = str(err).strip().splitlines()
-    return first[0] if first else type(err).__name__

@@ -16,9 +16,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from .dream import dream
 from .errors import NumdreamError
-from .movie import (check_movie_path, check_settings, file_digest, frame_path, one_line, open_video, resume_point,
-                    write_movie)
+from .fileio import file_digest, one_line
+from .images import save_image
+from .model import load_model
+from .movie import check_movie_path, check_settings, frame_path, open_video, resume_point, write_movie
 
 
 def blend_frames(frame, dreamed, blend):
@@ -48,9 +51,6 @@ def dream_video(source, output, blend=0.5, frames=None, fps=None, keep_frames=Fa
     options: dream() options and targets (layers, objective, octaves, steps, ...).
     returns: Path of the output.
     """
-    from .dream import dream
-    from .images import save_image
-    from .model import load_model
     if not (isinstance(blend, (int, float)) and 0 <= blend < 1):
         raise NumdreamError(f"blend must be a number in [0, 1), got {blend!r}")
     if frames is not None and (isinstance(frames, bool) or not isinstance(frames, int) or frames < 1):
@@ -64,7 +64,9 @@ def dream_video(source, output, blend=0.5, frames=None, fps=None, keep_frames=Fa
     total = count if frames is None else min(frames, count)
     model = model or load_model()
     folder = work_folder(output)
-    check_settings(folder, dict(command="video", input="sha1:" + file_digest(source), blend=blend, seed=seed,
+    # SHA-1, as frame folders made so far record it: another digest would refuse to resume them
+    digest = "sha1:" + file_digest(source, "sha1")
+    check_settings(folder, dict(command="video", input=digest, blend=blend, seed=seed,
                                 model=str(getattr(model.spec, "path", None) or model.name),
                                 **{k: v for k, v in sorted(options.items()) if k != "callback"}))
     done, dreamed = resume_point(folder)

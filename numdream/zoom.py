@@ -18,7 +18,10 @@ import numpy as np
 from scipy import ndimage
 from tqdm import tqdm
 
+from .dream import dream
 from .errors import NumdreamError
+from .images import load_image, save_image
+from .model import load_model
 from .movie import check_settings, frame_path, frame_seed, resume_point
 
 
@@ -62,9 +65,6 @@ def zoom_frames(image, folder, frames, zoom=0.05, rotate=0.0, model=None, seed=0
     options: dream() options and targets (layers, objective, octaves, steps, ..., init, size).
     returns: the paths of frames 0 .. frames-1, in order.
     """
-    from .dream import dream
-    from .images import load_image, save_image
-    from .model import load_model
     check_zoom(frames, zoom, rotate)
     noise = options.get("init") == "noise"
     pixels = None if noise else load_image(image)
@@ -89,7 +89,7 @@ def zoom_frames(image, folder, frames, zoom=0.05, rotate=0.0, model=None, seed=0
 def _settings(pixels, model, zoom, rotate, seed, options):
     """What decides the frames, as JSON-able values: resuming with anything else is refused."""
     described = {key: _describe(value) for key, value in sorted(options.items()) if key != "callback"}
-    source = "noise" if pixels is None else "sha1:" + hashlib.sha1(pixels.tobytes()).hexdigest()
+    source = "noise" if pixels is None else _digest(pixels)
     return dict(command="zoom", input=source, shape=None if pixels is None else list(pixels.shape),
                 model=str(getattr(model.spec, "path", None) or model.name), zoom=zoom, rotate=rotate,
                 seed=seed, **described)
@@ -105,5 +105,11 @@ def _describe(value):
     if isinstance(value, (list, tuple)):
         return [_describe(v) for v in value]
     if isinstance(value, np.ndarray):
-        return f"array {list(value.shape)} sha1:{hashlib.sha1(np.ascontiguousarray(value).tobytes()).hexdigest()}"
+        return f"array {list(value.shape)} {_digest(value)}"
     return repr(value)
+
+
+def _digest(array):
+    """'sha1:HEX' of an array's bytes (C order). SHA-1, as the frame folders on disk record it:
+    another digest would refuse to resume them."""
+    return "sha1:" + hashlib.sha1(np.ascontiguousarray(array).tobytes()).hexdigest()

@@ -2,6 +2,8 @@
 import sys
 import time
 
+from ..batch import dream_folder, require_dask
+from ..errors import NumdreamError
 from . import args as types
 from .dreamopts import add_dream_options, dream_kwargs, refuse_ignored_options, use_backend
 
@@ -26,8 +28,6 @@ def add_parser(sub):
 
 
 def run(a):
-    from ..batch import dream_folder, require_dask
-    from ..errors import NumdreamError
     refuse_ignored_options(a)
     if a.scheduler and a.blas_threads:
         raise NumdreamError(f"--blas-threads {a.blas_threads} applies to a local cluster only; with "

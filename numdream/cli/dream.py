@@ -2,8 +2,10 @@
 import sys
 import time
 
-from .dreamopts import (OBJECTIVES, add_dream_options, choose_seed, dream_kwargs, objective_name,  # noqa: F401
-                        refuse_ignored_options, use_backend)  # (OBJECTIVES, refuse_ignored_options re-exported)
+from ..dream import dream
+from ..images import check_not_input, check_output_path, default_output_path, load_image, sample_path, save_image
+from ..model import load_model
+from .dreamopts import add_dream_options, choose_seed, dream_kwargs, refuse_ignored_options, use_backend
 
 
 def add_parser(sub):
@@ -16,9 +18,6 @@ def add_parser(sub):
 
 
 def run(a):
-    from ..dream import dream
-    from ..images import check_not_input, check_output_path, default_output_path, load_image, sample_path, save_image
-    from ..model import load_model
     refuse_ignored_options(a)
     use_backend(a)
     noise = a.init == "noise"

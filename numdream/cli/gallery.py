@@ -2,6 +2,10 @@
 import sys
 import time
 
+from ..errors import NumdreamError
+from ..gallery import DEFAULT_GALLERY_LAYERS, channel_tiles, contact_sheet, layer_tiles
+from ..images import check_not_input, check_output_path, default_output_path, load_image, sample_path, save_image
+from ..model import load_model
 from . import args as types
 from .dreamopts import add_dream_options, dream_kwargs, use_backend
 
@@ -26,10 +30,6 @@ def add_parser(sub):
 
 
 def run(a):
-    from ..errors import NumdreamError
-    from ..gallery import DEFAULT_GALLERY_LAYERS, channel_tiles, contact_sheet, layer_tiles
-    from ..images import check_not_input, check_output_path, default_output_path, load_image, sample_path, save_image
-    from ..model import load_model
     use_backend(a)
     options = dream_kwargs(a, a.seed)
     if a.channels is not None:

@@ -1,4 +1,6 @@
 """``numdream layers [--model PATH]``: list a model's layers with channel counts and strides."""
+from ..errors import NumdreamError
+from ..model import load_model
 
 
 def add_parser(sub):
@@ -10,8 +12,6 @@ def add_parser(sub):
 
 
 def run(a):
-    from ..errors import NumdreamError
-    from ..model import load_model
     model = load_model(a.model)
     rows = [model.layers[name] for name in model.layer_names]
     if a.op:

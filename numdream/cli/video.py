@@ -2,6 +2,8 @@
 import sys
 import time
 
+from ..model import load_model
+from ..video import dream_video
 from . import args as types
 from .dreamopts import add_dream_options, dream_kwargs, refuse_ignored_options, use_backend
 
@@ -22,8 +24,6 @@ def add_parser(sub):
 
 
 def run(a):
-    from ..model import load_model
-    from ..video import dream_video
     refuse_ignored_options(a)
     use_backend(a)
     options = dream_kwargs(a, a.seed)

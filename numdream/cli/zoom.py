@@ -4,6 +4,9 @@ import math
 import sys
 import time
 
+from ..images import load_image, sample_path
+from ..model import load_model
+from ..movie import check_movie_path, require_imageio, write_movie
 from . import args as types
 from .dreamopts import add_dream_options, dream_kwargs, refuse_ignored_options, use_backend
 
@@ -39,9 +42,8 @@ def _degrees(text):
 
 
 def run(a):
-    from ..images import load_image, sample_path
-    from ..model import load_model
-    from ..movie import check_movie_path, require_imageio, write_movie
+    # here, not at the top: numdream.zoom imports scipy.ndimage (~0.2 s), and the parser imports
+    # every subcommand's module, so `numdream --help` and every other command would pay for it
     from ..zoom import check_zoom, zoom_frames
     refuse_ignored_options(a)
     use_backend(a)
