@@ -6,7 +6,8 @@ nodes at once. ``fused_plan`` fuses what the readable ops would do in several pa
 checked against the readable plan (one NodeStep per node) in the tests:
 - every convolution runs through numdream.fast.conv (im2col in cache-sized row chunks);
 - a convolution and the ReLU that is its only reader: the ReLU runs in place on the
-  convolution's output, and its mask is applied inside the convolution's backward;
+  convolution's output, and its mask is applied inside the convolution's backward; when a max
+  pool is the ReLU's only reader, the ReLU moves after the pool (see ConvStep);
 - sibling 1x1 convolutions that read the same tensor (the first layer of most Inception
   branches): one GEMM with their weights stacked, whose backward also sums the branches'
   gradients for free; an Inception pool branch (average pool, then 1x1 conv) joins that GEMM,
@@ -16,12 +17,12 @@ from collections import namedtuple
 
 from ..backend import get_array_module
 from ..nodes import NodeStep, spatial_stride, window
-from ..ops import avg_pool2d_backward, avg_pool2d_forward
+from ..ops import avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward, max_pool2d_forward
 from ..ops.geometry import pair
 from . import conv as fast_conv
 from .memory import reuse_freed_memory
 
-ConvStepCache = namedtuple("ConvStepCache", "x_shape stride padding y")  # y: the ReLU output, or None
+ConvStepCache = namedtuple("ConvStepCache", "x_shape stride padding y pool")  # y: the ReLU output, or None
 PointwiseGroupCache = namedtuple("PointwiseGroupCache", "x_shape y outs pool_caches")
 
 
@@ -32,23 +33,37 @@ def _relu_mask(dy, y):
 
 class ConvStep:
     """conv2d through the cache-friendly fast path, with its ReLU (if fused) applied in place:
-    one output buffer instead of two, and the ReLU mask applied inside the backward."""
+    one output buffer instead of two, and the ReLU mask applied inside the backward.
 
-    def __init__(self, conv, relu=None):
-        self.conv, self.relu = conv, relu
-        self.inputs, self.outputs = list(conv.inputs), [(relu or conv).name]
+    With a max pool that reads only the ReLU (InceptionV3's stem), the ReLU runs after the pool
+    instead: relu is monotone, so maxpool(relu(x)) = relu(maxpool(x)) value for value, and the
+    gradients agree too (where a window's maximum is positive both route it to the same first
+    maximum; where it is not, both give 0). The ReLU and its mask then touch the pooled output,
+    a quarter of the size, instead of the convolution's.
+    """
+
+    def __init__(self, conv, relu=None, pool=None):
+        self.conv, self.relu, self.pool = conv, relu, pool
+        self.inputs, self.outputs = list(conv.inputs), [(pool or relu or conv).name]
         self.w, self.b = conv.params["w"], conv.params.get("b")
 
     def forward(self, xs):
         x = xs[0]
         _, stride, padding = window(self.conv, x.shape[2:])
         y = fast_conv.conv2d_forward(x, self.w, self.b, stride, padding)
+        pool_cache = None
+        if self.pool is not None:
+            kernel, pool_stride, pool_padding = window(self.pool, y.shape[2:])
+            y, pool_cache = max_pool2d_forward(y, kernel, pool_stride, pool_padding,
+                                               self.pool.attrs.get("ceil_mode", False))
         if self.relu is not None:
             get_array_module(y).maximum(y, 0, out=y)
-        return [y], ConvStepCache(x.shape, stride, padding, y if self.relu is not None else None)
+        return [y], ConvStepCache(x.shape, stride, padding, y if self.relu is not None else None, pool_cache)
 
     def backward(self, dys, cache):
         dy = _relu_mask(dys[0], cache.y) if cache.y is not None else dys[0]
+        if cache.pool is not None:
+            dy = max_pool2d_backward(dy, cache.pool)
         return [fast_conv.conv2d_backward_input(dy, cache.x_shape, self.w, cache.stride, cache.padding)]
 
 
@@ -128,6 +143,13 @@ def fused_plan(nodes, order, until):
             return None
         return nodes[after[0]]
 
+    def pool_after(relu):
+        """The max pool that may take the place of ``relu`` (its only reader), or None."""
+        after = readers.get(relu.name, []) if relu is not None else []
+        if relu is None or relu.name in until or len(after) != 1 or nodes[after[0]].op != "max_pool2d":
+            return None
+        return nodes[after[0]]
+
     def commuting_pool(conv):
         """The average pool feeding a pointwise conv that may move after it, or None."""
         pool = nodes[conv.inputs[0]]
@@ -157,7 +179,8 @@ def fused_plan(nodes, order, until):
             members = [n for member in group_of[name] for n in member if n is not None]
         elif node.op == "conv2d" and node.attrs.get("groups", 1) == 1:
             relu = fused_relu(node)
-            step, members = ConvStep(node, relu), [n for n in (node, relu) if n is not None]
+            pool = pool_after(relu)
+            step, members = ConvStep(node, relu, pool), [n for n in (node, relu, pool) if n is not None]
         else:
             step, members = NodeStep(node), [node]
         steps.append(step)
