@@ -3,8 +3,8 @@ classifier head's details.
 
 dense and softmax are in the gradcheck registry (numdream/gradcheck_cases.py), so the registry
 tests check them against central differences, torch autograd and their loop oracles. Grouped
-convolution is checked here the same way (float64, NumPy and the CuPy stand-in): its oracle is
-naive.grouped_conv2d_forward, a name of its own, so it does not fit the registry's calls."""
+convolution is checked here the same way (float64, NumPy and the CuPy stand-in), against the
+oracle naive.conv2d_forward(..., groups=)."""
 import numpy as np
 import pytest
 import torch
@@ -23,10 +23,8 @@ def _inputs(shapes, seed):
 
 
 def _grouped(groups, stride, padding, ops_=ops):
-    forward = (ops_.conv2d_forward if ops_ is ops else ops_.grouped_conv2d_forward)
-    backward = (ops_.conv2d_backward if ops_ is ops else ops_.grouped_conv2d_backward)
-    return (lambda x, w, b: forward(x, w, b, stride, padding, groups=groups),
-            lambda dy, cache: list(backward(dy, cache, weights=True)))
+    return (lambda x, w, b: ops_.conv2d_forward(x, w, b, stride, padding, groups=groups),
+            lambda dy, cache: list(ops_.conv2d_backward(dy, cache, weights=True)))
 
 
 def _torch_grouped(groups, stride, padding):

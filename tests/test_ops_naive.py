@@ -8,6 +8,8 @@ from numdream.backend import get_array_module, to_device, to_host
 from numdream.gradcheck import CASES, FD_TOL, check_op, rel_error
 from numdream.ops import naive
 from numdream.ops.geometry import out_size
+from numdream.ops.naive.lrn import _lrn_window
+from numdream.ops.naive.windows import window_starts
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
@@ -90,10 +92,10 @@ def test_avg_pool_counts_explicit_padding_but_not_the_ceil_overhang(module):
 
 
 def test_ceil_mode_examples():
-    assert naive.window_starts(7, 2, 2, 0, 0, ceil_mode=False) == [0, 2, 4]
-    assert naive.window_starts(7, 2, 2, 0, 0, ceil_mode=True) == [0, 2, 4, 6]  # overhangs by one
+    assert window_starts(7, 2, 2, 0, 0, ceil_mode=False) == [0, 2, 4]
+    assert window_starts(7, 2, 2, 0, 0, ceil_mode=True) == [0, 2, 4, 6]  # overhangs by one
     # the next window would start at 5, in the bottom padding: it is dropped
-    assert naive.window_starts(5, 2, 2, 1, 1, ceil_mode=True) == [-1, 1, 3]
+    assert window_starts(5, 2, 2, 1, 1, ceil_mode=True) == [-1, 1, 3]
 
 
 @pytest.mark.parametrize("ceil_mode", [False, True])
@@ -105,7 +107,7 @@ def test_out_size_counts_the_naive_windows(ceil_mode):
                     for after in range(0, k // 2 + 1):
                         if size + before + after < k:
                             continue
-                        starts = naive.window_starts(size, k, stride, before, after, ceil_mode)
+                        starts = window_starts(size, k, stride, before, after, ceil_mode)
                         assert out_size(size, k, stride, before, after, ceil_mode) == len(starts)
 
 
@@ -120,6 +122,6 @@ def test_same_padding_follows_tensorflow():
 
 def test_naive_lrn_window_is_pytorchs():
     """Even sizes reach one channel further below than above: [c - size//2, c + (size-1)//2]."""
-    assert list(naive._lrn_window(3, 4, 8)) == [1, 2, 3, 4]
-    assert list(naive._lrn_window(0, 5, 8)) == [0, 1, 2]
-    assert list(naive._lrn_window(7, 5, 8)) == [5, 6, 7]
+    assert list(_lrn_window(3, 4, 8)) == [1, 2, 3, 4]
+    assert list(_lrn_window(0, 5, 8)) == [0, 1, 2]
+    assert list(_lrn_window(7, 5, 8)) == [5, 6, 7]
