@@ -5,7 +5,8 @@ import pytest
 
 from numdream import ops
 from numdream.backend import get_array_module, to_device, to_host
-from numdream.gradcheck import CASES, FD_TOL, check_op, rel_error
+from numdream.gradcheck import FD_TOL, check_op, rel_error
+from numdream.opcases import CASES
 from numdream.ops import naive
 from numdream.ops.geometry import out_size
 from numdream.ops.naive.lrn import _lrn_window
@@ -16,12 +17,13 @@ from numdream.ops.naive.windows import window_starts
 def test_fast_matches_naive(case, xp):
     """Forward and every gradient, the fast op on the backend under test, the oracle on the host."""
     host = case.inputs(seed=2)
-    y, cache = case.forward()(*(to_device(x) for x in host))
+    (forward, backward), (naive_forward, naive_backward) = case.pair(), case.pair(oracle=True)
+    y, cache = forward(*(to_device(x) for x in host))
     assert get_array_module(y) is xp, "the fast op left the device"
-    y_naive, cache_naive = case.forward(naive)(*host)
+    y_naive, cache_naive = naive_forward(*host)
     dy = np.random.default_rng(3).standard_normal(y_naive.shape)
-    grads = case.backward()(to_device(dy), cache)
-    grads_naive = case.backward(naive)(dy, cache_naive)
+    grads = backward(to_device(dy), cache)
+    grads_naive = naive_backward(dy, cache_naive)
     assert rel_error(y, y_naive) <= 1e-12
     assert len(grads) == len(grads_naive)
     for g, g_naive in zip(grads, grads_naive):
@@ -31,7 +33,7 @@ def test_fast_matches_naive(case, xp):
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_naive_matches_central_differences(case):
-    result = check_op(case.forward(naive), case.backward(naive), case.inputs(seed=4),
+    result = check_op(*case.pair(oracle=True), case.inputs(seed=4),
                       eps=case.eps, directions=2, elementwise=False, seed=4)
     assert result.directional <= FD_TOL, result
 
@@ -39,9 +41,10 @@ def test_naive_matches_central_differences(case):
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_fast_ops_keep_float32(case, xp):
     inputs = [to_device(x) for x in case.inputs(seed=0, dtype="float32")]
-    y, cache = case.forward()(*inputs)
+    forward, backward = case.pair()
+    y, cache = forward(*inputs)
     assert y.dtype == np.float32
-    for g in case.backward()(to_device(np.ones(y.shape, dtype=np.float32)), cache):
+    for g in backward(to_device(np.ones(y.shape, dtype=np.float32)), cache):
         assert g.dtype == np.float32
 
 
