@@ -175,12 +175,14 @@ def _padding(x_shape, kernel, stride, padding):
     return padding4(padding), ""
 
 
-def _conv(x_shape, out_channels, kernel, stride, padding):
+def _conv(x_shape, out_channels, kernel, stride, padding, groups=1):
     kernel, stride = pair(kernel), pair(stride)
     padding, note = _padding(x_shape, kernel, stride, padding)
     config = f"{_dims(x_shape)} k{_dims(kernel)} s{_dims(stride)} pad({','.join(map(str, padding))}){note}"
-    return Case("conv2d", config, [x_shape, (out_channels, x_shape[1]) + kernel, (out_channels,)],
-                dict(stride=stride, padding=padding))
+    config += f" groups{groups}" if groups > 1 else ""
+    w_shape = (out_channels, x_shape[1] // groups) + kernel
+    return Case("conv2d", config, [x_shape, w_shape, (out_channels,)],
+                dict(stride=stride, padding=padding, groups=groups))
 
 
 def _pool(op, x_shape, kernel, stride, padding=0, ceil_mode=False, count_include_pad=False):
@@ -219,6 +221,12 @@ CASES = [
     _conv((1, 3, 8, 7), 4, (7, 1), 1, (3, 3, 0, 0)),
     _conv((2, 3, 6, 8), 2, (1, 7), 2, "same"),     # (0, 0, 2, 3)
     _conv((1, 2, 7, 7), 3, 3, 1, (1, 2, 0, 1)),    # any asymmetric padding
+    _conv((2, 4, 6, 6), 6, 3, 1, 1, groups=2),     # grouped (Caffe's group, AlexNet-style)
+    _conv((1, 6, 4, 5), 3, 1, 1, 0, groups=3),     # 3 groups, one filter each: a grouped GEMM
+    _conv((1, 4, 9, 8), 4, 5, 2, (1, 2, 2, 1), groups=2),
+    _conv((1, 6, 8, 8), 6, 3, 2, "same", groups=3),  # (0, 1, 0, 1)
+    _conv((2, 4, 7, 7), 4, 3, 1, 1, groups=4),     # depthwise: one filter per channel
+    _conv((1, 3, 9, 9), 6, 3, 2, 1, groups=3),     # depthwise with two filters per channel
     _pool(M, (2, 3, 8, 8), 2, 2),
     _pool(M, (2, 2, 7, 7), 2, 2, ceil_mode=True),  # the last window overhangs
     _pool(M, (1, 3, 8, 8), 3, 2, ceil_mode=True),

@@ -160,6 +160,12 @@ def test_registry_covers_every_op_and_the_grid():
     assert all(len(c) >= 2 for c in by_op.values())
     conv = by_op["conv2d"]
     assert {c.shapes[1][2:] for c in conv} >= {(1, 1), (3, 3), (5, 5), (7, 7), (1, 7), (7, 1)}
+    grouped = [c for c in conv if c.kw["groups"] > 1]
+    assert {c.kw["groups"] for c in grouped} >= {2, 3}
+    assert {c.kw["stride"] for c in grouped} >= {(1, 1), (2, 2)}
+    assert any(p[0] == p[1] > 0 and p[2] == p[3] for p in [c.kw["padding"] for c in grouped])
+    assert any(p[0] != p[1] or p[2] != p[3] for p in [c.kw["padding"] for c in grouped])
+    assert any(c.kw["groups"] == c.shapes[0][1] for c in grouped), "no depthwise convolution"
     strides = {c.kw["stride"] for op in ("conv2d", "max_pool2d", "avg_pool2d") for c in by_op[op]}
     assert {(1, 1), (2, 2)} <= strides
     for op in ("conv2d", "max_pool2d", "avg_pool2d"):

@@ -277,8 +277,8 @@ else:
 #
 # The checks above are single examples. `numdream.opcases.CASES` is a grid of every op over
 # odd and even sizes, strides 1 to 3, symmetric and TensorFlow-asymmetric padding, ceil mode,
-# 1 x 7 kernels and more; `numdream gradcheck` on the command line runs it. Here is the same from
-# Python, with the worst error per op.
+# 1 x 7 kernels, grouped and depthwise convolution and more; `numdream gradcheck` on the command
+# line runs it. Here is the same from Python, with the worst error per op.
 
 # %%
 worst = {}
