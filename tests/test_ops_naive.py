@@ -1,12 +1,18 @@
 """The fast ops against the loop-based oracles in numdream.ops.naive, and the oracles against
-central differences and hand-computed examples (tie rule, ceil mode, count_include_pad)."""
+oracles of their own: central differences, PyTorch autograd in float64, and hand-computed
+examples (tie rule, ceil mode, count_include_pad). No gradient is compared with one computed by
+the same code, so each test fails if the code under it is wrong.
+
+torch is imported at the top on purpose: without it this module errors rather than skips."""
 import numpy as np
 import pytest
+import torch
+import torch.nn.functional as F
 
 from numdream import ops
 from numdream.backend import get_array_module, to_device, to_host
-from numdream.gradcheck import FD_TOL, check_op, rel_error
-from numdream.opcases import CASES
+from numdream.gradcheck import FD_TOL, TORCH_TOL, rel_error
+from numdream.opcases import CASES, check_case, compare_case_with_torch
 from numdream.ops import naive
 from numdream.ops.geometry import out_size
 from numdream.ops.naive.lrn import _lrn_window
@@ -33,9 +39,17 @@ def test_fast_matches_naive(case, xp):
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_naive_matches_central_differences(case):
-    result = check_op(*case.pair(oracle=True), case.inputs(seed=4),
-                      eps=case.eps, directions=2, elementwise=False, seed=4)
+    result = check_case(case, seed=4, elementwise=False, directions=2, oracle=True)
     assert result.directional <= FD_TOL, result
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_naive_matches_pytorch_autograd(case):
+    """The oracle's forward and every gradient against torch in float64 (an oracle that agreed
+    with itself only, like the fast op mirroring its mistake, would fail here)."""
+    result = compare_case_with_torch(case, "float64", seed=5, oracle=True)
+    assert result.forward <= TORCH_TOL["float64"], result
+    assert result.backward <= TORCH_TOL["float64"], result
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
@@ -48,15 +62,37 @@ def test_fast_ops_keep_float32(case, xp):
         assert g.dtype == np.float32
 
 
-def test_conv_without_weights_returns_dx_only(xp):
+def _conv_inputs_and_torch_gradients(groups):
+    """x, w, b, dy of a stride-2 conv with padding (0, 1, 1, 1), and torch's (dx, dw, db) for them."""
     rng = np.random.default_rng(0)
-    x, w, b = (to_device(rng.standard_normal(s)) for s in [(2, 3, 6, 5), (4, 3, 3, 3), (4,)])
-    y, cache = ops.conv2d_forward(x, w, b, stride=2, padding=(0, 1, 1, 1))
-    dy = to_device(rng.standard_normal(y.shape))
+    x, w, b = (rng.standard_normal(s) for s in [(2, 4, 6, 5), (6, 4 // groups, 3, 3), (6,)])
+    dy = rng.standard_normal((2, 6, 3, 3))
+    xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    F.conv2d(F.pad(xt, (1, 1, 0, 1)), wt, bt, stride=2, groups=groups).backward(torch.tensor(dy))
+    return (x, w, b, dy), [t.grad.numpy() for t in (xt, wt, bt)]
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_conv_backward_gives_dx_alone_or_with_dw_db(groups, xp):
+    """weights=False returns dx alone (DeepDream's path), weights=True (dx, dw, db): each is torch's."""
+    (x, w, b, dy), expected = _conv_inputs_and_torch_gradients(groups)
+    x, w, b, dy = (to_device(a) for a in (x, w, b, dy))
+    _, cache = ops.conv2d_forward(x, w, b, stride=2, padding=(0, 1, 1, 1), groups=groups)
     dx = ops.conv2d_backward(dy, cache)
-    dx_all, dw, db = ops.conv2d_backward(dy, cache, weights=True)
-    assert dx.shape == x.shape and dw.shape == w.shape and db.shape == b.shape
-    assert rel_error(dx, dx_all) == 0
+    assert get_array_module(dx) is xp and dx.shape == x.shape
+    assert rel_error(dx, expected[0]) <= TORCH_TOL["float64"]
+    for got, want in zip(ops.conv2d_backward(dy, cache, weights=True), expected, strict=True):
+        assert got.shape == want.shape and rel_error(got, want) <= TORCH_TOL["float64"]
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_naive_conv_backward_gives_dx_alone_or_with_dw_db(groups):
+    (x, w, b, dy), expected = _conv_inputs_and_torch_gradients(groups)
+    _, cache = naive.conv2d_forward(x, w, b, stride=2, padding=(0, 1, 1, 1), groups=groups)
+    dx = naive.conv2d_backward(dy, cache)
+    assert isinstance(dx, np.ndarray) and rel_error(dx, expected[0]) <= TORCH_TOL["float64"]
+    for got, want in zip(naive.conv2d_backward(dy, cache, weights=True), expected, strict=True):
+        assert got.shape == want.shape and rel_error(got, want) <= TORCH_TOL["float64"]
 
 
 @pytest.mark.parametrize("module", [ops, naive], ids=["fast", "naive"])
