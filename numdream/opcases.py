@@ -43,7 +43,7 @@ def _one_input(forward, backward):
 
 
 def _with_weights(forward, backward):
-    """An op of (x, w, b) (conv2d, dense), its backward asked for dx, dw and db."""
+    """An op of (x, w, b) (conv2d, dense), whose backward is asked for dx, dw and db."""
     return Pair(forward, lambda dy, cache: list(backward(dy, cache, weights=True)))
 
 
