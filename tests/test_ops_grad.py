@@ -3,7 +3,8 @@ on NumPy and on the CuPy stand-in. Element-wise and along random directions; con
 the weight and bias gradients (the registry calls it with weights=True)."""
 import pytest
 
-from numdream.gradcheck import CASES, FD_TOL, check_case
+from numdream.gradcheck import FD_TOL
+from numdream.opcases import CASES, check_case
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
