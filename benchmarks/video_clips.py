@@ -115,6 +115,24 @@ def real_clip(size=(192, 144), frames=(20, 12)):
     return Clip("real", np.stack(clip), forward, backward, [frames[0]])
 
 
+def occlusion_pair(size=(192, 144), shift=6):
+    """Two frames of a static cat-photo background with a square of fur (another part of the photo)
+    moving ``shift`` pixels right over it: (frame0, frame1, revealed), revealed (H, W) bool the
+    background frame 1 shows that frame 0 hid, where a consistency check must give weight 0."""
+    w, h = size
+    cat = load_image(sample_path("chelsea"))
+    background, square = cat[60:60 + h, 40:40 + w], cat[200:248, 300:348]
+    x, y = w // 2 - 24 - shift, h // 2 - 24
+    frames = []
+    for left in (x, x + shift):
+        frame = background.copy()
+        frame[y:y + 48, left:left + 48] = square
+        frames.append(frame)
+    revealed = np.zeros((h, w), bool)
+    revealed[y:y + 48, x:x + shift] = True
+    return frames[0], frames[1], revealed
+
+
 def pair_instability(dreamed_prev, dreamed, flow_bw, weight=None):
     """(sum, count) of |dreamed - warp(dreamed_prev, flow_bw)|, averaged over the 3 channels and
     summed over the pixels with their weight (positions off the frame count 0).
