@@ -30,7 +30,7 @@ import numpy as np
 from .errors import NumdreamError
 from .flowparams import check_dis_fits, check_flow_params
 
-# Ruder et al. 2016, eq. (7): |w_fw(x + w_bw) + w_bw|^2 <= ALPHA (|w_fw(x + w_bw)|^2 + |w_bw|^2) + BETA
+# Ruder et al. 2016 (after Sundaram et al. 2010): |w_fw(x + w_bw) + w_bw|^2 <= ALPHA (|w_fw(x + w_bw)|^2 + |w_bw|^2) + BETA
 CONSISTENCY_ALPHA = 0.01   # tolerance that grows with the motion: large motions are estimated less exactly
 CONSISTENCY_BETA = 0.5     # pixels^2: the error allowed for any motion (about 0.7 pixel)
 # is_scene_cut: a frame pair with fewer consistent pixels than this starts a fresh dream. Measured on
@@ -60,8 +60,8 @@ def estimate_flow(prev, nxt, method="dis", **params):
     """
     cv2 = require_cv2()
     params = check_flow_params(method, params)
-    a, b = (cv2.cvtColor(_check_frame(f, prev.shape if f is nxt else None), cv2.COLOR_RGB2GRAY)
-            for f in (prev, nxt))
+    prev = _check_frame(prev)
+    a, b = (cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in (prev, _check_frame(nxt, prev.shape)))
     if method == "farneback":
         flow = cv2.calcOpticalFlowFarneback(a, b, None, params["pyr_scale"], params["levels"], params["winsize"],
                                             params["iterations"], params["poly_n"], params["poly_sigma"], 0)
