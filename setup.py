@@ -1,7 +1,9 @@
 """numdream: DeepDream written from scratch in NumPy, with an optional CuPy backend."""
 from setuptools import find_packages, setup
 
-VIDEO = ["imageio>=2.31", "imageio-ffmpeg>=0.4.9"]  # imageio-ffmpeg ships its own ffmpeg binary
+# imageio-ffmpeg ships its own ffmpeg binary; OpenCV (headless: no GUI libraries) estimates the optical
+# flow of numdream/flow.py; 4.10 is its first release built for NumPy 2 (tests pass on 4.10.0.84 and 5.0.0.93).
+VIDEO = ["imageio>=2.31", "imageio-ffmpeg>=0.4.9", "opencv-python-headless>=4.10"]
 DASK = ["dask[distributed]>=2023.1"]
 TUTORIALS = ["nbclient>=0.7", "nbformat>=5.7", "ipykernel>=6", "matplotlib>=3.6"]
 
