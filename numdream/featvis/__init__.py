@@ -12,6 +12,7 @@ transformations and Adam, each gradient written by hand as a forward/backward pa
 - ``adam``: the optimiser, its state explicit. ``naive``: loop oracles. ``cases``: every pair
   with its shapes and PyTorch twin, for the gradient checks.
 """
+from .adam import AdamState, adam_init, adam_step
 from .color import COLOR_MIX, decorrelate_backward, decorrelate_forward, sigmoid_backward, sigmoid_forward
 from .fourier import LUCID_GAIN, fourier_backward, fourier_forward, init_spectrum, spectrum_shape
 from .param import PARAMS, UnknownParamError, image_backward, image_forward, init_params
@@ -21,6 +22,7 @@ from .transforms import (crop_backward, crop_forward, pad_backward, pad_forward,
                          rotate_forward, scale_backward, scale_forward)
 
 __all__ = [
+    "AdamState", "adam_init", "adam_step",
     "COLOR_MIX", "decorrelate_forward", "decorrelate_backward", "sigmoid_forward", "sigmoid_backward",
     "LUCID_GAIN", "fourier_forward", "fourier_backward", "init_spectrum", "spectrum_shape",
     "PARAMS", "UnknownParamError", "image_forward", "image_backward", "init_params",
