@@ -4,11 +4,12 @@ against PyTorch autograd in float64 (and float32), and against its loop oracle w
 import numpy as np
 import pytest
 
+import fakecupy
 from featvis_standin import fxp  # noqa: F401 (a fixture)
 from numdream.backend import to_device, to_host
 from numdream.featvis import naive
 from numdream.featvis.cases import CASES, OPS, cases
-from numdream.gradcheck import FD_TOL, TORCH_TOL, check_case, compare_case_with_torch, rel_error
+from numdream.gradcheck import FD_TOL, check_case, compare_case_with_torch, rel_error
 
 NAIVE_CASES = [c for c in CASES if c.naive_pair is not None]
 
@@ -48,7 +49,6 @@ def test_fast_pair_matches_its_loop_oracle(case):
 
 
 def test_a_pair_runs_on_the_standin_and_returns_device_arrays(fxp):
-    import fakecupy
     for case in [cases("image")[0], cases("pipeline")[-1]]:
         (x,) = case.inputs()
         y, cache = case.forward()(to_device(x))

@@ -10,7 +10,7 @@ check differentiates one deterministic function, the one a step runs.
 torch is never imported here at module level: a twin gets it from numdream.gradcheck.import_torch
 when it runs (imported there lazily too, so that the registry can import this module).
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -43,7 +43,6 @@ class FeatvisCase:
     torch_twin: object          # torch_twin(*tensors) -> tensor
     naive_pair: tuple = None    # the loop oracle, where there is one
     eps: float = 1e-3           # linear maps: any step is exact up to rounding
-    kw: dict = field(default_factory=dict)
 
     def inputs(self, seed=0, dtype="float64"):
         """Standard normal host arrays, one per shape, seeded."""

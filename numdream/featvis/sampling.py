@@ -23,6 +23,7 @@ from ..backend import get_array_module
 
 Taps = namedtuple("Taps", "index weights out_hw")  # index (4, P) int64, weights (4, P) f64, host
 SampleCache = namedtuple("SampleCache", "x_shape index weights")  # index/weights on the device
+RowTaps = namedtuple("RowTaps", "index weights")  # (rows, K) host: the non-zeros of a matrix's rows
 
 
 def bilinear_taps(rows, cols, in_hw):
@@ -77,3 +78,36 @@ def sample_backward(dy, cache):
     bins = xp.arange(planes).reshape(planes, 1, 1) * (h * w) + cache.index
     dx = xp.bincount(bins.ravel(), weights=shares.ravel(), minlength=planes * h * w)
     return dx.reshape(cache.x_shape).astype(dy.dtype, copy=False)
+
+
+# --- separable resampling: one small matrix per axis, applied by its non-zeros ------------------
+
+def row_taps(matrix):
+    """A host matrix (n_out, n_in) stored by the non-zeros of each row: index and weights, both
+    (n_out, K), K the most non-zeros in a row (shorter rows padded with weight 0).
+
+    An interpolation matrix has two non-zeros per row; its transpose has at most
+    ceil(n_out / n_in) + 1. Applied by K gathers, a resampling and its adjoint need neither a
+    scatter nor BLAS: a dense GEMM of this size (240 x 264) runs 1.5 ms on one thread here and
+    up to 100 ms when OpenBLAS's threads wait for a busy core.
+    """
+    k = max(1, int((matrix != 0).sum(axis=1).max()))
+    index = np.argsort(matrix == 0, axis=1, kind="stable")[:, :k]  # the non-zero columns first
+    return RowTaps(index, np.take_along_axis(matrix, index, axis=1))
+
+
+def apply_along(x, taps, axis):
+    """matrix @ x along ``axis``: y[.., o, ..] = sum_k weights[o, k] * x[.., index[o, k], ..].
+
+    x: any array; taps: row_taps of an (n_out, x.shape[axis]) matrix. Returns x with that axis
+    resized to n_out.
+    """
+    xp = get_array_module(x)
+    shape = [1] * x.ndim
+    shape[axis] = -1
+    y = None
+    for k in range(taps.index.shape[1]):
+        weight = xp.asarray(taps.weights[:, k], dtype=x.dtype).reshape(shape)
+        term = xp.take(x, xp.asarray(taps.index[:, k]), axis=axis) * weight
+        y = term if y is None else y + term
+    return y

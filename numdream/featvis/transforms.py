@@ -13,11 +13,11 @@ from collections import namedtuple
 import numpy as np
 
 from ..backend import get_array_module
-from .sampling import bilinear_taps, sample_backward, sample_forward
+from .sampling import apply_along, bilinear_taps, row_taps, sample_backward, sample_forward
 
 PadCache = namedtuple("PadCache", "width")
 CropCache = namedtuple("CropCache", "x_shape top left")
-ScaleCache = namedtuple("ScaleCache", "rows cols")  # the resampling matrices, on the device
+ScaleCache = namedtuple("ScaleCache", "rows_t cols_t")  # row_taps of the matrices' transposes
 RotateCache = namedtuple("RotateCache", "sample")
 
 
@@ -85,22 +85,21 @@ def resize_matrix(n_in, n_out):
 
 
 def scale_forward(x, factor):
-    """Bilinear resize by ``factor`` to scaled_size: y = A_rows @ x @ A_cols^T per image plane.
+    """Bilinear resize by ``factor`` to scaled_size: y = A_rows @ x @ A_cols^T per image plane,
+    each matrix applied by its non-zeros (sampling.row_taps).
 
     x: (N, C, H, W) -> y: (N, C, Ho, Wo), cache.
     """
-    xp = get_array_module(x)
     h, w = x.shape[2:]
     oh, ow = scaled_size((h, w), factor)
-    rows = xp.asarray(resize_matrix(h, oh), dtype=x.dtype)
-    cols = xp.asarray(resize_matrix(w, ow), dtype=x.dtype)
-    return xp.matmul(xp.matmul(rows, x), cols.T), ScaleCache(rows, cols)
+    rows, cols = resize_matrix(h, oh), resize_matrix(w, ow)
+    y = apply_along(apply_along(x, row_taps(rows), 2), row_taps(cols), 3)
+    return y, ScaleCache(row_taps(rows.T), row_taps(cols.T))
 
 
 def scale_backward(dy, cache):
     """The transpose of each interpolation: dx = A_rows^T @ dy @ A_cols. dy: (N, C, Ho, Wo)."""
-    xp = get_array_module(dy)
-    return xp.matmul(xp.matmul(cache.rows.T, dy), cache.cols)
+    return apply_along(apply_along(dy, cache.cols_t, 3), cache.rows_t, 2)
 
 
 def rotation_grid(hw, degrees):
