@@ -14,6 +14,9 @@ the device. The scatter-add is one ``xp.bincount(index, weights=...)``: NumPy ad
 (deterministic); CuPy has the same call (cupy.bincount takes weights), with atomic adds whose order
 varies from run to run, so a GPU backward is exact to rounding but not bit-reproducible.
 The fake CuPy of the tests delegates bincount to NumPy.
+
+A separable resampling (scale) needs no scatter at all: one small matrix per axis, whose
+transpose is known on the host too, both applied by gathers (``row_taps``, ``apply_along``).
 """
 from collections import namedtuple
 
