@@ -9,7 +9,17 @@ from featvis_standin import fxp  # noqa: F401 (a fixture)
 from numdream.backend import to_device, to_host
 from numdream.featvis import naive
 from numdream.featvis.cases import CASES, OPS, cases
-from numdream.gradcheck import FD_TOL, check_case, compare_case_with_torch, rel_error
+from numdream.gradcheck import FD_TOL, check_op, compare_with_torch, rel_error
+
+
+def check_case(case, seed=0, directions=3):
+    inputs = [to_device(x) for x in case.inputs(seed)]
+    return check_op(case.forward(), case.backward(), inputs, eps=case.eps, directions=directions, seed=seed)
+
+
+def compare_case_with_torch(case, dtype="float64", seed=0):
+    inputs = [to_device(x) for x in case.inputs(seed, dtype)]
+    return compare_with_torch(case.forward(), case.backward(), inputs, case.torch_forward, seed=seed)
 
 NAIVE_CASES = [c for c in CASES if c.naive_pair is not None]
 
