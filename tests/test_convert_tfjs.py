@@ -139,7 +139,7 @@ def test_a_retrained_layer_before_mixed5_is_refused(tmp_path):
     layers = synth.synthetic_layers()
     next(l for l in layers if l["name"] == "conv2d_3")["config"]["trainable"] = True
     synth.write_package(str(tmp_path / "src"), layers=layers)
-    with pytest.raises(ConversionError, match="conv2d_3 are trainable"):
+    with pytest.raises(ConversionError, match="layers 'conv2d_3' are trainable"):
         convert_tfjs.convert(str(tmp_path / "src"), str(tmp_path / "out.h5"))
     assert not (tmp_path / "out.h5").exists()
 
