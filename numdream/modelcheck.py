@@ -30,7 +30,7 @@ MAX_PARAM_VALUES = 1 << 28
 MAX_ABS_PARAM = 1e10
 MAX_NAME_LENGTH = 256
 MODEL_INPUT_CHANNELS = 3  # numdream dreams RGB images
-_F32 = np.finfo(np.float32)
+_F32_MAX, _F32_TINY = float(np.finfo(np.float32).max), float(np.finfo(np.float32).tiny)
 
 # op -> the parameter datasets it needs
 OPS = {
@@ -159,7 +159,7 @@ def _check_lrn(a, where):
         raise ModelFileError(f"{where}: lrn k={k!r}, alpha={alpha!r}, beta={beta!r}; numdream needs "
                              "k > 0, alpha >= 0 and 0 <= beta <= 8 so that the scale "
                              "(k + alpha/size * sum x^2) ** beta stays positive")
-    if abs(beta * math.log(k)) > math.log(_F32.max) - 1:
+    if abs(beta * math.log(k)) > math.log(_F32_MAX) - 1:
         raise ModelFileError(f"{where}: lrn k={k!r} with beta={beta!r} gives a scale k ** beta "
                              "outside float32's range (it would divide by 0 or by infinity)")
 
@@ -277,10 +277,10 @@ def check_preprocess(pre, path):
                              f"scale, got mean={short_repr(mean)} scale={short_repr(scale)}")
     span = 255.0 + max(abs(float(m)) for m in mean)
     size = abs(float(scale))
-    if size < _F32.tiny or 1 / size > _F32.max or span * size > _F32.max:
+    if size < _F32_TINY or 1 / size > _F32_MAX or span * size > _F32_MAX:
         raise ModelFileError(f"{path}: preprocess scale {scale!r} with mean {list(mean)!r} overflows "
                              f"float32 (pixels * scale or 1 / scale); use a scale between "
-                             f"{_F32.tiny:.1e} and {_F32.max / span:.1e}")
+                             f"{_F32_TINY:.1e} and {_F32_MAX / span:.1e}")
 
 
 def short_repr(value, limit=80):

@@ -66,9 +66,9 @@ def read_input(path, error, what, limit=MAX_INPUT_BYTES):
         size = os.fstat(f.fileno()).st_size
         if size > limit:
             raise error(f"{path}: {size} bytes; a {what} is at most {limit} bytes")
-        data = f.read(limit + 1)
-    if len(data) > limit:
-        raise error(f"{path}: grew beyond {limit} bytes while being read")
+        data = f.read(size + 1)  # read(n) allocates n bytes up front: ask for what is there
+    if len(data) > size:
+        raise error(f"{path}: grew while being read; try again once it is complete")
     return data
 
 

@@ -105,7 +105,7 @@ class PackageFiles:
                 raise ConversionError(f"{self.source}: package/{relpath} declares {member.size} bytes; "
                                       f"a package file is at most {MAX_FILE_BYTES}")
             try:
-                data = self._tar.extractfile(member).read(MAX_FILE_BYTES + 1)
+                data = self._tar.extractfile(member).read(member.size)  # <= MAX_FILE_BYTES
             except _DAMAGED as err:
                 raise ConversionError(f"{self.source}: damaged tarball at {relpath} "
                                       f"({bounds.one_line(err, 120)})") from None
