@@ -71,6 +71,8 @@ def declared_stand_in(ds, where):
     file cannot declare gigabytes that would be allocated on reading)."""
     if ds.dtype.kind != "f":
         raise ModelFileError(f"{where}: dtype {ds.dtype}, expected float32")
+    if ds.shape is None:
+        raise ModelFileError(f"{where}: an empty dataset (no dataspace), expected an array")
     size = math.prod(ds.shape)
     if size > MAX_PARAM_VALUES:
         raise ModelFileError(f"{where}: declares shape {ds.shape}, {size} values; numdream reads at "
