@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from hostile import deadline, refused, run_python, snapshot
-from numdream import filecheck
+from numdream import filecheck, modelstorage
 from numdream.errors import ModelFileError, NumdreamError
 from numdream.model import Model, load_model
 from numdream.modelcheck import check_graph
@@ -241,6 +241,13 @@ def test_write_model_refuses_the_same_so_no_converter_can_write_them(tmp_path, c
         spec.preprocess["scale"] = 1e-300
     refused(lambda: write_model(tmp_path / "out.h5", spec), ModelFileError, str(tmp_path / "out.h5"))
     assert list(tmp_path.iterdir()) == []  # no output, no temp file
+
+
+def test_the_link_walk_is_bounded(tmp_path, monkeypatch):
+    """A file of millions of groups would take minutes to walk: the walk stops at MAX_LINKS."""
+    path = tiny(tmp_path / "model.h5")
+    monkeypatch.setattr(modelstorage, "MAX_LINKS", 10)
+    refused(lambda: load_model(path), ModelFileError, "holds more than 10 links; a model file holds a few per node")
 
 
 def stand_in(*shape):
