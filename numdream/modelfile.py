@@ -178,10 +178,10 @@ def _read_contents(f, path):
     if not isinstance(f.get("preprocess"), h5py.Group):
         raise ModelFileError(f"{path}: missing the 'preprocess' group")
     pre = f["preprocess"]
+    mean = _plain(read_attr(pre, "mean", path, []))
     preprocess = {"channel_order": _plain(read_attr(pre, "channel_order", path)),
-                  "mean": _plain(read_attr(pre, "mean", path, [])),
+                  "mean": mean if isinstance(mean, list) else [mean],  # check_preprocess wants 3
                   "scale": _plain(read_attr(pre, "scale", path, float("nan")))}
-    preprocess["mean"] = [preprocess["mean"]] if not isinstance(preprocess["mean"], list) else preprocess["mean"]
     provenance = _read_tree(f["provenance"], path) if isinstance(f.get("provenance"), h5py.Group) else {}
     name = _plain(read_attr(f, "name", path, ""))
     if name != "":  # printed by `numdream layers`: a string without terminal escapes
