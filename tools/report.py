@@ -3,11 +3,13 @@ they have written a model file."""
 import hashlib
 import os
 
+from bounds import open_regular
+
 
 def sha256_file(path):
-    """Hex sha256 of a file's bytes, read in 1 MB blocks."""
+    """Hex sha256 of a file's bytes, read in 1 MB blocks (a regular file only: never a FIFO)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open_regular(path, OSError, "file") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()

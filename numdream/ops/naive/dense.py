@@ -14,7 +14,7 @@ def dense_forward(x, w, b):
     b: (O,) or None. Returns y: (N, O, 1, 1) and the cache.
     """
     x, w = np.asarray(x), np.asarray(w)
-    n, (o, k) = x.shape[0], w.shape
+    n, o = x.shape[0], w.shape[0]
     y = np.zeros((n, o, 1, 1), dtype=x.dtype)
     for i, f in product(range(n), range(o)):
         total = 0.0 if b is None else b[f]
