@@ -1,19 +1,26 @@
-"""File safety, in one place: atomic writes, one-line error text, file digests.
+"""File safety, in one place: atomic writes, one-line error text, file digests, file kinds.
 
     with atomic_write("dream.png") as tmp:    # a hidden temp file beside dream.png
         Image.fromarray(pixels).save(tmp)      # ... becomes dream.png only if this returns
     message = one_line(err)                    # an exception as one short line for a user
     digest = file_digest("clip.mp4", "sha1")   # hex digest of a file's bytes
+    check_regular_file("photo.jpg", "image")   # refuse a FIFO, a device, a folder, ... before opening
+    text = os_error_text(err)                  # an OSError as 'PATH: the disk is full (ENOSPC)'
 
 Every numdream output (images, frames, movies, settings records, model files) is written with
 ``atomic_write``, so a file under its final name is always whole: a reader never sees half a
 file, and a failed or interrupted write leaves the old file as it was.
 """
 import contextlib
+import errno
 import hashlib
 import os
+import re
 import secrets
+import stat
 from pathlib import Path
+
+from .errors import NumdreamError
 
 ONE_LINE_LIMIT = 240  # characters: a message longer than this loses its middle
 _TAIL = 80            # characters kept from the end of a cut message (ffmpeg puts its reason last)
@@ -42,6 +49,11 @@ def atomic_write(path):
         _fsync_file(tmp)
         os.replace(tmp, path)
         tmp = None
+    except OSError as err:
+        if err.errno is None or err.filename is not None:
+            raise
+        # a write through a file descriptor (a full disk, say) names no file: name the output
+        raise OSError(err.errno, err.strerror, str(path)) from err
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):
@@ -49,10 +61,37 @@ def atomic_write(path):
     _fsync_folder(path.parent)
 
 
+def is_temp_of(name, path):
+    """True if file name ``name`` is one of atomic_write's temp files for ``path`` (one that a
+    killed process left behind): '.STEM.<12 hex digits>.tmpSUFFIX'."""
+    path = Path(path)
+    stem = _temp_stem(path)
+    return re.fullmatch(rf"\.{re.escape(stem)}\.[0-9a-f]{{12}}\.tmp{re.escape(path.suffix)}", name) is not None
+
+
+def remove_temps_of(path):
+    """Remove the temp files that interrupted atomic writes of ``path`` left beside it (a process
+    killed between creating its temp file and the rename cannot remove it itself).
+    returns: the number removed."""
+    path = Path(path)
+    removed = 0
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path.parent):
+            if is_temp_of(entry.name, path) and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    removed += 1
+    return removed
+
+
+def _temp_stem(path):
+    # at most 100 bytes of the stem, so the temp name fits the 255-byte limit whenever the name does
+    return path.stem.encode("utf-8", "surrogateescape")[:100].decode("utf-8", "ignore")
+
+
 def _create_temp(path):
     """Create an empty, unique temp file beside ``path`` (O_EXCL: never an existing file or link)."""
-    # at most 100 bytes of the stem, so the temp name fits the 255-byte limit whenever the name does
-    stem = path.stem.encode("utf-8", "surrogateescape")[:100].decode("utf-8", "ignore")
+    stem = _temp_stem(path)
     for _ in range(_TEMP_TRIES):
         tmp = path.with_name(f".{stem}.{secrets.token_hex(6)}.tmp{path.suffix}")
         try:
@@ -119,3 +158,108 @@ def file_digest(path, algorithm="sha256"):
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+# ---- what a path is --------------------------------------------------------------------------------
+
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"))
+
+
+def file_kind(mode):
+    """'a directory', 'a FIFO (named pipe)', 'a character device', ... for a stat st_mode."""
+    for test, kind in _KINDS:
+        if test(mode):
+            return kind
+    return "a regular file" if stat.S_ISREG(mode) else "not a regular file"
+
+
+def check_regular_file(path, what, error=NumdreamError):
+    """Refuse, before anything opens it, a ``path`` that is not an existing regular file.
+
+    Opening a FIFO blocks until a writer comes, a device such as /dev/zero never ends, a
+    directory or a socket cannot be read as a file: each is named in the message instead,
+    e.g. "cannot read image 'x.png': it is a FIFO (named pipe), not a regular file".
+    Symbolic links are followed (a link to a photo is fine); a loop of links or a link to
+    nothing is named as such. Nothing is opened, so nothing can block.
+    path: str or PathLike. what: the noun for the message ('image', 'guide image', 'video').
+    error: the NumdreamError subclass to raise. returns: Path(path).
+    """
+    path = Path(path)
+    where = f"cannot read {what} {str(path)!r}"
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as err:
+        raise error(f"{where}: {_missing_reason(path, err)}") from None
+    if not stat.S_ISREG(mode):
+        raise error(f"{where}: it is {file_kind(mode)}, not a regular file") from None
+    return path
+
+
+def open_regular_file(path, what, error=NumdreamError):
+    """check_regular_file, then open ``path`` for reading in binary mode, and check again on the
+    open file: a path swapped for a FIFO in between is refused instead of blocking the open
+    (O_NONBLOCK), and blocking reads are switched back on for the regular file.
+    returns: a binary file object, to be closed by the caller (``with``)."""
+    path = check_regular_file(path, what, error)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+                     | getattr(os, "O_BINARY", 0))
+    except OSError as err:
+        raise error(f"cannot read {what} {str(path)!r}: {_missing_reason(path, err)}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise error(f"cannot read {what} {str(path)!r}: it is {file_kind(mode)}, not a regular file")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _missing_reason(path, err):
+    """Why os.stat(path) failed, in words: a dangling link and a link loop are told apart."""
+    if err.errno == errno.ENOENT and os.path.islink(path):
+        return f"it is a symbolic link to {os.readlink(path)!r}, which does not exist"
+    if err.errno == errno.ENOENT:
+        return "no such file"
+    return os_reason(err)
+
+
+# errno -> what it means for a user; the symbol follows in brackets so it can be looked up
+_REASONS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.ENAMETOOLONG: "the name is too long (most file systems allow 255 bytes per name)",
+    errno.ELOOP: "it is a loop of symbolic links",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.ENOENT: "no such file or folder",
+    errno.EISDIR: "it is a directory",
+    errno.EEXIST: "it already exists",
+    errno.ENXIO: "no device or reader behind it (a socket or a FIFO?)",
+    errno.EIO: "input/output error (a failing disk?)",
+    errno.EMFILE: "too many open files",
+    errno.ENOMEM: "out of memory",
+}
+
+
+def os_reason(err):
+    """An OSError's cause in words, with its errno symbol: 'the disk is full (ENOSPC)'."""
+    code = getattr(err, "errno", None)
+    if code is None:
+        return one_line(err)
+    symbol = errno.errorcode.get(code, str(code))
+    return f"{_REASONS.get(code, err.strerror or one_line(err))} ({symbol})"
+
+
+def os_error_text(err):
+    """An OSError as one line naming its path(s): "'out/x.png': the disk is full (ENOSPC)"."""
+    names = [str(n) for n in (getattr(err, "filename", None), getattr(err, "filename2", None)) if n is not None]
+    where = " -> ".join(repr(n) for n in names)
+    return one_line(f"{where}: {os_reason(err)}" if where else os_reason(err))

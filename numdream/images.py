@@ -30,7 +30,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .backend import to_host
 from .errors import ImageError
-from .fileio import atomic_write, one_line
+from .fileio import atomic_write, one_line, open_regular_file, os_reason
 
 DATA_DIR = Path(__file__).parent / "data"
 SAMPLES = {"chelsea": DATA_DIR / "chelsea.png", "rocket": DATA_DIR / "rocket.jpg"}
@@ -69,14 +69,15 @@ def load_image(source):
 
 
 def _load_file(path):
-    """Open, fully decode and convert one file; every failure becomes one ImageError line."""
-    if path.is_dir():
-        raise ImageError(f"cannot read image {str(path)!r}: it is a directory, not an image file")
-    with _read_errors(str(path)):
+    """Open, fully decode and convert one file; every failure becomes one ImageError line.
+
+    Only a regular file is opened: a FIFO, a device, a folder, a socket or a loop of links is
+    named as such (numdream.fileio.open_regular_file), and nothing blocks on a pipe."""
+    with open_regular_file(path, "image", ImageError) as f, _read_errors(str(path)):
         # The bomb *warning* is raised as an error so the limit is MAX_IMAGE_PIXELS, not twice it.
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
+            with Image.open(f) as im:
                 return _decode(im, str(path))
 
 
@@ -204,6 +205,14 @@ def check_output_path(path):
     """
     path = Path(path)
     where = f"cannot write image {str(path)!r}"
+    try:
+        _check_writable(path, where)
+    except OSError as err:  # pathlib raises for a name too long for the file system
+        raise ImageError(f"{where}: {os_reason(err)}") from None
+    return path
+
+
+def _check_writable(path, where):
     if path.is_dir():
         raise ImageError(f"{where}: it is a directory; give a file name such as "
                          f"{str(path / 'dream.png')!r}")
@@ -214,7 +223,6 @@ def check_output_path(path):
         raise ImageError(f"{where}: folder {str(path.parent)!r} does not exist")
     if not os.access(path.parent, os.W_OK | os.X_OK):
         raise ImageError(f"{where}: folder {str(path.parent)!r} is not writable")
-    return path
 
 
 def save_image(path, image, quality=95):
@@ -260,8 +268,12 @@ def default_output_path(input_path, suffix="_dream", ext=None):
     if _same_path(folder, DATA_DIR):
         folder = Path(".")
     candidate, n = folder / f"{src.stem}{suffix}{ext}", 2
-    while candidate.exists() or candidate.is_symlink() or _same_path(candidate, src):
-        candidate, n = folder / f"{src.stem}{suffix}_{n}{ext}", n + 1
+    try:
+        while candidate.exists() or candidate.is_symlink() or _same_path(candidate, src):
+            candidate, n = folder / f"{src.stem}{suffix}_{n}{ext}", n + 1
+    except OSError as err:  # e.g. the input's name plus the suffix is too long for the file system
+        raise ImageError(f"cannot name an output {str(candidate)!r} beside {str(src)!r}: "
+                         f"{os_reason(err)}; name it with -o") from None
     return candidate
 
 

@@ -224,6 +224,7 @@ def test_permission_denied_is_an_image_error(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
     monkeypatch.setattr(images.Image, "open", refuse)
+    (tmp_path / "locked.png").write_bytes(b"\x89PNG")  # a regular file, which Pillow then cannot read
     with pytest.raises(ImageError) as err:
         load_image(tmp_path / "locked.png")
     assert "permission denied" in _one_line_naming(err, "locked.png")
