@@ -8,6 +8,7 @@ The loop reads top to bottom, as in Google's notebook:
         -> (optionally smooth) -> normalise -> step -> clip
     then carry the detail up to the next octave -> deprocess
 """
+import math
 import sys
 
 import numpy
@@ -19,7 +20,7 @@ from .imageops import gaussian_blur, laplacian_normalize, resize
 from .images import load_image
 from .model import load_model
 from .objectives import make_objective
-from .options import DreamOptions
+from .options import MAX_TILE_PIXELS, DreamOptions
 
 
 def tile_bounds(size, tile):
@@ -33,21 +34,34 @@ def objective_gradient(model, x, objective, tile_size=None):
     """(value, d value / d x) for x (N, 3, H, W), computed tile by tile to bound memory.
 
     Each tile is run through the network on its own, so the value and gradient are sums over
-    tiles; with one tile covering the image they are the untiled ones.
+    tiles; with one tile covering the image they are the untiled ones. An objective with a
+    window (a neuron) is computed on that crop only, whatever the tile size: its gradient is
+    zero outside it. One whose ``whole_image`` says why it cannot be tiled gets one tile.
     """
     xp = backend.get_array_module(x)
     h, w = x.shape[2:]
+    window = getattr(objective, "window", None)
+    crop = window(model, (h, w)) if window is not None else None
+    if crop is not None:
+        (y0, y1, x0, x1), local = crop
+        grad = xp.zeros_like(x)
+        value, grad[:, :, y0:y1, x0:x1] = _gradient(model, x[:, :, y0:y1, x0:x1], local)
+        return value, grad
     tile = max(h, w) if not tile_size or objective.whole_image else tile_size
-    targets = list(objective.layers)
     grad = xp.empty_like(x)
     total = 0.0
     for y0, y1 in tile_bounds(h, tile):
         for x0, x1 in tile_bounds(w, tile):
-            acts, tape = model.forward(x[:, :, y0:y1, x0:x1], targets)
-            value, dacts = objective(acts)
-            grad[:, :, y0:y1, x0:x1] = model.backward(dacts, tape)
+            value, grad[:, :, y0:y1, x0:x1] = _gradient(model, x[:, :, y0:y1, x0:x1], objective)
             total += value
     return total, grad
+
+
+def _gradient(model, x, objective):
+    """(value, d value / d x) of one piece x (N, 3, h, w), through one forward and backward pass."""
+    acts, tape = model.forward(x, list(objective.layers))
+    value, dacts = objective(acts)
+    return value, model.backward(dacts, tape)
 
 
 def normalize_gradient(g, method, eps=1e-8):
@@ -75,17 +89,29 @@ def octave_sizes(hw, octaves, scale, minimum):
     return sizes[::-1]
 
 
+class NonFiniteStep(ArithmeticError):
+    """A step's objective value or gradient is inf or NaN (what it was, in words): the dream would
+    go black. Raised by dream_step; the dream loop names the octave and step (a NumdreamError)."""
+
+
 def dream_step(model, x, objective, opts, rng, low, high):
-    """One gradient-ascent step on x (N, 3, H, W), in place; returns the objective's value."""
+    """One gradient-ascent step on x (N, 3, H, W), in place; returns the objective's value.
+
+    Raises NonFiniteStep, leaving x as it was, if the value or the step is not finite.
+    """
     xp = backend.get_array_module(x)
-    jitter = 0 if objective.whole_image else opts.jitter
+    jitter = opts.jitter if getattr(objective, "jitters", not objective.whole_image) else 0
     oy, ox = (int(v) for v in rng.integers(-jitter, jitter + 1, size=2)) if jitter else (0, 0)
     rolled = xp.roll(x, (oy, ox), axis=(2, 3))
     value, g = objective_gradient(model, rolled, objective, opts.tile_size)
+    if not math.isfinite(value):
+        raise NonFiniteStep(f"the objective became {value}")
     g = xp.roll(g, (-oy, -ox), axis=(2, 3))
     if opts.smooth > 0:  # smooth first, so the normalised step keeps its size in pixels
         g = gaussian_blur(g, opts.smooth)
     g = normalize_gradient(g, opts.normalize)
+    if not bool(xp.isfinite(g).all()):  # an inf in the gradient is a NaN once normalised
+        raise NonFiniteStep("the gradient became " + ("nan" if bool(xp.isnan(g).any()) else "inf"))
     # step_size counts 0-255 pixel units, whatever the model's input space
     x += (opts.step_size * model.scale) * g
     xp.clip(x, low, high, out=x)
@@ -136,7 +162,33 @@ def dream(image=None, model=None, layers=None, objective="l2", **options):
     if not sizes:
         raise NumdreamError(f"image of {w}x{h} is smaller than the {minimum}x{minimum} minimum "
                             f"of {model.name} up to {', '.join(objective.layers)}")
+    _check_sizes(opts, objective, h, w)
     return _run_octaves(model, pixels, objective, sizes, opts, rng)
+
+
+def _check_sizes(opts, objective, h, w):
+    """The options whose cost depends on the image: jitter and smoothing no wider than it, and an
+    image run in one piece no larger than MAX_TILE_PIXELS."""
+    side = max(h, w)
+    if opts.jitter > side:
+        raise NumdreamError(f"jitter {opts.jitter} is larger than the {w}x{h} image (a roll wraps around "
+                            f"it): use at most {side}")
+    if opts.smooth > side / 3:
+        raise NumdreamError(f"smooth {opts.smooth:g} is too wide for the {w}x{h} image: at most {side / 3:g} "
+                            "(a Gaussian whose 3-sigma radius spans the whole image leaves it flat)")
+    untiled = objective.whole_image or not opts.tile_size
+    if untiled and h * w > MAX_TILE_PIXELS:
+        name = getattr(objective, "name", type(objective).__name__)
+        why = (f"the {name} objective cannot be tiled ({objective.whole_image})" if objective.whole_image
+               else "tile size 0 runs the image in one piece")
+        raise NumdreamError(f"{why}, and the {w}x{h} image has more than the {MAX_TILE_PIXELS:,} pixels "
+                            "(4096x4096) numdream runs in one piece" + ("; shrink it" if objective.whole_image
+                                                                         else "; use tiles, e.g. tile size 512"))
+
+
+# why a step can become inf or NaN: one of these, most often the first
+_NON_FINITE_CAUSES = ("the layer weights or the step size are too large, or the model file has "
+                      "non-finite or huge weights")
 
 
 def _run_octaves(model, pixels, objective, sizes, opts, rng):
@@ -150,7 +202,14 @@ def _run_octaves(model, pixels, objective, sizes, opts, rng):
         base = resize(full, hw)
         x = base + (resize(detail, hw) if detail is not None else 0)
         for step in range(opts.steps):
-            value = dream_step(model, x, objective, opts, rng, low, high)
+            try:
+                # overflow and NaN are detected here, so NumPy need not warn about them
+                with numpy.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    value = dream_step(model, x, objective, opts, rng, low, high)
+            except NonFiniteStep as err:
+                bar.close()
+                raise NumdreamError(f"{err} at octave {octave + 1} of {len(sizes)}, step {step + 1}: "
+                                    f"{_NON_FINITE_CAUSES}") from None
             bar.set_postfix(octave=f"{octave + 1}/{len(sizes)}", objective=f"{value:.4g}")
             bar.update()
             if opts.callback is not None:

@@ -25,6 +25,7 @@ from .errors import NumdreamError
 ONE_LINE_LIMIT = 240  # characters: a message longer than this loses its middle
 _TAIL = 80            # characters kept from the end of a cut message (ffmpeg puts its reason last)
 _TEMP_TRIES = 100     # temp names to try before giving up (each is 48 random bits)
+_TEMP_NAME = re.compile(r"\.(?P<stem>.*)\.[0-9a-f]{12}\.tmp(?P<suffix>\.[^.]*)?")  # see _create_temp
 
 
 @contextlib.contextmanager
@@ -61,12 +62,11 @@ def atomic_write(path):
     _fsync_folder(path.parent)
 
 
-def is_temp_of(name, path):
-    """True if file name ``name`` is one of atomic_write's temp files for ``path`` (one that a
-    killed process left behind): '.STEM.<12 hex digits>.tmpSUFFIX'."""
-    path = Path(path)
-    stem = _temp_stem(path)
-    return re.fullmatch(rf"\.{re.escape(stem)}\.[0-9a-f]{{12}}\.tmp{re.escape(path.suffix)}", name) is not None
+def temp_target(name):
+    """The file name whose atomic_write temp file is called ``name`` ('.frame_00003.1a2b3c4d5e6f.tmp.png'
+    -> 'frame_00003.png'), or None if ``name`` is not such a temp name."""
+    found = _TEMP_NAME.fullmatch(name)
+    return found and found.group("stem") + (found.group("suffix") or "")
 
 
 def remove_temps_of(path):
@@ -77,7 +77,7 @@ def remove_temps_of(path):
     removed = 0
     with contextlib.suppress(OSError):
         for entry in os.scandir(path.parent):
-            if is_temp_of(entry.name, path) and entry.is_file(follow_symlinks=False):
+            if temp_target(entry.name) == _temp_stem(path) + path.suffix and entry.is_file(follow_symlinks=False):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
                     removed += 1

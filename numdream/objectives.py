@@ -4,11 +4,20 @@ An objective is any object with ``layers`` ({layer name: weight}) and
 ``__call__(acts) -> (value, {layer: dvalue/dact})``, where acts maps each layer to its
 activation (N, C, h, w). ``prepare(model, image_hw)`` runs once before a dream, for objectives
 that need the model (a guide image's features) or the final image size (a neuron's position).
-Objectives with ``whole_image = True`` need the full image in one piece, so the engine neither
-tiles nor jitters for them.
+
+How the engine may split the image (numdream.dream.objective_gradient), so memory stays bounded:
+- most objectives are sums over positions: the engine computes them tile by tile;
+- ``window(model, image_hw)`` may return a crop outside which the gradient is exactly zero, and
+  an objective to use on that crop: the Neuron does (its receptive field);
+- ``whole_image`` (a one-line reason, or False) marks an objective that needs the image in one
+  piece: the Class objective, whose classifier reads every position at once;
+- ``jitters = False`` keeps the image still: a neuron's position and a classifier's view of the
+  whole frame would move with the roll.
 """
 from .backend import get_array_module
 from .errors import LayerError, NumdreamError
+from .options import layer_weight
+from .receptive import exact_crop
 
 
 def layer_weights(layers):
@@ -16,13 +25,18 @@ def layer_weights(layers):
     if isinstance(layers, str):
         return {layers: 1.0}
     if isinstance(layers, dict):
-        return {str(k): float(v) for k, v in layers.items()}
+        return {str(k): layer_weight(v, k) for k, v in layers.items()}
     return {str(name): 1.0 for name in layers}
 
 
 class Objective:
     """Base class: holds the weighted target layers; subclasses define the per-layer value."""
-    whole_image = False
+    whole_image = False  # or the reason, in one line, why this objective cannot be tiled
+    jitters = True
+
+    def window(self, model, image_hw):
+        """((y0, y1, x0, x1), objective) for a crop that gives the whole gradient, or None."""
+        return None
 
     def __init__(self, layers):
         self.layers = layer_weights(layers)
@@ -96,14 +110,17 @@ class Neuron(Objective):
 
     y, x index the layer's grid at the final image size (None: the centre); on the smaller
     images of earlier octaves the same relative position is used.
+    The unit sees its receptive field only, so window() crops the image to it (exactly, see
+    numdream.receptive): the memory is that of the receptive field whatever the image's size.
     """
     name = "neuron"
-    whole_image = True
+    jitters = False
 
     def __init__(self, layers, channel, y=None, x=None):
         super().__init__(layers)
         self.channel, self.y, self.x = int(channel), y, x
         self._grid = {}
+        self._cells = {}  # {layer: (y, x)} fixed grid positions: the objective on a crop
 
     def prepare(self, model, image_hw):
         Channel(self.layers, [self.channel]).prepare(model, image_hw)
@@ -117,8 +134,23 @@ class Neuron(Objective):
                                  f"{h}x{w} for a {image_hw[0]}x{image_hw[1]} image")
             self._grid[name] = ((y + 0.5) / h, (x + 0.5) / w)
 
+    def window(self, model, image_hw):
+        """The crop of an image_hw image around the unit's receptive field, and the objective
+        there: the same unit at its place in the crop's grid (None: only the whole image does)."""
+        shapes = model.output_shapes(image_hw, list(self.layers))
+        cells = {name: self.position(name, shapes[name]) for name in self.layers}
+        crop = exact_crop(model, image_hw, cells)
+        if crop is None:
+            return None
+        box, offsets = crop
+        local = Neuron(self.layers, self.channel)
+        local._cells = {name: (y - offsets[name][0], x - offsets[name][1]) for name, (y, x) in cells.items()}
+        return box, local
+
     def position(self, name, hw):
         """Grid index (y, x) in an activation of spatial size hw."""
+        if name in self._cells:
+            return self._cells[name]
         if name not in self._grid:  # used without prepare(): positions index this grid directly
             h, w = hw
             return (h // 2 if self.y is None else int(self.y)), (w // 2 if self.x is None else int(self.x))
@@ -179,7 +211,8 @@ class Class(Objective):
     prepare() names the sizes that fit when the image does not.
     """
     name = "class"
-    whole_image = True
+    whole_image = "its classifier reads every position of the image at once"
+    jitters = False
 
     def __init__(self, layers, class_index):
         super().__init__(layers)

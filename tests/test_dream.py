@@ -102,7 +102,7 @@ def test_step_size_is_in_pixel_units(tiny, smooth):
 
 
 @pytest.mark.parametrize("options,message", [
-    ({"octaves": 0}, "octaves must be a whole number >= 1, got 0"),
+    ({"octaves": 0}, "octaves must be a whole number from 1 to 100, got 0"),
     ({"octave_scale": 1.0}, "octave_scale must be a number > 1.0"),
     ({"steps": -1}, "steps must be"),
     ({"step_size": "big"}, "step_size must be a number"),

@@ -54,7 +54,7 @@ def test_class_needs_a_classifier_layer_and_a_class_it_scores():
         Class("logits", 5).prepare(model, (12, 12))
     with pytest.raises(NumdreamError, match="needs a class index"):
         make_objective("class", "logits")
-    with pytest.raises(NumdreamError, match="class_index must be a whole number >= 0, got -1"):
+    with pytest.raises(NumdreamError, match="class_index must be a whole number from 0 to 2147483647, got -1"):
         dream(np.zeros((12, 12, 3), np.uint8), model=model, layers="logits", objective="class", class_index=-1)
 
 

@@ -10,7 +10,7 @@ import secrets
 
 from .. import backend
 from ..errors import NumdreamError
-from ..options import NORMALIZATIONS
+from ..options import NORMALIZATIONS, SMOOTH_MAX, STEP_MAX, check_options
 from . import args as types
 
 OBJECTIVES = ("l2", "mean", "channel", "neuron", "guide", "class")
@@ -27,19 +27,22 @@ def add_dream_options(p, targets=True, noise=True, seed_help="random seed (defau
         p.add_argument("--neuron", type=types.neuron, metavar="C[:Y:X]",
                        help="one unit: channel C at grid position Y, X of the layer (default: centre)")
         p.add_argument("--guide", metavar="IMAGE", help="guide image for a guided dream")
-        p.add_argument("--class-index", type=types.whole(0), metavar="N",
+        p.add_argument("--class-index", type=types.option_whole("class_index"), metavar="N",
                        help="class N of a classifier layer (e.g. loss3/classifier): dream toward "
                        "that class (objective 'class'; the image must fit the head, 224x224 for GoogLeNet)")
-    p.add_argument("--octaves", type=types.whole(1), default=4)
+    p.add_argument("--octaves", type=types.option_whole("octaves"), default=4)
     p.add_argument("--octave-scale", type=types.number(above=1.0), default=1.4)
-    p.add_argument("--steps", type=types.whole(0), default=10, help="steps per octave")
-    p.add_argument("--step-size", type=types.number(above=0.0), default=1.5, help="in 0-255 pixel units")
-    p.add_argument("--jitter", type=types.whole(0), default=32, help="random roll in pixels")
+    p.add_argument("--steps", type=types.option_whole("steps"), default=10, help="steps per octave")
+    p.add_argument("--step-size", type=types.number(above=0.0, at_most=STEP_MAX), default=1.5,
+                   help="in 0-255 pixel units")
+    p.add_argument("--jitter", type=types.option_whole("jitter"), default=32,
+                   help="random roll in pixels (at most the image's longest side)")
     p.add_argument("--normalize", choices=NORMALIZATIONS, default="mean")
-    p.add_argument("--smooth", type=types.number(at_least=0.0), default=0.0,
-                   help="Gaussian sigma (pixels) to smooth the gradient; 0 = off")
-    p.add_argument("--tile-size", type=types.whole(0), default=512, help="pixels; 0 = no tiling")
-    p.add_argument("--seed", type=types.whole(0), help=seed_help)
+    p.add_argument("--smooth", type=types.number(at_least=0.0, at_most=SMOOTH_MAX), default=0.0,
+                   help=f"Gaussian sigma (pixels, at most {SMOOTH_MAX:g}) to smooth the gradient; 0 = off")
+    p.add_argument("--tile-size", type=types.option_whole("tile_size"), default=512,
+                   help="pixels; 0 = no tiling (for images up to 4096x4096 pixels)")
+    p.add_argument("--seed", type=types.option_whole("seed"), help=seed_help)
     if noise:
         p.add_argument("--init", choices=("image", "noise"), default="image",
                        help="start from the image or noise")
