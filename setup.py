@@ -18,6 +18,7 @@ setup(
     # The converted weights live in the top-level weights/ folder and install as numdream.weights,
     # so `pip install .` and `pip install -e .` both find them without any download.
     packages=find_packages(include=["numdream", "numdream.*"]) + ["numdream.weights"],
+    py_modules=["numdream_main"],  # the console script's entry point (why: numdream_main.py)
     package_dir={"numdream.weights": "weights"},
     package_data={"numdream": ["data/*.png", "data/*.jpg", "data/*.txt"], "numdream.weights": ["*.h5", "*.md"]},
     install_requires=["numpy>=1.22", "scipy>=1.8", "pillow>=9.1", "h5py>=3.6", "tqdm>=4.60"],
@@ -30,5 +31,5 @@ setup(
         # The tests also execute the tutorials and exercise the video and Dask commands.
         "test": ["pytest>=7", "torch==2.13.0"] + VIDEO + DASK + TUTORIALS,
     },
-    entry_points={"console_scripts": ["numdream=numdream.cli:main"]},
+    entry_points={"console_scripts": ["numdream=numdream_main:main"]},
 )

@@ -9,10 +9,14 @@ exist; a failed image is collected and reported at the end without stopping the 
 
 Dask is the optional ``dask`` extra, imported only here, by require_dask and connect.
 """
+import asyncio
 import contextlib
 import functools
+import logging
 import os
+import signal
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,14 +25,16 @@ from tqdm import tqdm
 from . import backend
 from .dream import dream
 from .errors import NumdreamError
-from .fileio import one_line
+from .fileio import one_line, remove_temps_of
 from .images import FORMATS, load_image, save_image
 from .model import load_model
-from .options import DreamOptions
+from .options import check_options
 
 BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 MALLOC_TRIM = "MALLOC_TRIM_THRESHOLD_"
 CONNECT_TIMEOUT = "10s"  # how long to wait for --scheduler before giving up
+WORKERS_PER_CORE = 4     # more worker processes than this only share the same cores
+WORKER_STOP_WAIT = 0.5   # seconds a worker gets to stop after a Ctrl-C before it is killed
 
 
 @dataclass
@@ -101,6 +107,16 @@ def blas_threads_for(workers):
     return max(1, min(2, (os.cpu_count() or 1) // workers))
 
 
+def check_workers(workers, blas_threads):
+    """Refuse more local worker processes than WORKERS_PER_CORE a core, or more BLAS threads per
+    worker than cores: each costs a process (or a thread) and its memory, for no speed."""
+    cores = os.cpu_count() or 1
+    for name, value, most in (("workers", workers, WORKERS_PER_CORE * cores), ("blas_threads", blas_threads, cores)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most):
+            raise NumdreamError(f"{name} must be a whole number from 1 to {most} on this machine's {cores} "
+                                f"cores, got {value!r}")
+
+
 @contextlib.contextmanager
 def connect(workers=None, scheduler=None, blas_threads=None):
     """A dask Client: to ``scheduler`` if given, else to a new LocalCluster of ``workers`` processes.
@@ -119,6 +135,7 @@ def connect(workers=None, scheduler=None, blas_threads=None):
             yield client
         return
     import dask  # the optional dask extra, as in require_dask (which has just succeeded)
+    check_workers(workers, blas_threads)
     workers = workers or os.cpu_count() or 1
     threads = blas_threads or blas_threads_for(workers)
     spawn_env = {name: str(threads) for name in BLAS_THREAD_VARIABLES}
@@ -132,20 +149,96 @@ def connect(workers=None, scheduler=None, blas_threads=None):
     # time per image before the fused model set mallopt itself, and still so for code that does
     # not (benchmarks/README.md). The workers keep glibc's adaptive default.
     os.environ.pop(MALLOC_TRIM, None)
+    came = []  # a Ctrl-C while the cluster starts, held back so that the start is not cut in half
     try:
-        with dask.config.set({f"distributed.nanny.pre-spawn-environ.{MALLOC_TRIM}": None}):
+        with dask.config.set({f"distributed.nanny.pre-spawn-environ.{MALLOC_TRIM}": None,
+                              "distributed.worker.preload": [__name__]}), \
+                _workers_silent(), _interrupts_held(came):
             cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                                host="127.0.0.1", dashboard_address=None)
     except (OSError, RuntimeError, TimeoutError) as err:
-        raise NumdreamError(f"cannot start a local Dask cluster of {workers} workers: {err}") from None
+        if came:  # the workers died of the Ctrl-C as they started
+            raise KeyboardInterrupt from None
+        raise NumdreamError(f"cannot start a local Dask cluster of {workers} workers: {one_line(err)}") from None
     finally:
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-    with cluster, distributed.Client(cluster) as client:
-        yield client
+    with _quiet_when_interrupted() as stop_workers, cluster, distributed.Client(cluster) as client:
+        try:
+            if came:
+                raise KeyboardInterrupt
+            yield client
+        except KeyboardInterrupt:
+            stop_workers(cluster)
+            raise
+
+
+def dask_setup(worker):
+    """Run by Dask in every local worker process as it starts (the cluster preloads this module):
+    the worker ignores Ctrl-C, which a terminal sends to every process of the command. The
+    parent alone stops the batch; a worker that died of it would be restarted by its nanny."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def _workers_silent():
+    """Start worker processes with their stderr on /dev/null (they inherit the parent's fd 2).
+
+    A terminal sends Ctrl-C to every process of the command: a worker still starting (before
+    dask_setup) dies of it with a traceback of its own, and one stopped by force as the batch
+    shuts down leaves multiprocessing's warnings (69 lines for a batch before); the parent alone
+    says 'interrupted'. A worker's failures still reach the user, as the task errors that the
+    parent reports.
+    """
+    sys.stderr.flush()
+    saved, silent = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(silent, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(silent)
+
+
+@contextlib.contextmanager
+def _interrupts_held(came):
+    """Record a Ctrl-C in list ``came`` instead of raising it: a KeyboardInterrupt inside
+    LocalCluster's start leaves a half-made cluster that Dask's exit hook fails to close, with a
+    traceback. Only the main thread can set a handler; elsewhere nothing is held."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: came.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def _quiet_when_interrupted():
+    """Yields stop_workers(cluster), for a Ctrl-C: stop the worker processes at once, though a
+    dream is running in them (its output is written atomically, so none is left half-written
+    under its name), and keep Dask's warnings about it off the terminal while the cluster shuts
+    down; the log levels are restored once it has."""
+    loggers = [logging.getLogger(name) for name in ("distributed", "tornado", "asyncio")]
+    levels = [logger.level for logger in loggers]
+
+    def stop_workers(cluster):
+        for logger in loggers:
+            logger.setLevel(logging.CRITICAL + 1)
+        nannies = list(getattr(cluster, "workers", {}).values())
+        with contextlib.suppress(Exception):  # shutting down: whatever fails, the cluster closes next
+            cluster.sync(_close_now, nannies)
+    try:
+        yield stop_workers
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def dream_folder(input_dir, output_dir, workers=None, scheduler=None, blas_threads=None, model_path=None,
@@ -155,6 +248,7 @@ def dream_folder(input_dir, output_dir, workers=None, scheduler=None, blas_threa
     output_dir is created (one level) if missing. options: dream() keyword arguments.
     returns: BatchResult; failures are collected, never raised.
     """
+    check_workers(workers, blas_threads)
     todo, skipped = todo_and_done(input_dir, output_dir)
     output_dir = Path(output_dir)
     if not output_dir.is_dir():
@@ -172,20 +266,29 @@ def dream_folder(input_dir, output_dir, workers=None, scheduler=None, blas_threa
     if isinstance(options.get("guide"), (str, os.PathLike)):
         options = dict(options, guide=str(Path(options["guide"]).resolve()))
     distributed = require_dask()
-    with connect(workers, scheduler, blas_threads) as client:
-        futures = {client.submit(dream_file, str(src), str(dst), model_path, backend_name, options,
-                                 pure=False, key=f"dream-{src.name}-{i}"): src.name
-                   for i, (src, dst) in enumerate(todo)}
-        bar = tqdm(total=len(futures), desc="batch", unit="image", file=sys.stderr, disable=not progress)
-        for future in distributed.as_completed(futures):
-            name = futures[future]
-            error = _describe_error(future.exception()) if future.status == "error" else future.result()
-            if error is None:
-                result.dreamed.append(name)
-            else:
-                result.failed.append((name, error))
-            bar.update()
-        bar.close()
+    workers = min(workers or os.cpu_count() or 1, len(todo)) if not scheduler else None  # no idle processes
+    bar = None
+    try:
+        with connect(workers, scheduler, blas_threads) as client:
+            futures = {client.submit(dream_file, str(src), str(dst), model_path, backend_name, options,
+                                     pure=False, key=f"dream-{src.name}-{i}"): src.name
+                       for i, (src, dst) in enumerate(todo)}
+            bar = tqdm(total=len(futures), desc="batch", unit="image", file=sys.stderr, disable=not progress)
+            for future in distributed.as_completed(futures):
+                name = futures[future]
+                error = _describe_error(future.exception()) if future.status == "error" else future.result()
+                if error is None:
+                    result.dreamed.append(name)
+                else:
+                    result.failed.append((name, error))
+                bar.update()
+    except KeyboardInterrupt:
+        for _, target in todo:  # a worker stopped while writing leaves its temp file
+            remove_temps_of(target)
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
     result.dreamed.sort()
     result.failed.sort()
     return result
@@ -193,13 +296,19 @@ def dream_folder(input_dir, output_dir, workers=None, scheduler=None, blas_threa
 
 def _check_options(model_path, options):
     """Fail once, here, on what would make every task fail: a bad model, layer, option or guide."""
+    check_options(options)
     model = load_model(model_path)
     layers = options.get("layers") or {}
     for name in [layers] if isinstance(layers, str) else layers:
         model.layer(name)
-    DreamOptions.from_kwargs({k: v for k, v in options.items() if k not in ("layers", "objective")})
     if options.get("guide") is not None:
         load_image(options["guide"])
+
+
+async def _close_now(nannies):
+    """Close every nanny, killing its worker process after WORKER_STOP_WAIT seconds."""
+    await asyncio.gather(*(nanny.close(timeout=WORKER_STOP_WAIT, reason="numdream-interrupted")
+                           for nanny in nannies), return_exceptions=True)
 
 
 def _describe_error(err):

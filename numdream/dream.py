@@ -198,24 +198,25 @@ def _run_octaves(model, pixels, objective, sizes, opts, rng):
     bar = tqdm(total=len(sizes) * opts.steps, desc="dreaming", unit="step", file=sys.stderr,
                disable=not opts.progress, leave=False)
     detail = None
-    for octave, hw in enumerate(sizes):
-        base = resize(full, hw)
-        x = base + (resize(detail, hw) if detail is not None else 0)
-        for step in range(opts.steps):
-            try:
-                # overflow and NaN are detected here, so NumPy need not warn about them
-                with numpy.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                    value = dream_step(model, x, objective, opts, rng, low, high)
-            except NonFiniteStep as err:
-                bar.close()
-                raise NumdreamError(f"{err} at octave {octave + 1} of {len(sizes)}, step {step + 1}: "
-                                    f"{_NON_FINITE_CAUSES}") from None
-            bar.set_postfix(octave=f"{octave + 1}/{len(sizes)}", objective=f"{value:.4g}")
-            bar.update()
-            if opts.callback is not None:
-                opts.callback(octave, step, model.deprocess(x))
-        detail = x - base  # what this octave dreamed, carried up to the next one
-    bar.close()
+    try:  # the bar is closed (its line cleared) whatever ends the dream, so an error line stands alone
+        for octave, hw in enumerate(sizes):
+            base = resize(full, hw)
+            x = base + (resize(detail, hw) if detail is not None else 0)
+            for step in range(opts.steps):
+                try:
+                    # overflow and NaN are detected here, so NumPy need not warn about them
+                    with numpy.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                        value = dream_step(model, x, objective, opts, rng, low, high)
+                except NonFiniteStep as err:
+                    raise NumdreamError(f"{err} at octave {octave + 1} of {len(sizes)}, step {step + 1}: "
+                                        f"{_NON_FINITE_CAUSES}") from None
+                bar.set_postfix(octave=f"{octave + 1}/{len(sizes)}", objective=f"{value:.4g}")
+                bar.update()
+                if opts.callback is not None:
+                    opts.callback(octave, step, model.deprocess(x))
+            detail = x - base  # what this octave dreamed, carried up to the next one
+    finally:
+        bar.close()
     return model.deprocess(x)
 
 

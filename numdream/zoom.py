@@ -81,15 +81,17 @@ def zoom_frames(image, folder, frames, zoom=0.05, rotate=0.0, model=None, seed=0
         later = {k: v for k, v in options.items() if k not in ("init", "size")}  # frames 1.. start from the last
         bar = tqdm(total=frames, initial=min(done, frames), desc="zoom", unit="frame", file=sys.stderr,
                    disable=not progress)
-        for i in range(done, frames):
-            if i == 0:
-                frame = dream(pixels, model=model, seed=frame_seed(seed, 0), progress=False, **options)
-            else:
-                frame = dream(zoom_image(frame, zoom, rotate), model=model, seed=frame_seed(seed, i),
-                              progress=False, **later)
-            save_image(frame_path(folder, i), frame)
-            bar.update()
-        bar.close()
+        try:
+            for i in range(done, frames):
+                if i == 0:
+                    frame = dream(pixels, model=model, seed=frame_seed(seed, 0), progress=False, **options)
+                else:
+                    frame = dream(zoom_image(frame, zoom, rotate), model=model, seed=frame_seed(seed, i),
+                                  progress=False, **later)
+                save_image(frame_path(folder, i), frame)
+                bar.update()
+        finally:
+            bar.close()
     return [frame_path(folder, i) for i in range(frames)]
 
 

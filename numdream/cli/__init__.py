@@ -1,7 +1,12 @@
 """The ``numdream`` command: one module per subcommand, each with ``add_parser`` and ``run``.
 
-Every user-facing error (a NumdreamError) is printed as one line on stderr with exit code 2;
-no traceback reaches the user.
+Every error reaches the user as one line on stderr, caught here, at one boundary:
+- a NumdreamError (a bad value, a bad file): its message, exit 2;
+- an OSError that reaches the top (a full disk, a read-only or missing folder, a name too
+  long): what happened and to which path, exit 2; MemoryError likewise;
+- Ctrl-C: 'numdream: interrupted', exit 130 (a Ctrl-C while Python still imports numdream is
+  caught by numdream_main, the console script's entry point);
+- anything else is a bug in numdream: one line saying so, exit 1 (NUMDREAM_TRACEBACK=1 shows it).
 """
 import argparse
 import importlib
@@ -9,7 +14,9 @@ import os
 import sys
 
 from ..errors import NumdreamError
+from ..fileio import one_line, os_error_text
 
+MESSAGE_LIMIT = 1000  # characters of an error line: a path of 4096 bytes must not flood the terminal
 # subcommand name -> module under numdream.cli
 SUBCOMMANDS = {
     "dream": "dream",
@@ -38,19 +45,33 @@ def build_parser():
 
 
 def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    command = None
     try:
+        args = build_parser().parse_args(argv)
+        command = args.command
         return args.run(args) or 0
     except NumdreamError as err:
-        print(f"numdream {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        return _fail(command, one_line(err, limit=MESSAGE_LIMIT), 2)
     except KeyboardInterrupt:
         print("numdream: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader left early (`numdream layers | head`): stop quietly
         _silence_stdout()
         return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the broken pipe
+    except OSError as err:
+        return _fail(command, os_error_text(err), 2)
+    except MemoryError:
+        return _fail(command, "out of memory; try a smaller image or --tile-size", 2)
+    except Exception as err:  # a bug: one line here too, the traceback on request
+        if os.environ.get("NUMDREAM_TRACEBACK"):
+            raise
+        return _fail(command, f"internal error, a bug in numdream: {one_line(err, with_type=True)} "
+                     "(run with NUMDREAM_TRACEBACK=1 to see where)", 1)
+
+
+def _fail(command, text, status):
+    print(f"numdream {command}: error: {text}" if command else f"numdream: error: {text}", file=sys.stderr)
+    return status
 
 
 def _silence_stdout():

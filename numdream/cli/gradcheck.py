@@ -8,6 +8,7 @@ numdream.gradcheck; the grid is numdream.opcases.
 """
 from .. import opcases
 from ..gradcheck import FD_TOL, TORCH_TOL, torch_available
+from . import args as types
 
 HEADER = ("op", "configuration", "finite diff.", "autograd", "result")
 
@@ -17,7 +18,8 @@ def add_parser(subparsers):
         "gradcheck", help="check every op's gradients against finite differences and PyTorch",
         description=__doc__.split("\n\n")[1])
     p.add_argument("--op", metavar="NAME", help=f"only this op: one of {', '.join(opcases.OPS)}")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs and directions")
+    p.add_argument("--seed", type=types.option_whole("seed"), default=0,
+                   help="seed of the random inputs and directions")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                    help="dtype of the PyTorch comparison (finite differences are always float64)")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
