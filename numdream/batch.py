@@ -25,7 +25,7 @@ from tqdm import tqdm
 from . import backend
 from .dream import dream
 from .errors import NumdreamError
-from .fileio import one_line, remove_temps_of
+from .fileio import one_line, remove_temps_of, resolved
 from .images import FORMATS, load_image, save_image
 from .model import load_model
 from .options import check_options
@@ -61,7 +61,7 @@ def todo_and_done(input_dir, output_dir):
     Images are the files of ``input_dir`` (not its subfolders) with an extension save_image can
     write (.png, .jpg, ...); each output keeps its input's name in ``output_dir``.
     """
-    input_dir, output_dir = Path(input_dir).resolve(), Path(output_dir).resolve()
+    input_dir, output_dir = resolved(input_dir), resolved(output_dir)
     if not input_dir.is_dir():
         raise NumdreamError(f"input folder {str(input_dir)!r} does not exist or is not a folder")
     if output_dir == input_dir:
@@ -262,9 +262,9 @@ def dream_folder(input_dir, output_dir, workers=None, scheduler=None, blas_threa
     if not todo:
         return result
     # workers may run elsewhere, in another folder: give them absolute paths
-    model_path = str(Path(model_path).resolve()) if model_path else None
+    model_path = str(resolved(model_path)) if model_path else None
     if isinstance(options.get("guide"), (str, os.PathLike)):
-        options = dict(options, guide=str(Path(options["guide"]).resolve()))
+        options = dict(options, guide=str(resolved(options["guide"])))
     distributed = require_dask()
     workers = min(workers or os.cpu_count() or 1, len(todo)) if not scheduler else None  # no idle processes
     bar = None

@@ -167,6 +167,16 @@ _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
           (stat.S_ISSOCK, "a socket"))
 
 
+def resolved(path):
+    """Path(path) made absolute with its symbolic links followed, as Path.resolve() does, except
+    that a loop of links is no error (the path is then only made absolute): a hostile path
+    must not raise RuntimeError where only a comparison of paths was meant."""
+    try:
+        return Path(path).resolve()
+    except (RuntimeError, OSError):
+        return Path(os.path.abspath(path))
+
+
 def file_kind(mode):
     """'a directory', 'a FIFO (named pipe)', 'a character device', ... for a stat st_mode."""
     for test, kind in _KINDS:

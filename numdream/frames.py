@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ImageError, NumdreamError
-from .fileio import atomic_write, file_digest, file_kind, one_line, os_reason, temp_target
+from .fileio import atomic_write, file_digest, file_kind, one_line, os_reason, resolved, temp_target
 from .images import load_image
 
 FRAME_NAME = "frame_{:05d}.png"
@@ -74,7 +74,7 @@ def model_settings(model):
     path = getattr(model.spec, "path", None)
     if not path:
         return dict(model=str(model.name), model_path=None)
-    return dict(model="sha256:" + file_digest(path), model_path=str(Path(path).resolve()))
+    return dict(model="sha256:" + file_digest(path), model_path=str(resolved(path)))
 
 
 def describe(value):
@@ -133,6 +133,22 @@ def claim_frames_folder(folder, settings, adopt_empty=False):
         yield folder
     finally:
         os.close(lock)  # drops the flock
+
+
+def check_frames_folder(folder, adopt_empty=False):
+    """Fail early, before a long run, where claim_frames_folder would (a folder numdream did not
+    make, a name the file system refuses, a missing parent); touches nothing."""
+    folder = Path(folder)
+    try:
+        os.lstat(folder)
+    except FileNotFoundError:
+        if not folder.parent.is_dir():
+            raise NumdreamError(f"cannot make frames folder {str(folder)!r}: folder {str(folder.parent)!r} "
+                                "does not exist") from None
+        return
+    except OSError as err:
+        raise NumdreamError(f"cannot make frames folder {str(folder)!r}: {os_reason(err)}") from None
+    _check_numdreams(folder, adopt_empty)
 
 
 def remove_frames_folder(folder):
@@ -231,7 +247,7 @@ def _compare(folder, old, settings):
         then, now = old.get(key), settings.get(key)
         if key == "model" and then != now and "model_path" not in old and settings.get("model_path"):
             # a record from before digests names its model file by its path, as spelled then
-            then, now = str(Path(str(then)).resolve()), settings["model_path"]
+            then, now = str(resolved(str(then))), settings["model_path"]
         if key != "model_path" and then != now:
             raise NumdreamError(
                 f"{str(folder)!r} holds frames made with other settings ({key}: "

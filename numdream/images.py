@@ -30,7 +30,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .backend import to_host
 from .errors import ImageError
-from .fileio import atomic_write, one_line, open_regular_file, os_reason
+from .fileio import atomic_write, one_line, open_regular_file, os_reason, resolved
 
 DATA_DIR = Path(__file__).parent / "data"
 SAMPLES = {"chelsea": DATA_DIR / "chelsea.png", "rocket": DATA_DIR / "rocket.jpg"}
@@ -285,7 +285,7 @@ def _same_path(a, b):
             return True
     except OSError:
         pass
-    return a.resolve() == b.resolve()
+    return resolved(a) == resolved(b)
 
 
 def check_not_input(output_path, input_path):

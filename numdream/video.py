@@ -21,8 +21,9 @@ from tqdm import tqdm
 
 from .dream import dream
 from .errors import NumdreamError
-from .fileio import check_regular_file, file_digest, one_line
-from .frames import MAX_FRAMES, claim_frames_folder, describe, frame_path, model_settings, remove_frames_folder, resume_point
+from .fileio import check_regular_file, file_digest, one_line, resolved
+from .frames import (MAX_FRAMES, check_frames_folder, claim_frames_folder, describe, frame_path, model_settings,
+                     remove_frames_folder, resume_point)
 from .images import save_image
 from .model import load_model
 from .movie import check_fps, check_movie_path, open_video, write_movie
@@ -67,8 +68,9 @@ def dream_video(source, output, blend=0.5, frames=None, fps=None, keep_frames=Fa
         check_fps(output, fps)
     check_options(dict(options, seed=seed))
     check_regular_file(source, "video")
-    if output.resolve() == Path(source).resolve():
+    if resolved(output) == resolved(source):
         raise NumdreamError(f"output {str(output)!r} is the input video; choose another output path")
+    check_frames_folder(work_folder(output))
     reader, in_fps, count = open_video(source)
     try:
         rate = _rate(source, output, fps, in_fps, count, frames)

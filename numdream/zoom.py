@@ -21,8 +21,8 @@ from .dream import dream
 from .errors import NumdreamError
 from .images import load_image, save_image
 from .model import load_model
-from .frames import (MAX_FRAMES, array_digest, claim_frames_folder, describe, frame_path, frame_seed,
-                     model_settings, resume_point)
+from .frames import (MAX_FRAMES, array_digest, check_frames_folder, claim_frames_folder, describe, frame_path,
+                     frame_seed, model_settings, resume_point)
 from .options import check_options
 
 
@@ -73,6 +73,7 @@ def zoom_frames(image, folder, frames, zoom=0.05, rotate=0.0, model=None, seed=0
     """
     check_zoom(frames, zoom, rotate)
     check_options(dict(options, seed=seed))
+    check_frames_folder(folder, adopt_empty=True)
     noise = options.get("init") == "noise"
     pixels = None if noise else load_image(image)
     model = model or load_model()

@@ -83,6 +83,7 @@ def dream_kwargs(a, seed):
 
     Includes layers/objective/channels/neuron/guide when the parser has the target flags and
     init/size when it has the noise flags; ``--init noise`` without ``--size`` means 512x512.
+    The options are checked here (numdream.options.check_options), before any work.
     """
     kwargs = dict(octaves=a.octaves, octave_scale=a.octave_scale, steps=a.steps, step_size=a.step_size,
                   jitter=a.jitter, normalize=a.normalize, smooth=a.smooth, tile_size=a.tile_size, seed=seed)
@@ -92,6 +93,7 @@ def dream_kwargs(a, seed):
     if hasattr(a, "init"):
         noise = a.init == "noise"
         kwargs.update(init="noise" if noise else None, size=(a.size or (512, 512)) if noise else a.size)
+    check_options(kwargs)
     return kwargs
 
 

@@ -3,9 +3,10 @@ import sys
 import time
 
 from ..errors import NumdreamError
-from ..gallery import DEFAULT_GALLERY_LAYERS, channel_tiles, contact_sheet, layer_tiles
+from ..gallery import DEFAULT_GALLERY_LAYERS, channel_tiles, contact_sheet, layer_tiles, sheet_layout
 from ..images import check_not_input, check_output_path, default_output_path, load_image, sample_path, save_image
 from ..model import load_model
+from ..options import max_pixels
 from . import args as types
 from .dreamopts import add_dream_options, dream_kwargs, use_backend
 
@@ -46,6 +47,10 @@ def run(a):
         output = a.output or default_output_path(source, suffix="_gallery", ext=".png")
     check_output_path(output)
     check_not_input(output, source)
+    if a.channels is not None:
+        _check_sheet_size(a.channels, a.size[::-1], a.columns)
+    else:
+        _check_sheet_size(len(a.layer or DEFAULT_GALLERY_LAYERS) + a.original, image.shape[:2], a.columns)
     model = load_model(a.model)
     start = time.perf_counter()
     if a.channels is not None:
@@ -60,3 +65,13 @@ def run(a):
         print(f"wrote {output} ({len(tiles)} tiles, seed {a.seed}, {time.perf_counter() - start:.1f} s)",
               file=sys.stderr)
     return 0
+
+
+def _check_sheet_size(count, tile_hw, columns):
+    """Refuse a contact sheet larger than twice PIL.Image.MAX_IMAGE_PIXELS, the size above which
+    Pillow refuses to open an image at all: numdream would make a file no one can read back."""
+    (height, width), _, _ = sheet_layout(count, tile_hw, columns)
+    if height * width > 2 * max_pixels():
+        raise NumdreamError(f"a contact sheet of {count} tiles of {tile_hw[1]}x{tile_hw[0]} would be "
+                            f"{width}x{height} pixels, more than the {2 * max_pixels():,} an image may have "
+                            "(twice PIL.Image.MAX_IMAGE_PIXELS); use a smaller photo, --size or fewer tiles")

@@ -6,7 +6,7 @@ import time
 
 from ..images import load_image, sample_path
 from ..model import load_model
-from ..frames import MAX_FRAMES
+from ..frames import MAX_FRAMES, check_frames_folder
 from ..movie import FPS_RANGES, check_fps, check_movie_path, check_movie_size, require_ffmpeg, write_movie
 from ..options import noise_size
 from . import args as types
@@ -52,6 +52,7 @@ def run(a):
     refuse_ignored_options(a)
     use_backend(a)
     check_zoom(a.frames, a.zoom, a.rotate)
+    check_frames_folder(a.output, adopt_empty=True)
     movies = [(path, ext) for path, ext in ((a.gif, ".gif"), (a.mp4, ".mp4")) if path]
     for path, ext in movies:
         check_movie_path(path, ext)
