@@ -118,11 +118,23 @@ def dream_step(model, x, objective, opts, rng, low, high):
     return value
 
 
+NOISE_BLOCK = 1 << 20  # values drawn at a time for a noise start
+
+
 def _initial_image(image, opts, rng):
-    if opts.init == "noise":
-        w, h = opts.size
-        return rng.uniform(96, 160, size=(h, w, 3)).round().astype(numpy.uint8)
-    return load_image(image)
+    """The start of the dream as uint8 (H, W, 3): the image, or noise in [96, 160] of opts.size.
+
+    Noise is drawn a block of rows at a time (the same values as one call, the generator's
+    stream being consumed in order), so an 89-megapixel start needs no 2 GB float64 temporary.
+    """
+    if opts.init != "noise":
+        return load_image(image)
+    w, h = opts.size
+    noise = numpy.empty((h, w, 3), dtype=numpy.uint8)
+    rows = max(1, NOISE_BLOCK // (3 * w))
+    for y in range(0, h, rows):
+        noise[y:y + rows] = rng.uniform(96, 160, size=noise[y:y + rows].shape).round()
+    return noise
 
 
 def _targets(objective, layers, model):

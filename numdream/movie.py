@@ -9,6 +9,7 @@ refuses, a full disk) leaves no file and raises one NumdreamError line, and the 
 Movies are read with imageio and written by imageio-ffmpeg's ffmpeg binary (the optional
 ``video`` extra, imported only by require_imageio and require_ffmpeg).
 """
+import numbers
 import subprocess
 import tempfile
 from fractions import Fraction
@@ -73,7 +74,7 @@ def check_fps(path, fps):
     """Refuse a frame rate that movie ``path``'s format cannot store (see FPS_RANGES)."""
     ext = Path(path).suffix.lower()
     low, high = FPS_RANGES[ext]
-    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not low <= fps <= high:
+    if isinstance(fps, bool) or not isinstance(fps, numbers.Real) or not low <= fps <= high:
         raise NumdreamError(f"frame rate {fps!r} does not fit {str(path)!r}: {ext[1:].upper()} rates go "
                             f"from {low:g} to {high:g} fps ({_WHY[ext]})")
     return float(fps)
