@@ -179,12 +179,11 @@ def dream(image=None, model=None, layers=None, objective="l2", **options):
 
 
 def _check_sizes(opts, objective, h, w):
-    """The options whose cost depends on the image: jitter and smoothing no wider than it, and an
-    image run in one piece no larger than MAX_TILE_PIXELS."""
+    """The options whose cost depends on the image: the jitter is capped at its longest side (a
+    roll wraps around the image, so a jitter of the side already reaches every shift), smoothing
+    may be no wider than it, and an image run in one piece no larger than MAX_TILE_PIXELS."""
     side = max(h, w)
-    if opts.jitter > side:
-        raise NumdreamError(f"jitter {opts.jitter} is larger than the {w}x{h} image (a roll wraps around "
-                            f"it): use at most {side}")
+    opts.jitter = min(opts.jitter, side)
     if opts.smooth > side / 3:
         raise NumdreamError(f"smooth {opts.smooth:g} is too wide for the {w}x{h} image: at most {side / 3:g} "
                             "(a Gaussian whose 3-sigma radius spans the whole image leaves it flat)")

@@ -20,7 +20,7 @@ DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's PIL.Image.MAX_IMAGE_PIXELS, when it 
 WHOLE_BOUNDS = {
     "octaves": (1, 100),          # each octave is a dream of its own; 100 at scale 1.01 already span 2.7x
     "steps": (0, 100_000),        # steps per octave: the time of a dream grows with them
-    "jitter": (0, 2 ** 31 - 1),   # pixels; dream() also bounds it by the image's size
+    "jitter": (0, 2 ** 31 - 1),   # pixels; dream() caps it at the image's longest side
     "tile_size": (0, 4096),       # pixels a side; a tile's memory grows with its area (MAX_TILE_PIXELS)
     "seed": (0, 2 ** 64 - 1),     # NumPy seeds are 64-bit here, as frame_seed derives them
     "class_index": (0, 2 ** 31 - 1),

@@ -66,7 +66,6 @@ CLI_BOUNDS = [
     ("dream", ["--init", "noise", "--size", "0x5"], "WIDTHxHEIGHT"),
     ("dream", ["--channel", HUGE], "does not exist"),
     ("dream", ["--neuron", f"1:{HUGE}:0"], "outside layer"),
-    ("dream", ["--jitter", "999999"], "larger than the 61x45 image"),
     ("dream", ["--smooth", "500"], "too wide for the 61x45 image"),
     ("zoom", ["--frames", HUGE], "from 1 to 100000"),
     ("zoom", ["--frames", "100001"], "from 1 to 100000"),
@@ -247,6 +246,14 @@ def test_a_finite_dream_is_untouched_by_the_check(tiny):
     a = numdream.dream(PHOTO, model=tiny, layers="mixed", octaves=2, steps=3, seed=4, progress=False)
     b = numdream.dream(PHOTO, model=tiny, layers="mixed", octaves=2, steps=3, seed=4, progress=False)
     assert np.array_equal(a, b) and not np.array_equal(a, PHOTO)
+
+
+def test_a_jitter_beyond_the_image_is_capped_at_its_side(tiny):
+    """A roll wraps around the image: a jitter of the longest side already reaches every shift."""
+    kwargs = dict(model=tiny, layers="mixed", octaves=1, steps=2, seed=6, progress=False)
+    side = max(PHOTO.shape[:2])
+    assert np.array_equal(numdream.dream(PHOTO, jitter=2 ** 31 - 1, **kwargs), numdream.dream(PHOTO, jitter=side, **kwargs))
+    assert not np.array_equal(numdream.dream(PHOTO, jitter=side, **kwargs), numdream.dream(PHOTO, jitter=4, **kwargs))
 
 
 def test_a_noise_start_is_drawn_in_blocks_with_the_values_of_one_draw(monkeypatch):

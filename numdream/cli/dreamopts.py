@@ -36,7 +36,7 @@ def add_dream_options(p, targets=True, noise=True, seed_help="random seed (defau
     p.add_argument("--step-size", type=types.number(above=0.0, at_most=STEP_MAX), default=1.5,
                    help="in 0-255 pixel units")
     p.add_argument("--jitter", type=types.option_whole("jitter"), default=32,
-                   help="random roll in pixels (at most the image's longest side)")
+                   help="random roll in pixels (capped at the image's longest side)")
     p.add_argument("--normalize", choices=NORMALIZATIONS, default="mean")
     p.add_argument("--smooth", type=types.number(at_least=0.0, at_most=SMOOTH_MAX), default=0.0,
                    help=f"Gaussian sigma (pixels, at most {SMOOTH_MAX:g}) to smooth the gradient; 0 = off")
