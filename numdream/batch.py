@@ -9,20 +9,16 @@ exist; a failed image is collected and reported at the end without stopping the 
 
 Dask is the optional ``dask`` extra, imported only here, by require_dask and connect.
 """
-import asyncio
 import contextlib
 import functools
-import logging
 import os
-import signal
 import sys
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
-from . import backend
+from . import backend, batchstop
 from .dream import dream
 from .errors import NumdreamError
 from .fileio import one_line, remove_temps_of, resolved
@@ -34,7 +30,6 @@ BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THR
 MALLOC_TRIM = "MALLOC_TRIM_THRESHOLD_"
 CONNECT_TIMEOUT = "10s"  # how long to wait for --scheduler before giving up
 WORKERS_PER_CORE = 4     # more worker processes than this only share the same cores
-WORKER_STOP_WAIT = 0.5   # seconds a worker gets to stop after a Ctrl-C before it is killed
 
 
 @dataclass
@@ -152,8 +147,8 @@ def connect(workers=None, scheduler=None, blas_threads=None):
     came = []  # a Ctrl-C while the cluster starts, held back so that the start is not cut in half
     try:
         with dask.config.set({f"distributed.nanny.pre-spawn-environ.{MALLOC_TRIM}": None,
-                              "distributed.worker.preload": [__name__]}), \
-                _workers_silent(), _interrupts_held(came):
+                              "distributed.worker.preload": [batchstop.__name__]}), \
+                batchstop.workers_silent(), batchstop.interrupts_held(came):
             cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                                host="127.0.0.1", dashboard_address=None)
     except (OSError, RuntimeError, TimeoutError) as err:
@@ -166,7 +161,7 @@ def connect(workers=None, scheduler=None, blas_threads=None):
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-    with _quiet_when_interrupted() as stop_workers, cluster, distributed.Client(cluster) as client:
+    with batchstop.quiet_when_interrupted() as stop_workers, cluster, distributed.Client(cluster) as client:
         try:
             if came:
                 raise KeyboardInterrupt
@@ -174,71 +169,6 @@ def connect(workers=None, scheduler=None, blas_threads=None):
         except KeyboardInterrupt:
             stop_workers(cluster)
             raise
-
-
-def dask_setup(worker):
-    """Run by Dask in every local worker process as it starts (the cluster preloads this module):
-    the worker ignores Ctrl-C, which a terminal sends to every process of the command. The
-    parent alone stops the batch; a worker that died of it would be restarted by its nanny."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-@contextlib.contextmanager
-def _workers_silent():
-    """Start worker processes with their stderr on /dev/null (they inherit the parent's fd 2).
-
-    A terminal sends Ctrl-C to every process of the command: a worker still starting (before
-    dask_setup) dies of it with a traceback of its own, and one stopped by force as the batch
-    shuts down leaves multiprocessing's warnings (69 lines for a batch before); the parent alone
-    says 'interrupted'. A worker's failures still reach the user, as the task errors that the
-    parent reports.
-    """
-    sys.stderr.flush()
-    saved, silent = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(silent, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(silent)
-
-
-@contextlib.contextmanager
-def _interrupts_held(came):
-    """Record a Ctrl-C in list ``came`` instead of raising it: a KeyboardInterrupt inside
-    LocalCluster's start leaves a half-made cluster that Dask's exit hook fails to close, with a
-    traceback. Only the main thread can set a handler; elsewhere nothing is held."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: came.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-@contextlib.contextmanager
-def _quiet_when_interrupted():
-    """Yields stop_workers(cluster), for a Ctrl-C: stop the worker processes at once, though a
-    dream is running in them (its output is written atomically, so none is left half-written
-    under its name), and keep Dask's warnings about it off the terminal while the cluster shuts
-    down; the log levels are restored once it has."""
-    loggers = [logging.getLogger(name) for name in ("distributed", "tornado", "asyncio")]
-    levels = [logger.level for logger in loggers]
-
-    def stop_workers(cluster):
-        for logger in loggers:
-            logger.setLevel(logging.CRITICAL + 1)
-        nannies = list(getattr(cluster, "workers", {}).values())
-        with contextlib.suppress(Exception):  # shutting down: whatever fails, the cluster closes next
-            cluster.sync(_close_now, nannies)
-    try:
-        yield stop_workers
-    finally:
-        for logger, level in zip(loggers, levels):
-            logger.setLevel(level)
 
 
 def dream_folder(input_dir, output_dir, workers=None, scheduler=None, blas_threads=None, model_path=None,
@@ -303,12 +233,6 @@ def _check_options(model_path, options):
         model.layer(name)
     if options.get("guide") is not None:
         load_image(options["guide"])
-
-
-async def _close_now(nannies):
-    """Close every nanny, killing its worker process after WORKER_STOP_WAIT seconds."""
-    await asyncio.gather(*(nanny.close(timeout=WORKER_STOP_WAIT, reason="numdream-interrupted")
-                           for nanny in nannies), return_exceptions=True)
 
 
 def _describe_error(err):

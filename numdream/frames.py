@@ -187,15 +187,15 @@ def _check_numdreams(folder, adopt_empty):
     mode = os.lstat(folder).st_mode
     if stat.S_ISLNK(mode):
         raise NumdreamError(f"{where} is a symbolic link; numdream writes frames only into a "
-                            "folder it made itself: give a new folder name")
+                            "folder it made itself: choose another name")
     if not stat.S_ISDIR(mode):
-        raise NumdreamError(f"{where} exists and is {file_kind(mode)}, not a folder: give a new folder name")
+        raise NumdreamError(f"{where} exists and is {file_kind(mode)}, not a folder: choose another name")
     marked = any(os.path.isfile(folder / name) and not os.path.islink(folder / name)
                  for name in (SETTINGS_NAME, LOCK_NAME))
     if not marked and not (adopt_empty and not os.listdir(folder)):
         raise NumdreamError(f"{where} exists and numdream did not make it (it holds no {SETTINGS_NAME}); "
                             "numdream keeps its frames in a folder of its own, so that it never "
-                            "overwrites or deletes other files: give a new folder name, or move that folder")
+                            "overwrites or deletes other files: move that folder away, or choose another name")
 
 
 def _lock(folder, create):

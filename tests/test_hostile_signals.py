@@ -87,10 +87,13 @@ def test_ctrl_c_during_a_run_is_one_line_and_130_and_leaves_no_temp(tmp_path, ti
 
 
 INTERRUPT_IN_BATCH = """
-import os, signal, threading
+import contextlib, os, signal, threading
 import numdream.batch as batch
 connect = batch.connect
-import contextlib
+def ctrl_c_in(seconds):
+    timer = threading.Timer(seconds, os.killpg, (0, signal.SIGINT))
+    timer.daemon = True
+    timer.start()
 @contextlib.contextmanager
 def interrupted_connect(*args, **kwargs):
     {when}
@@ -103,8 +106,8 @@ batch.connect = interrupted_connect
 
 @pytest.mark.slow
 @pytest.mark.parametrize("when, after", [
-    ("pass", "threading.Timer(1.5, os.killpg, (0, signal.SIGINT)).start()"),   # the tasks are running
-    ("threading.Timer(0.3, os.killpg, (0, signal.SIGINT)).start()", "pass"),   # the workers are starting
+    ("pass", "ctrl_c_in(1.0)"),  # the tasks run (5000 steps an image: minutes, were they not stopped)
+    ("ctrl_c_in(0.3)", "pass"),  # the worker processes are starting (which takes seconds)
 ], ids=["while-dreaming", "while-the-cluster-starts"])
 def test_ctrl_c_during_a_batch_is_one_line_and_130(tmp_path, tiny_h5, when, after):
     (tmp_path / "photos").mkdir()
@@ -113,7 +116,7 @@ def test_ctrl_c_during_a_batch_is_one_line_and_130(tmp_path, tiny_h5, when, afte
     before = fingerprint(tmp_path / "photos")
     done = run(INTERRUPT_IN_BATCH.format(when=when, after=after),
                ["batch", "photos", "-o", "dreams", "--workers", "2", "--model", tiny_h5, "--layer", "mixed",
-                "--steps", "60", "-q"], tmp_path)
+                "--steps", "5000", "-q"], tmp_path)
     assert_refused(done.returncode, done.stdout, done.stderr, "numdream: interrupted", status=130)
     assert fingerprint(tmp_path / "photos") == before
     assert all(name.endswith(".png") and not name.startswith(".") for name in os.listdir(tmp_path / "dreams"))
