@@ -190,14 +190,15 @@ def _check_sizes(opts, objective, h, w):
     untiled = objective.whole_image or not opts.tile_size
     if untiled and h * w > MAX_TILE_PIXELS:
         name = getattr(objective, "name", type(objective).__name__)
-        why = (f"the {name} objective cannot be tiled ({objective.whole_image})" if objective.whole_image
+        reason = objective.whole_image if isinstance(objective.whole_image, str) else "it needs the whole image"
+        why = (f"the {name} objective cannot be tiled ({reason})" if objective.whole_image
                else "tile size 0 runs the image in one piece")
         raise NumdreamError(f"{why}, and the {w}x{h} image has more than the {MAX_TILE_PIXELS:,} pixels "
                             "(4096x4096) numdream runs in one piece" + ("; shrink it" if objective.whole_image
                                                                          else "; use tiles, e.g. tile size 512"))
 
 
-# why a step can become inf or NaN: one of these, most often the first
+# why a step becomes inf or NaN, the likeliest first
 _NON_FINITE_CAUSES = ("the layer weights or the step size are too large, or the model file has "
                       "non-finite or huge weights")
 

@@ -125,7 +125,7 @@ def claim_frames_folder(folder, settings, adopt_empty=False):
     lock = _lock(folder, create=True)
     try:
         record = folder / SETTINGS_NAME
-        if not made and os.path.lexists(record) and frame_path(folder, 0).is_file():
+        if not made and frame_path(folder, 0).is_file():
             _compare(folder, _read_record(folder), settings)
         else:
             with atomic_write(record) as tmp:
@@ -229,6 +229,9 @@ def _read_record(folder):
     where = f"the settings record {str(record)!r}"
     fix = "it was changed outside numdream: delete the folder, or write to another folder"
     try:
+        if not os.path.lexists(record):
+            raise NumdreamError(f"frames folder {str(folder)!r} holds frames but not their settings record "
+                                f"{SETTINGS_NAME}; {fix}")
         if not stat.S_ISREG(os.lstat(record).st_mode) or os.lstat(record).st_size > RECORD_LIMIT:
             raise NumdreamError(f"{where} is not a settings file numdream wrote; {fix}")
         old = json.loads(record.read_text(encoding="utf-8"))

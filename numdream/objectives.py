@@ -16,7 +16,7 @@ How the engine may split the image (numdream.dream.objective_gradient), so memor
 """
 from .backend import get_array_module
 from .errors import LayerError, NumdreamError
-from .options import layer_weight
+from .options import MAX_TILE_PIXELS, layer_weight
 from .receptive import exact_crop
 
 
@@ -133,15 +133,21 @@ class Neuron(Objective):
                 raise LayerError(f"position ({y}, {x}) is outside layer {name!r}, whose grid is "
                                  f"{h}x{w} for a {image_hw[0]}x{image_hw[1]} image")
             self._grid[name] = ((y + 0.5) / h, (x + 0.5) / w)
+        box, _ = self.window(model, image_hw)
+        if (box[1] - box[0]) * (box[3] - box[2]) > MAX_TILE_PIXELS:
+            raise NumdreamError(f"the neuron objective runs the whole {image_hw[1]}x{image_hw[0]} image at once "
+                                "(the unit sees every pixel, through a dense layer or a global pool), more "
+                                f"than the {MAX_TILE_PIXELS:,} pixels numdream runs in one piece; shrink it")
 
     def window(self, model, image_hw):
         """The crop of an image_hw image around the unit's receptive field, and the objective
-        there: the same unit at its place in the crop's grid (None: only the whole image does)."""
+        there: the same unit at its place in the crop's grid (the whole image and this objective
+        when the unit sees all of it)."""
         shapes = model.output_shapes(image_hw, list(self.layers))
         cells = {name: self.position(name, shapes[name]) for name in self.layers}
         crop = exact_crop(model, image_hw, cells)
-        if crop is None:
-            return None
+        if crop is None:  # a dense node or a global pool on the way: the unit sees every pixel
+            return (0, image_hw[0], 0, image_hw[1]), self
         box, offsets = crop
         local = Neuron(self.layers, self.channel)
         local._cells = {name: (y - offsets[name][0], x - offsets[name][1]) for name, (y, x) in cells.items()}

@@ -146,6 +146,7 @@ RECORDS = {
     "wrong-types": json.dumps({"command": ["zoom"], "seed": "zero", "zoom": {"a": 1}}).encode(),
     "nan": b'{"command": "zoom", "zoom": NaN}',
     "other-keys": b'{"numdream": true}',
+    "missing": None,  # deleted, while the frames and the lock stay
 }
 READABLE = ("wrong-types", "nan", "other-keys")  # valid JSON objects: refused as other settings
 
@@ -158,7 +159,10 @@ def test_a_damaged_settings_record_is_one_line(tmp_path, capsys, clip, tiny_h5, 
     argv = zoom(photo, folder, tiny_h5) if command == "zoom" else video(clip, tmp_path / "out.mp4", tiny_h5)
     assert refused_or_done([*argv, "--keep-frames"] if command == "video" else argv, capsys) == 0
     (tmp_path / "out.mp4").unlink(missing_ok=True)
-    (folder / SETTINGS_NAME).write_bytes(RECORDS[case])
+    if RECORDS[case] is None:
+        (folder / SETTINGS_NAME).unlink()
+    else:
+        (folder / SETTINGS_NAME).write_bytes(RECORDS[case])
     before = fingerprint(tmp_path)
     refused_in_process(argv, capsys, "other settings" if case in READABLE else SETTINGS_NAME)
     assert fingerprint(tmp_path) == before

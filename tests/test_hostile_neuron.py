@@ -4,11 +4,14 @@ gradient equal the untiled ones (float64), for every geometry the graph can have
 import numpy as np
 import pytest
 
+from numdream import objectives
 from numdream.dream import objective_gradient
+from numdream.errors import NumdreamError
 from numdream.model import Model, load_model
 from numdream.modelfile import ModelSpec, Node
 from numdream.objectives import Neuron, Objective
 from numdream.receptive import exact_crop, receptive_box
+from test_model_head import head_spec
 from tiny_model import tiny_spec
 
 def odd_spec(seed=1):
@@ -111,9 +114,18 @@ def test_the_crop_does_not_grow_with_the_image():
     assert h2 * w2 < 4000 * 4000 / 20
 
 
-def test_the_receptive_box_is_clipped_to_the_image_and_a_dense_layer_sees_it_all():
+def test_the_receptive_box_is_clipped_to_the_image_and_a_dense_layer_sees_it_all(monkeypatch):
     model = Model(tiny_spec())
     assert receptive_box(model, (65, 65), {"top": (0, 0)})[::2] == (0, 0)
-    from test_model_head import head_spec
-    head = Model(head_spec())
-    assert exact_crop(head, (40, 40), {"logits": (0, 0)}) is None  # a global pool reads every pixel
+    head = Model(head_spec(), dtype=np.float64)
+    assert exact_crop(head, (40, 44), {"logits": (0, 0)}) is None  # a global pool reads every pixel
+    neuron = Neuron("logits", 3)
+    neuron.prepare(head, (40, 44))
+    assert neuron.window(head, (40, 44))[0] == (0, 40, 0, 44)  # so the neuron takes the whole image
+    x = np.random.default_rng(5).uniform(-1, 1, (1, 3, 40, 44))
+    value, grad = objective_gradient(head, x, neuron, tile_size=16)  # tiles would be wrong here
+    full_value, full_grad = objective_gradient(head, x, Untiled(neuron), tile_size=0)
+    assert value == pytest.approx(full_value, rel=1e-12) and np.allclose(grad, full_grad, rtol=1e-10, atol=1e-14)
+    monkeypatch.setattr(objectives, "MAX_TILE_PIXELS", 30 * 30)  # and the whole image is bounded
+    with pytest.raises(NumdreamError, match="runs the whole 44x40 image at once"):
+        Neuron("logits", 3).prepare(head, (40, 44))
