@@ -69,6 +69,13 @@ def refused_in_process(argv, capsys, *fragments, status=2):
     return assert_refused(*run_cli(argv, capsys), *fragments, status=status)
 
 
+def exit_status(argv, capsys):
+    """The exit status of ``numdream ARGV`` run in this process, which must print no traceback."""
+    code, _, err = run_cli([str(a) for a in argv], capsys)
+    assert "Traceback" not in err
+    return code
+
+
 # ---- hostile files: each builder makes ``path`` and returns what the message should say ---------
 
 def make_fifo(path):

@@ -3,13 +3,15 @@ the message; whole numbers never reach NumPy's fixed-size integers; the API take
 as the numbers they are (and never a bool); an objective or gradient that stops being finite
 stops the dream with one line, never a black picture or a RuntimeWarning."""
 import importlib
+import json
+import os
 import warnings
 
 import numpy as np
 import pytest
 
 import numdream
-from hostile_cli import DREAM, fingerprint, refused_in_process, write_photo, write_tiny_model
+from hostile_cli import DREAM, exit_status, fingerprint, refused_in_process, write_photo, write_tiny_model
 from numdream import batch
 from numdream.errors import NumdreamError
 from numdream.model import Model
@@ -126,7 +128,8 @@ NUMPY_OPTIONS = [
 ]
 
 
-@pytest.mark.parametrize("numpy_kwargs", NUMPY_OPTIONS, ids=lambda k: "-".join(f"{n}={type(v).__name__}" for n, v in k.items()))
+@pytest.mark.parametrize("numpy_kwargs", NUMPY_OPTIONS,
+                         ids=lambda k: "-".join(f"{n}={type(v).__name__}" for n, v in k.items()))
 def test_numpy_scalars_dream_as_the_python_numbers(tiny, numpy_kwargs):
     base = dict(layers="mixed", octaves=2, steps=2, step_size=1.5, jitter=4, seed=3, progress=False)
     python_kwargs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in numpy_kwargs.items()}
@@ -255,8 +258,9 @@ def test_a_jitter_beyond_the_image_is_capped_at_its_side(tiny):
     """A roll wraps around the image: a jitter of the longest side already reaches every shift."""
     kwargs = dict(model=tiny, layers="mixed", octaves=1, steps=2, seed=6, progress=False)
     side = max(PHOTO.shape[:2])
-    assert np.array_equal(numdream.dream(PHOTO, jitter=2 ** 31 - 1, **kwargs), numdream.dream(PHOTO, jitter=side, **kwargs))
-    assert not np.array_equal(numdream.dream(PHOTO, jitter=side, **kwargs), numdream.dream(PHOTO, jitter=4, **kwargs))
+    capped = numdream.dream(PHOTO, jitter=side, **kwargs)
+    assert np.array_equal(numdream.dream(PHOTO, jitter=2 ** 31 - 1, **kwargs), capped)
+    assert not np.array_equal(capped, numdream.dream(PHOTO, jitter=4, **kwargs))
 
 
 def test_a_noise_start_is_drawn_in_blocks_with_the_values_of_one_draw(monkeypatch):
@@ -265,3 +269,49 @@ def test_a_noise_start_is_drawn_in_blocks_with_the_values_of_one_draw(monkeypatc
     blocks = engine._initial_image(None, opts, np.random.default_rng(9))
     whole = np.random.default_rng(9).uniform(96, 160, size=(97, 301, 3)).round().astype(np.uint8)
     assert np.array_equal(blocks, whole)
+
+
+# ---- a resume knows its model by content, not by the spelling of its path --------------------
+
+@pytest.mark.parametrize("spelling", ["tiny.h5", "./tiny.h5", "sub/../tiny.h5", "ABSOLUTE", "link.h5", "copy.h5"])
+def test_zoom_resumes_with_the_same_model_however_it_is_named(tmp_path, capsys, monkeypatch, spelling):
+    monkeypatch.chdir(tmp_path)
+    write_tiny_model(tmp_path / "tiny.h5")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "link.h5").symlink_to("tiny.h5")
+    (tmp_path / "copy.h5").write_bytes((tmp_path / "tiny.h5").read_bytes())
+    photo = write_photo(tmp_path / "photo.png")
+    base = ["zoom", str(photo), "-o", "frames", *DREAM]
+    assert exit_status([*base, "--frames", "1", "--model", "tiny.h5"], capsys) == 0
+    model = str(tmp_path / "tiny.h5") if spelling == "ABSOLUTE" else spelling
+    assert exit_status([*base, "--frames", "2", "--model", model], capsys) == 0  # resumed, not refused
+    assert sorted(p for p in os.listdir(tmp_path / "frames") if p.startswith("frame_")) == ["frame_00000.png",
+                                                                                            "frame_00001.png"]
+
+
+def test_zoom_refuses_to_resume_with_another_model_under_the_same_name(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_tiny_model(tmp_path / "m.h5")
+    photo = write_photo(tmp_path / "photo.png")
+    base = ["zoom", str(photo), "-o", "frames", "--model", "m.h5", *DREAM]
+    assert exit_status([*base, "--frames", "1"], capsys) == 0
+    from numdream.modelfile import write_model
+    write_model(tmp_path / "m.h5", tiny_spec(seed=1))  # other weights, same path
+    before = fingerprint(tmp_path / "frames")
+    refused_in_process([*base, "--frames", "2"], capsys, "other settings (model: 'sha256:")
+    assert fingerprint(tmp_path / "frames") == before
+
+
+def test_a_record_from_before_digests_resumes_by_resolved_path(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_tiny_model(tmp_path / "tiny.h5")
+    photo = write_photo(tmp_path / "photo.png")
+    base = ["zoom", str(photo), "-o", "frames", *DREAM]
+    assert exit_status([*base, "--frames", "1", "--model", "tiny.h5"], capsys) == 0
+    record = tmp_path / "frames" / "numdream-frames.json"
+    old = json.loads(record.read_text())
+    old["model"] = "./tiny.h5"  # how records named their model before: its path as given
+    del old["model_path"]
+    record.write_text(json.dumps(old))
+    assert exit_status([*base, "--frames", "2", "--model", str(tmp_path / "tiny.h5")], capsys) == 0
+

@@ -137,7 +137,12 @@ def test_as_a_program_an_error_is_exit_2_and_one_line(tmp_path, tiny_h5, argv, f
     assert_refused(done.returncode, done.stdout, done.stderr, *fragments)
 
 
-BUG = "import numdream\ndef broken(*args, **kwargs):\n    raise TypeError('a bug')\nimport numdream.cli.dream as command\ncommand.dream = broken\n"
+BUG = """
+import numdream.cli.dream as command
+def broken(*args, **kwargs):
+    raise TypeError('a bug')
+command.dream = broken
+"""
 
 
 def test_a_bug_is_one_line_exit_1_and_its_traceback_on_request(tmp_path, tiny_h5):
