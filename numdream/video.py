@@ -79,7 +79,7 @@ def dream_video(source, output, blend=None, frames=None, fps=None, start=None, e
     if fps is not None:
         check_fps(output, fps)
     check_options(dict(options, seed=seed))
-    carried = _carried(options, flow, carried_steps, carried_octaves)
+    carried = carried_options(options, flow, carried_steps, carried_octaves)
     check_regular_file(source, "video")
     if resolved(output) == resolved(source):
         raise NumdreamError(f"output {str(output)!r} is the input video; choose another output path")
@@ -178,7 +178,7 @@ def _check_blend(blend, flow):
     return float(blend)
 
 
-def _carried(options, flow, steps, octaves):
+def carried_options(options, flow, steps=None, octaves=None):
     """The dream options of a carried frame: {'steps': ..., 'octaves': ...}."""
     fresh_steps, fresh_octaves = options.get("steps", 10), options.get("octaves", 4)
     if steps is None:
