@@ -74,8 +74,8 @@ def test_a_file_swapped_for_a_fifo_after_the_check_is_refused_not_opened(tmp_pat
     path.write_bytes(b"x")
     real_check = fileio.check_regular_file
 
-    def check_then_swap(p, what, error):
-        real_check(p, what, error)
+    def check_then_swap(p, what, error, where=None):
+        real_check(p, what, error, where)
         os.unlink(p)
         os.mkfifo(p)
         return p
