@@ -8,7 +8,7 @@ from ..images import check_not_input, check_output_path, default_output_path, lo
 from ..model import load_model
 from ..options import max_pixels
 from . import args as types
-from .dreamopts import add_dream_options, dream_kwargs, use_backend
+from .dreamopts import add_dream_options, dream_kwargs, refuse_no_steps, use_backend
 
 
 def add_parser(sub):
@@ -31,6 +31,7 @@ def add_parser(sub):
 
 
 def run(a):
+    refuse_no_steps(a)
     use_backend(a)
     options = dream_kwargs(a, a.seed)
     if a.channels is not None:
