@@ -64,7 +64,9 @@ class Estimate:
 
 
 def gigabytes(count):
-    return f"{count / 1e9:.2g} GB"
+    """6.2e9 -> '6.2 GB', 1.2e10 -> '12 GB', 8.8e7 -> '0.088 GB'."""
+    value = count / 1e9
+    return f"{value:.0f} GB" if value >= 10 else f"{value:.2g} GB"
 
 
 def estimate_dream(plan):

@@ -169,9 +169,11 @@ def _estimate(a, plan, runs):
     if a.quiet and a.yes:
         return None
     estimate = estimate_dream(plan)
-    if not a.quiet:
+    reasons = over_budget(estimate, runs)
+    if reasons and not a.yes:
+        confirm(estimate, reasons, runs)  # asks on a terminal (the estimate in the question), else refuses
+    elif not a.quiet:
         print(f"estimate: {estimate.text(runs)}", file=sys.stderr)
-    confirm(estimate, over_budget(estimate, runs), runs, yes=a.yes)
     return estimate.rate
 
 
