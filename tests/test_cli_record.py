@@ -155,6 +155,26 @@ def test_a_hostile_record_is_refused_like_a_bad_flag(capsys, tmp_path, photo, ti
     assert fingerprint(tmp_path) == before
 
 
+def test_a_gallery_keeps_its_settings_too(capsys, tmp_path, photo, tiny_h5):
+    sheet = tmp_path / "sheet.png"
+    code, _, err = run_cli(["gallery", photo, "-o", sheet, "--layer", "mixed", "--layer", "top", "--model", tiny_h5,
+                            "--octaves", "1", "--steps", "2", "-q"], capsys)
+    assert code == 0, err
+    record = json.loads(run_cli(["info", sheet, "--json"], capsys)[1])
+    assert record["command"] == "gallery" and record["settings"]["layer"] == ["mixed", "top"]
+    assert record["settings"]["steps"] == 2 and record["seed"] == 0
+    assert "--layer=mixed --layer=top" in run_cli(["info", sheet], capsys)[1]
+
+
+@pytest.mark.parametrize("change", [lambda r: r.update(layers=[1, 2]), lambda r: r.update(files={"input": 3}),
+                                    lambda r: r.update(command=7)])
+def test_info_of_a_damaged_record_is_one_line(capsys, tmp_path, photo, tiny_h5, change):
+    liked = tmp_path / "liked.png"
+    dream(capsys, photo, "-o", liked, "--model", tiny_h5, *FAST, "-q")
+    _rewrite_record(liked, change)
+    assert_one_line_error(*run_cli(["info", liked], capsys), "info", "are damaged")
+
+
 def test_like_without_a_record_and_info_of_a_foreign_image_are_one_line(capsys, tmp_path, photo):
     assert_one_line_error(*run_cli(["dream", "--like", photo, photo, "-o", tmp_path / "x.png"], capsys),
                           "dream", "holds no numdream settings")
@@ -374,3 +394,20 @@ def test_mask_keep_colors_and_max_size_reach_the_engine(capsys, tmp_path, photo,
     assert_one_line_error(*run_cli(["dream", photo, "-o", tmp_path / "mask.png", "--mask", tmp_path / "mask.png",
                                     "--model", tiny_h5, *FAST], capsys), "dream", "is the input image")
     assert snapshot(tmp_path / "mask.png") == before
+
+
+def test_standard_input_is_read_within_a_bound(capsys, tmp_path, tiny_h5, monkeypatch):
+    import io
+    from numdream.errors import ImageError
+    from numdream.fileio import read_bounded
+    assert read_bounded(io.BytesIO(b"x" * 10), 10, "standard input") == b"x" * 10
+    with pytest.raises(ImageError, match="standard input holds more than 10 bytes; give a file instead"):
+        read_bounded(io.BytesIO(b"x" * 11), 10, "standard input", ImageError)
+    monkeypatch.setattr(dream_command, "STDIN_LIMIT", 100)
+
+    class Stdin:
+        buffer = io.BytesIO(b"\x89PNG" + b"\0" * 200)
+    monkeypatch.setattr("sys.stdin", Stdin)
+    assert_one_line_error(*run_cli(["dream", "-", "-o", tmp_path / "o.png", "--model", tiny_h5, *FAST], capsys),
+                          "dream", "standard input holds more than 100 bytes")
+    assert not (tmp_path / "o.png").exists()

@@ -55,7 +55,7 @@ def run(a):
     refuse_no_steps(a)
     _refuse_conflicts(a)
     use_backend(a)
-    source, rgb, alpha = _read_input(a)  # a bad input fails before the model loads
+    source, rgb, alpha, described = _read_input(a)  # a bad input fails before the model loads
     seeds = a.seeds or [choose_seed(a)]
     outputs = _output_names(a, source, seeds)
     octaves_dir = octave_folder(a.save_octaves) if a.save_octaves else None
@@ -64,30 +64,34 @@ def run(a):
     if a.output and a.output.lower().endswith(".gif"):
         check_movie_size(a.output, StepFrames.count(first, a.every or 1), first.pixels.shape[:2])
     rate = _estimate(a, first, len(seeds))
-    described = _described_input(a, source, rgb)
     for seed, output in zip(seeds, outputs):
         plan = first if seed == seeds[0] else plan_dream(rgb, model, progress=not a.quiet, **dream_kwargs(a, seed))
-        record = make_record(a, seed, model, a.model or bundled_model_path(), described)
         start = time.perf_counter()
-        finish = lambda image: _as_output(image, a.gray, alpha)  # noqa: E731
-        gif = str(output).lower().endswith(".gif")
-        frames = StepFrames(plan, a.every or 1, finish(plan.pixels)) if gif else None
-        writer = OctaveWriter(octaves_dir, _stem(output, seed), record, plan.opts.steps) if octaves_dir else None
-        plan.opts.callback = _callback(frames, writer, finish)
-        try:
-            result = finish(run_dream(plan, initial_rate=rate))
-            _write(output, result, record, frames)
-        finally:
-            if frames is not None:
-                frames.close()
+        record = make_record(a, seed, model, a.model or bundled_model_path(), described)
+        result = _dream_one(a, plan, output, record, alpha, octaves_dir, rate)
         if not a.quiet:
             h, w = result.shape[:2]
-            where = "standard output (PNG" if output == STDIN else f"{output} ("
-            sep = ", " if output == STDIN else ""
-            print(f"wrote {where}{sep}{w}x{h}, seed {seed}, {time.perf_counter() - start:.1f} s)", file=sys.stderr)
+            where = "standard output (PNG, " if output == STDIN else f"{output} ("
+            print(f"wrote {where}{w}x{h}, seed {seed}, {time.perf_counter() - start:.1f} s)", file=sys.stderr)
     if not a.quiet and not a.gray and rgb is not None and _is_gray(rgb):
         print("note: the photo is gray, the dream is in colour (--gray keeps it gray)", file=sys.stderr)
     return 0
+
+
+def _dream_one(a, plan, output, record, alpha, octaves_dir, rate):
+    """Run one planned dream, feed its octave images and GIF frames, write it; returns the picture."""
+    def finish(image):
+        return _as_output(image, a.gray, alpha)
+    frames = StepFrames(plan, a.every or 1, finish(plan.pixels)) if output.lower().endswith(".gif") else None
+    writer = OctaveWriter(octaves_dir, _stem(output, record["seed"]), record, plan.opts.steps) if octaves_dir else None
+    plan.opts.callback = _callback(frames, writer, finish)
+    try:
+        result = finish(run_dream(plan, initial_rate=rate))
+        _write(output, result, record, frames)
+    finally:
+        if frames is not None:
+            frames.close()
+    return result
 
 
 def _refuse_conflicts(a):
@@ -105,27 +109,18 @@ def _refuse_conflicts(a):
 
 
 def _read_input(a):
-    """(source name or None, rgb (H, W, 3) or None for noise, alpha (H, W) or None)."""
+    """(source name or None, rgb (H, W, 3) or None for noise, alpha (H, W) or None, and the input as
+    the record names it: (name as given, SHA-256), or None)."""
     if a.init == "noise":
-        return None, None, None
+        return None, None, None, None
     if a.input == STDIN:
         data = read_bounded(sys.stdin.buffer, STDIN_LIMIT, "standard input", ImageError)
         pixels = load_image_bytes(data, "standard input", keep_alpha=True)
-        a.input_digest = hashlib.sha256(data).hexdigest()
-        rgb, alpha = (pixels, None) if pixels.shape[2] == 3 else (pixels[:, :, :3].copy(), pixels[:, :, 3].copy())
-        return STDIN, rgb, alpha
+        alpha = None if pixels.shape[2] == 3 else numpy.ascontiguousarray(pixels[:, :, 3])
+        return STDIN, numpy.ascontiguousarray(pixels[:, :, :3]), alpha, (STDIN, hashlib.sha256(data).hexdigest())
     source = a.input or str(sample_path())
     rgb, alpha = load_image_and_alpha(source)
-    return source, rgb, alpha
-
-
-def _described_input(a, source, rgb):
-    """(name as given, SHA-256) of the input for the record, or None for noise."""
-    if source is None:
-        return None
-    if source == STDIN:
-        return STDIN, a.input_digest
-    return (a.input or "chelsea.png (bundled)"), file_digest(source)
+    return source, rgb, alpha, (a.input or "chelsea.png (bundled)", file_digest(source))
 
 
 def _output_names(a, source, seeds):

@@ -33,14 +33,15 @@ def run(a):
 def describe(record, name):
     """The record as lines for a person."""
     from . import build_parser  # here, not at the top: the parser imports this module
-    parser = build_parser().commands[record.get("command", "dream")]
+    commands = build_parser().commands
+    parser = commands.get(record.get("command"), commands["dream"])
     flags, unknown = record_flags(record, parser)
     model = record.get("model", {})
     files = record.get("files", {})
     lines = [f"{name}: made by numdream {record.get('numdream')} with `numdream {record.get('command')}`"]
     model_file = model.get("file") or "the bundled file"
     lines.append(f"  model      {model.get('name')} ({model_file}, sha256 {model.get('sha256')})")
-    layers = ", ".join(f"{n}:{w:g}" for n, w in record.get("layers", {}).items())
+    layers = ", ".join(f"{n}:{_value(w)}" for n, w in record.get("layers", {}).items())
     lines.append(f"  layers     {layers}")
     lines.append(f"  objective  {record.get('objective')}")
     lines.append(f"  seed       {record.get('seed')}")

@@ -35,7 +35,11 @@ def make_record(a, seed, model, model_path, source, command="dream"):
     """The record (a dict) of a run of ``command`` with parsed flags ``a`` and ``seed``."""
     settings = {dest: _plain(value) for dest, value in sorted(vars(a).items())
                 if dest not in NOT_SETTINGS and value is not None and not callable(value)}
-    layers = dict(a.layer) if getattr(a, "layer", None) else model.default_layers()
+    layer = getattr(a, "layer", None)
+    if hasattr(a, "objective"):  # a command with target flags: --layer NAME[:WEIGHT]
+        layers = dict(layer) if layer else model.default_layers()
+    else:  # the gallery: --layer NAME, one tile each
+        layers = {name: 1.0 for name in layer or ()}
     record = {"numdream": __version__, "record": FORMAT, "command": command, "seed": seed,
               "model": {"name": model.name, "file": a.model, "sha256": file_digest(model_path)},
               "objective": objective_name(a) if hasattr(a, "objective") else "l2",
@@ -79,8 +83,13 @@ def read_record(path):
         raise ImageError(f"the numdream settings in {str(path)!r} are damaged ({one_line(err, limit=80)})") from None
     if not isinstance(record, dict) or "numdream" not in record:
         return fmt, None
-    if not isinstance(record.get("settings"), dict) or not isinstance(record.get("model", {}), dict):
-        raise ImageError(f"the numdream settings in {str(path)!r} are damaged (no settings)")
+    shapes = {"settings": dict, "model": dict, "layers": dict, "files": dict, "command": str}
+    wrong = [key for key, kind in shapes.items() if not isinstance(record.get(key, kind()), kind)]
+    if "settings" not in record or wrong:
+        raise ImageError(f"the numdream settings in {str(path)!r} are damaged "
+                         f"({'no settings' if 'settings' not in record else wrong[0] + ' is not a ' + shapes[wrong[0]].__name__})")
+    if not all(isinstance(entry, dict) for entry in record.get("files", {}).values()):
+        raise ImageError(f"the numdream settings in {str(path)!r} are damaged (files)")
     return fmt, record
 
 
