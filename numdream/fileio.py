@@ -239,6 +239,21 @@ def open_regular_file(path, what, error=NumdreamError, where=None):
         raise
 
 
+def read_bounded(stream, limit, what, error=NumdreamError):
+    """All the bytes of binary ``stream`` (standard input, say), refused with one line past
+    ``limit`` bytes: read a block at a time, so a stream that never ends cannot fill memory."""
+    blocks, size = [], 0
+    while True:
+        block = stream.read(min(1 << 20, limit + 1 - size))
+        if not block:
+            break
+        blocks.append(block)
+        size += len(block)
+        if size > limit:
+            raise error(f"{what} holds more than {limit:,} bytes; give a file instead")
+    return b"".join(blocks)
+
+
 def _missing_reason(path, err):
     """Why os.stat(path) failed, in words: a dangling link and a link loop are told apart."""
     if err.errno == errno.ENOENT and os.path.islink(path):

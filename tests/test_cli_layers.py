@@ -82,7 +82,7 @@ def test_a_reader_that_leaves_early_gets_no_traceback():
 
 
 @pytest.mark.parametrize("argv,command,fragment", [
-    (["layers", "extra"], None, "unrecognized arguments: extra"),
+    (["layers", "extra"], "layers", "unrecognized argument 'extra' (usage: numdream layers [options]; "),
     (["layers", "--model"], "layers", "--model: expected one argument"),
 ])
 def test_bad_arguments_are_one_line(capsys, argv, command, fragment):

@@ -5,10 +5,12 @@ import time
 from ..errors import NumdreamError
 from ..gallery import DEFAULT_GALLERY_LAYERS, channel_tiles, contact_sheet, layer_tiles, sheet_layout
 from ..images import check_not_input, check_output_path, default_output_path, load_image, sample_path, save_image
-from ..model import load_model
+from ..fileio import file_digest
+from ..model import bundled_model_path, load_model
 from ..options import max_pixels
 from . import args as types
-from .dreamopts import add_dream_options, dream_kwargs, use_backend
+from .dreamopts import add_dream_options, dream_kwargs, refuse_no_steps, use_backend
+from .record import make_record, record_text
 
 
 def add_parser(sub):
@@ -31,6 +33,7 @@ def add_parser(sub):
 
 
 def run(a):
+    refuse_no_steps(a)
     use_backend(a)
     options = dream_kwargs(a, a.seed)
     if a.channels is not None:
@@ -60,7 +63,9 @@ def run(a):
         tiles, labels = layer_tiles(image, a.layer or DEFAULT_GALLERY_LAYERS, model=model, original=a.original,
                                     progress=not a.quiet, **options)
     sheet = contact_sheet(tiles, labels, columns=a.columns)
-    save_image(output, sheet)
+    described = None if source is None else (a.input or "chelsea.png (bundled)", file_digest(source))
+    record = make_record(a, a.seed, model, a.model or bundled_model_path(), described, command="gallery")
+    save_image(output, sheet, settings=record_text(record))
     if not a.quiet:
         print(f"wrote {output} ({len(tiles)} tiles, seed {a.seed}, {time.perf_counter() - start:.1f} s)",
               file=sys.stderr)
