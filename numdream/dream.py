@@ -115,7 +115,8 @@ def dream(image=None, model=None, layers=None, objective="l2", **options):
     'neuron', 'guide', 'class', or an Objective instance. Options (see DreamOptions): octaves=4,
     octave_scale=1.4, steps=10, step_size=1.5, jitter=32, normalize='mean', smooth=0,
     tile_size=512, seed=None, init=None|'noise', size=(W, H), callback=None, progress=True,
-    channels, neuron=(channel, y, x), guide (image or path), class_index.
+    channels, neuron=(channel, y, x), guide (image or path), guide_mode ('gram', 'mean', 'nearest',
+    'google'), class_index.
     """
     opts = DreamOptions.from_kwargs(options)
     model = model or load_model()
@@ -125,7 +126,7 @@ def dream(image=None, model=None, layers=None, objective="l2", **options):
     if opts.guide is not None:
         guide = load_image(opts.guide)
     objective = make_objective(objective, _targets(objective, layers, model), opts.channels, opts.neuron, guide,
-                               class_index=opts.class_index)
+                               class_index=opts.class_index, guide_mode=opts.guide_mode)
     h, w = pixels.shape[:2]
     objective.prepare(model, (h, w))
     minimum = model.min_input_size(list(objective.layers))
@@ -147,6 +148,8 @@ def _run_octaves(model, pixels, objective, sizes, opts, rng):
                disable=not opts.progress, leave=False)
     detail = None
     for octave, hw in enumerate(sizes):
+        if hasattr(objective, "prepare_octave"):  # e.g. a guide shown at this octave's scale
+            objective.prepare_octave(model, hw)
         base = resize(full, hw)
         x = base + (resize(detail, hw) if detail is not None else 0)
         for step in range(opts.steps):

@@ -3,6 +3,7 @@ import math
 from dataclasses import dataclass, fields
 
 from .errors import NumdreamError
+from .guide import MODES as GUIDE_MODES
 
 NORMALIZATIONS = ("mean", "std", "laplacian")
 
@@ -25,6 +26,7 @@ class DreamOptions:
     channels: object = None     # for objective='channel'
     neuron: tuple = None        # (channel, y, x) for objective='neuron'; y, x may be None
     guide: object = None        # guide image (array, PIL image or path) for objective='guide'
+    guide_mode: str = "gram"    # how the guide is matched: numdream.guide.MODES
     class_index: int = None     # for objective='class': the class whose score to raise
 
     @classmethod
@@ -48,6 +50,8 @@ class DreamOptions:
         _number(self.smooth, "smooth", at_least=0.0)
         if self.normalize not in NORMALIZATIONS:
             raise NumdreamError(f"unknown normalize {self.normalize!r}; valid: {', '.join(NORMALIZATIONS)}")
+        if self.guide_mode not in GUIDE_MODES:
+            raise NumdreamError(f"unknown guide_mode {self.guide_mode!r}; valid: {', '.join(GUIDE_MODES)}")
         if self.seed is not None:
             _whole(self.seed, "seed", 0)
         if self.class_index is not None:
