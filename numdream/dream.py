@@ -110,7 +110,8 @@ def dream(image=None, model=None, layers=None, objective="l2", **options):
     'neuron', 'guide', 'class', or an Objective instance. Options (see DreamOptions): octaves=4,
     octave_scale=1.4, steps=10, step_size=1.5, jitter=32, normalize='mean', smooth=0,
     tile_size=512, seed=None, init=None|'noise', size=(W, H), callback=None, progress=True,
-    channels, neuron=(channel, y, x), guide (image or path), class_index, mask (image or path:
+    channels, neuron=(channel, y, x), guide (image or path), guide_mode ('gram', 'mean', 'nearest',
+    'google'), class_index, mask (image or path:
     dream where it is white), keep_colors (the photo's colours, the dream's luminance),
     max_size (the photo's longest side, in pixels).
     """
@@ -138,6 +139,8 @@ def run_dream(plan, clock=None, initial_rate=None):
     detail = None
     try:  # the bar is closed (its line cleared) whatever ends the dream, so an error line stands alone
         for octave, hw in enumerate(sizes):
+            if hasattr(objective, "prepare_octave"):  # e.g. a guide shown at this octave's scale
+                objective.prepare_octave(model, hw)
             base = resize(full, hw)
             mask = None if full_mask is None else resize(full_mask, hw)
             x = base + (_carried(resize(detail, hw), mask) if detail is not None else 0)

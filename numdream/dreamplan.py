@@ -98,7 +98,7 @@ def plan_dream(image=None, model=None, layers=None, objective="l2", **options):
     if opts.guide is not None:
         guide = load_image(opts.guide)
     objective = make_objective(objective, targets_of(objective, layers, model), opts.channels, opts.neuron, guide,
-                               class_index=opts.class_index)
+                               class_index=opts.class_index, guide_mode=opts.guide_mode)
     h, w = pixels.shape[:2]
     mask = None if opts.mask is None else load_mask(opts.mask, (h, w))
     objective.prepare(model, (h, w))

@@ -3,7 +3,9 @@
 An objective is any object with ``layers`` ({layer name: weight}) and
 ``__call__(acts) -> (value, {layer: dvalue/dact})``, where acts maps each layer to its
 activation (N, C, h, w). ``prepare(model, image_hw)`` runs once before a dream, for objectives
-that need the model (a guide image's features) or the final image size (a neuron's position).
+that need the model (a guide image's features) or the final image size (a neuron's position);
+``prepare_octave(model, hw)``, if an objective has it, runs before each octave (a guide shown
+at that octave's scale).
 
 How the engine may split the image (numdream.dream.objective_gradient), so memory stays bounded:
 - most objectives are sums over positions: the engine computes them tile by tile;
@@ -14,10 +16,16 @@ How the engine may split the image (numdream.dream.objective_gradient), so memor
 - ``jitters = False`` keeps the image still: a neuron's position and a classifier's view of the
   whole frame would move with the roll.
 """
+import numpy
+
 from .backend import get_array_module
 from .errors import LayerError, NumdreamError
+from .guide import MATCHES, MODES as GUIDE_MODES, fit_pixels, guide_stats, resize_pixels, scaled_size
+from .images import load_image
 from .options import MAX_TILE_PIXELS, layer_weight
 from .receptive import exact_crop
+
+GUIDE_PIXELS = 512 * 512  # the most pixels a guide is shown at: one tile's worth
 
 
 def layer_weights(layers):
@@ -172,36 +180,70 @@ class Neuron(Objective):
 
 
 class Guide(Objective):
-    """Google's guided dream: at each position, pull the image's feature vector toward the guide
-    feature vector with which it has the largest dot product."""
+    """A guided dream: pull the dream's features toward a guide image's, by one of the matching
+    rules of numdream.guide ('gram', the default; 'mean'; 'nearest'; 'google', Google's rule).
+
+    The guide is shown to the network at each octave at that octave's scale (the scale the photo
+    has there), so guide and dream features describe things of the same size; Google's rule
+    computes the guide's features once, at the guide's own size, as Google's notebook did.
+
+    Memory is bounded whatever the sizes: the guide is shrunk to at most ``pixels`` pixels
+    (512 x 512, one tile's worth, by default) before its forward pass, which keeps no tape; the
+    dream is tiled like the other objectives (each tile matched on its own); and the matching
+    products are chunked (numdream.guide.CHUNK_ELEMENTS).
+    """
     name = "guide"
 
-    def __init__(self, layers, guide_image):
+    def __init__(self, layers, guide_image, mode="gram", pixels=GUIDE_PIXELS):
         super().__init__(layers)
-        self.guide_image = guide_image
-        self._features = {}
+        if mode not in GUIDE_MODES:
+            raise NumdreamError(f"unknown guide mode {mode!r}; valid guide modes are {', '.join(GUIDE_MODES)}")
+        if isinstance(pixels, bool) or not isinstance(pixels, int) or pixels < 1:
+            raise NumdreamError(f"the guide's pixel budget must be a whole number >= 1, got {pixels!r}")
+        self.guide_image = guide_image if isinstance(guide_image, numpy.ndarray) else load_image(guide_image)
+        self.mode, self.pixels = mode, pixels
+        self._base = self._full_hw = self._shown_hw = None
+        self._minimum = 1
+        self._stats = {}
 
     def prepare(self, model, image_hw):
         super().prepare(model, image_hw)
-        x = model.preprocess(self.guide_image)
+        self._full_hw = tuple(image_hw)
+        strides = [model.layer(name).stride for name in self.layers]
+        # each target layer gets at least 3 x 3 positions of the guide, so an interior remains
+        self._minimum = max(model.min_input_size(list(self.layers)), 5 * max(strides))
+        base_hw = fit_pixels(self.guide_image.shape[:2], self.pixels)
+        self._base = resize_pixels(self.guide_image, scaled_size(base_hw, 1.0, self._minimum))
+        self._shown_hw = None
+        self._show_guide(model, self._base.shape[:2])
+
+    def prepare_octave(self, model, hw):
+        """Before an octave of size hw: show the guide at the scale the photo has there."""
+        if self.mode == "google" or self._full_hw is None:
+            return
+        factor = (hw[0] * hw[1] / (self._full_hw[0] * self._full_hw[1])) ** 0.5
+        self._show_guide(model, scaled_size(self._base.shape[:2], factor, self._minimum))
+
+    def _show_guide(self, model, hw):
+        if hw == self._shown_hw:
+            return
+        x = model.preprocess(resize_pixels(self._base, hw))
         acts, _ = model.forward(x, list(self.layers), keep_tape=False)
-        for name, act in acts.items():
-            self._features[name] = act[0].reshape(act.shape[1], -1)  # (C, hg*wg)
+        self._stats = {name: guide_stats(act[0], self.mode) for name, act in acts.items()}
+        self._shown_hw = hw
 
     def layer_value(self, name, act):
-        if name not in self._features:
+        if name not in self._stats:
             raise NumdreamError("the guide objective needs prepare(model, image_hw) first")
         xp = get_array_module(act)
-        guide = self._features[name]
+        forward, backward = MATCHES[self.mode]
         n, c, h, w = act.shape
         grad = xp.empty_like(act)
         value = 0.0
         for i in range(n):
-            feats = act[i].reshape(c, h * w)
-            dots = feats.T @ guide  # (h*w, hg*wg)
-            best = dots.argmax(axis=1)
-            grad[i] = guide[:, best].reshape(c, h, w)
-            value += float(dots.max(axis=1).sum())
+            v, cache = forward(act[i].reshape(c, h * w), self._stats[name])
+            grad[i] = backward(1.0, cache).reshape(c, h, w)
+            value += float(v)
         return value, grad
 
 
@@ -270,11 +312,13 @@ def fitting_sides(model, name, limit=4096):
 OBJECTIVES = {cls.name: cls for cls in (L2, Mean, Channel, Neuron, Guide, Class)}
 
 
-def make_objective(objective, layers, channels=None, neuron=None, guide=None, class_index=None):
+def make_objective(objective, layers, channels=None, neuron=None, guide=None, class_index=None,
+                   guide_mode="gram"):
     """Build an objective from its name ('l2', 'mean', 'channel', 'neuron', 'guide', 'class') and
     options, or return an Objective instance unchanged.
 
-    neuron: (channel, y, x) with y/x None for the centre; guide: an image (uint8 H x W x 3);
+    neuron: (channel, y, x) with y/x None for the centre; guide: an image (uint8 H x W x 3) and
+    guide_mode its matching rule (numdream.guide.MODES);
     class_index: the class whose score the 'class' objective raises.
     """
     if not isinstance(objective, str):
@@ -293,7 +337,7 @@ def make_objective(objective, layers, channels=None, neuron=None, guide=None, cl
     if objective == "guide":
         if guide is None:
             raise NumdreamError("objective 'guide' needs a guide image (--guide IMAGE)")
-        return Guide(layers, guide)
+        return Guide(layers, guide, guide_mode)
     if objective == "class":
         if class_index is None:
             raise NumdreamError("objective 'class' needs a class index (--class-index N)")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from PIL import Image
 
 from .errors import NumdreamError
+from .guide import MODES as GUIDE_MODES
 
 NORMALIZATIONS = ("mean", "std", "laplacian")
 DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's PIL.Image.MAX_IMAGE_PIXELS, when it is set to None
@@ -56,6 +57,7 @@ class DreamOptions:
     channels: object = None     # for objective='channel'
     neuron: tuple = None        # (channel, y, x) for objective='neuron'; y, x may be None
     guide: object = None        # guide image (array, PIL image or path) for objective='guide'
+    guide_mode: str = "gram"    # how the guide is matched: numdream.guide.MODES
     class_index: int = None     # for objective='class': the class whose score to raise
     mask: object = None         # image or path: dream where it is white, not where it is black
     keep_colors: bool = False   # dream the luminance only, keep the photo's colours (numdream.colors)
@@ -81,6 +83,8 @@ class DreamOptions:
         self.smooth = real(self.smooth, "smooth", at_least=0.0, at_most=SMOOTH_MAX)
         if self.normalize not in NORMALIZATIONS:
             raise NumdreamError(f"unknown normalize {self.normalize!r}; valid: {', '.join(NORMALIZATIONS)}")
+        if self.guide_mode not in GUIDE_MODES:
+            raise NumdreamError(f"unknown guide_mode {self.guide_mode!r}; valid: {', '.join(GUIDE_MODES)}")
         if self.seed is not None:
             self.seed = whole(self.seed, "seed")
         if self.class_index is not None:

@@ -10,6 +10,7 @@ import secrets
 
 from .. import backend
 from ..errors import NumdreamError
+from ..guide import MODES as GUIDE_MODES
 from ..options import NORMALIZATIONS, SMOOTH_MAX, STEP_MAX, check_options
 from . import args as types
 
@@ -28,6 +29,9 @@ def add_dream_options(p, targets=True, noise=True, seed_help="random seed (defau
         p.add_argument("--neuron", type=types.neuron, metavar="C[:Y:X]",
                        help="one unit: channel C at grid position Y, X of the layer (default: centre)")
         p.add_argument("--guide", metavar="IMAGE", help="guide image for a guided dream")
+        p.add_argument("--guide-mode", choices=GUIDE_MODES, help="how the dream matches the guide: "
+                       "its Gram statistics (gram, the default), channel means, nearest features, or "
+                       "Google's rule (google)")
         p.add_argument("--class-index", type=types.option_whole("class_index"), metavar="N",
                        help="class N of a classifier layer (e.g. loss3/classifier): dream toward "
                        "that class (objective 'class'; the image must fit the head, 224x224 for GoogLeNet)")
@@ -104,6 +108,8 @@ def dream_kwargs(a, seed):
     if hasattr(a, "objective"):
         kwargs.update(layers=dict(a.layer) if a.layer else None, objective=objective_name(a),
                       channels=a.channel, neuron=a.neuron, guide=a.guide, class_index=a.class_index)
+        if a.guide is not None:  # only then: other runs' settings records stay as they were
+            kwargs["guide_mode"] = a.guide_mode or "gram"
     if hasattr(a, "init"):
         noise = a.init == "noise"
         kwargs.update(init="noise" if noise else None, size=(a.size or NOISE_SIZE) if noise else a.size)
@@ -134,6 +140,9 @@ def refuse_ignored_options(a):
             raise NumdreamError(f"--{name} {text} is used only by --objective {name}, but the "
                                 f"objective is {objective!r}; give one of --channel, --neuron "
                                 "and --guide (or the matching --objective)")
+    if a.guide_mode is not None and objective != "guide":
+        raise NumdreamError(f"--guide-mode {a.guide_mode} is used only by --objective guide, but the "
+                            f"objective is {objective!r}")
     if a.class_index is not None and objective != "class":
         raise NumdreamError(f"--class-index {a.class_index} is used only by --objective class, but "
                             f"the objective is {objective!r}")
