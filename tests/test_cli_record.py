@@ -115,6 +115,20 @@ def test_like_dreams_the_same_picture_and_given_flags_win(capsys, tmp_path, phot
     assert done["objective"] == "channel" and done["settings"]["channel"] == [2]
 
 
+def test_like_keeps_the_guide_mode_and_a_new_guide_starts_from_the_default(capsys, tmp_path, photo, tiny_h5):
+    guide = write_photo(tmp_path / "guide.png", hw=(30, 30), seed=3)
+    first = tmp_path / "google.png"
+    dream(capsys, photo, "-o", first, "--model", tiny_h5, *FAST, "--guide", guide, "--guide-mode", "google", "-q")
+    dream(capsys, "--like", first, photo, "-o", tmp_path / "again.png", "-q")
+    np.testing.assert_array_equal(pixels(first), pixels(tmp_path / "again.png"))
+    again = json.loads(run_cli(["info", tmp_path / "again.png", "--json"], capsys)[1])
+    assert again["settings"]["guide_mode"] == "google"
+    other = write_photo(tmp_path / "other_guide.png", hw=(30, 30), seed=9)
+    dream(capsys, "--like", first, photo, "-o", tmp_path / "new.png", "--guide", other, "-q")
+    new = json.loads(run_cli(["info", tmp_path / "new.png", "--json"], capsys)[1])
+    assert "guide_mode" not in new["settings"]  # the target family was replaced whole: gram, the default
+
+
 def test_quiet_loses_nothing_the_seed_is_in_the_file(capsys, tmp_path, photo, tiny_h5):
     out = tmp_path / "q.png"
     code, stdout, err = run_cli(["dream", photo, "-o", out, "--model", tiny_h5, "--layer", "mixed",

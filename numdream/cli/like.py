@@ -5,7 +5,7 @@ the ones on the command line, which win.
 
 A flag given on the command line replaces the recorded one of the same name, and within a
 family of flags that only make sense together (the target: --objective, --channel, --neuron,
---guide, --class-index; the start: a photo or --init noise --size), one given replaces all
+--guide, --guide-mode, --class-index; the start: a photo or --init noise --size), one given replaces all
 recorded ones, so the result is what the user asked for, never a mix that is refused.
 """
 import argparse
@@ -16,7 +16,7 @@ from ..fileio import file_digest
 from ..model import bundled_model_path
 from .record import read_record, record_flags
 
-FAMILIES = ({"objective", "channel", "neuron", "guide", "class_index"}, {"input", "init", "size"},
+FAMILIES = ({"objective", "channel", "neuron", "guide", "guide_mode", "class_index"}, {"input", "init", "size"},
             {"seed", "seeds"})
 
 
