@@ -60,9 +60,13 @@ def resume_point(folder):
     return 0, None
 
 
-def check_settings(folder, settings):
+def check_settings(folder, settings, started=None):
     """Record ``settings`` (a JSON-able dict) in ``folder``, or refuse if the frames already there
-    were made with other settings. The folder is created (one level) if missing."""
+    were made with other settings. The folder is created (one level) if missing.
+
+    started(folder) says whether the folder holds work made with the recorded settings (default:
+    frame 0 exists, for frames made in order); with none, the record is simply replaced.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         if folder.exists():
@@ -73,7 +77,8 @@ def check_settings(folder, settings):
         folder.mkdir()
     settings = json.loads(json.dumps(settings))  # tuples become lists, as they read back
     record = folder / SETTINGS_NAME
-    if record.is_file() and frame_path(folder, 0).is_file():
+    made = frame_path(folder, 0).is_file() if started is None else started(folder)
+    if record.is_file() and made:
         old = json.loads(record.read_text(encoding="utf-8"))
         for key in sorted(set(old) | set(settings)):
             if old.get(key) != settings.get(key):

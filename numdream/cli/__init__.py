@@ -19,6 +19,8 @@ SUBCOMMANDS = {
     "video": "video",
     "gallery": "gallery",
     "batch": "batch",
+    "visualize": "visualize",
+    "atlas": "atlas",
 }
 
 
