@@ -109,3 +109,11 @@ def test_tiles_on_a_local_dask_cluster_are_the_ones_made_here(tiny, tiny_h5, tmp
     there, _ = atlas_tiles("mixed", [0, 3, 5], tmp_path / "there", model=tiny, model_path=tiny_h5, workers=2,
                            progress=False, **OPTIONS)
     assert all(np.array_equal(a, b) for a, b in zip(here, there))
+
+
+def test_cli_names_the_channels_that_stayed_off(tiny_h5, tmp_path, capsys):
+    code, _, err = run_cli(["atlas", "--model", tiny_h5, "--layer", "mixed", "--channels", "2-4", "--size", "24",
+                            "--steps", "3", "-o", tmp_path / "s.png", "-q"], capsys)
+    assert code == 0 and err.splitlines() == [
+        "note: channel 3 stayed 0 at every step: off after the ReLU on the whole image, so no gradient reached the "
+        "pixels; --pre-relu (mixed:pre_relu) reads them before the ReLU"]

@@ -114,3 +114,15 @@ def test_a_frames_folder_that_holds_files_is_refused_untouched(tiny_h5, tmp_path
                               "--frames", folder, "-o", tmp_path / "v.png", *QUICK], capsys)
     assert_one_line_error(code, out, err, "visualize", "frames folder", "is not an empty folder")
     assert snapshot(folder / "frame_00000.png") == before and not (tmp_path / "v.png").exists()
+
+
+def test_a_channel_that_stays_off_gets_a_note_pointing_at_pre_relu(tiny_h5, tmp_path, capsys):
+    """Channel 3 of the tiny model's mixed is off after its ReLU on every image this run draws."""
+    argv = ["visualize", "--model", tiny_h5, "--layer", "mixed", "--channel", "3", "--seed", "0", *QUICK]
+    code, _, err = run_cli([*argv, "-o", tmp_path / "a.png"], capsys)
+    assert code == 0 and err.splitlines() == [
+        "note: channel('mixed', 3) stayed 0 at every step: the unit is off after its ReLU on the whole image, so "
+        "no gradient reached the pixels; mixed:pre_relu (--pre-relu) reads it before the ReLU"]
+    code, _, err = run_cli([*argv, "--pre-relu", "-o", tmp_path / "b.png"], capsys)
+    assert (code, err) == (0, "")
+    assert not np.array_equal(pixels(tmp_path / "a.png"), pixels(tmp_path / "b.png"))

@@ -9,6 +9,7 @@ from ..featvis.atlas import atlas_tiles
 from ..gallery import contact_sheet
 from ..images import check_output_path, default_output_path, save_image
 from ..model import load_model
+from ..nodes import PRE_RELU
 from . import args as types
 from .dreamopts import choose_seed, use_backend
 from .featvisopts import add_visualize_options, target_layer, visualize_kwargs
@@ -67,11 +68,16 @@ def run(a):
     folder = Path(a.tiles) if a.tiles else output.with_name(output.stem + "_tiles")
     seed = choose_seed(a)
     start = time.perf_counter()
+    zero = []
     tiles, labels = atlas_tiles(layer, channels, folder, model=model, model_path=a.model, workers=a.workers,
                                 scheduler=a.scheduler, backend_name=a.backend, progress=not a.quiet,
-                                **visualize_kwargs(a, seed))
+                                stuck_channels=zero, **visualize_kwargs(a, seed))
     save_image(output, contact_sheet(tiles, labels, columns=a.columns))
     if not a.quiet:
         print(f"wrote {output} ({len(tiles)} tiles, kept in {folder}; seed {seed}, "
               f"{time.perf_counter() - start:.1f} s)", file=sys.stderr)
+    if zero:  # shown even with -q: those tiles are grey, and this says why
+        hint = "" if layer.endswith(PRE_RELU) else f"; --pre-relu ({layer}{PRE_RELU}) reads them before the ReLU"
+        print(f"note: channel{'s' * (len(zero) > 1)} {', '.join(map(str, zero))} stayed 0 at every step: off "
+              f"after the ReLU on the whole image, so no gradient reached the pixels{hint}", file=sys.stderr)
     return 0

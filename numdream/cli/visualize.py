@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..errors import NumdreamError
 from ..featvis import channel, class_logit, class_probability, diversity, neuron, visualize
+from ..featvis.render import stuck, stuck_note
 from ..gallery import contact_sheet
 from ..images import check_output_path, default_output_path, save_image
 from ..model import load_model
@@ -122,8 +123,9 @@ def run(a):
 
     start = time.perf_counter()
     try:
+        values = []
         images = visualize(objective, batch=a.batch, model=model, progress=not a.quiet, every=a.every,
-                           callback=write_frame if a.every else None, **visualize_kwargs(a, seed))
+                           callback=write_frame if a.every else None, values=values, **visualize_kwargs(a, seed))
     except BaseException:
         if made_folder and not frames:  # an empty folder we made: leave none behind
             with contextlib.suppress(OSError):
@@ -136,4 +138,6 @@ def run(a):
         made = ", ".join([str(output)] + ([f"{len(frames)} frames in {folder}"] if frames else [])
                          + [str(path) for path, _ in movies])
         print(f"wrote {made} ({objective!r}, seed {seed}, {time.perf_counter() - start:.1f} s)", file=sys.stderr)
+    if stuck(values):  # shown even with -q: the picture is grey, and this says why
+        print(stuck_note(objective), file=sys.stderr)
     return 0

@@ -22,7 +22,7 @@ from ..images import load_image, save_image
 from ..model import load_model
 from ..movie import check_settings, frame_path
 from .objectives import channel
-from .render import visualize
+from .render import stuck, visualize
 
 TILE_GLOB = "frame_*.png"
 
@@ -50,31 +50,37 @@ def _done(folder, i):
 
 
 def make_tile(folder, i, layer, index, model, options):
-    """Visualise channel ``index`` of ``layer`` and write it as tile i of ``folder``, atomically."""
-    image = visualize(channel(layer, index), model=model, progress=False, batch=1, **options)[0]
+    """Visualise channel ``index`` of ``layer`` and write it as tile i of ``folder``, atomically.
+    Returns (image, whether its objective stayed 0 at every step: render.stuck)."""
+    values = []
+    image = visualize(channel(layer, index), model=model, progress=False, batch=1, values=values, **options)[0]
     save_image(frame_path(folder, i), image)
-    return image
+    return image, stuck(values)
 
 
 def tile_task(folder, i, layer, index, model_path, backend_name, options):
-    """One Dask task: tile i, on a worker. Returns None, or the one-line message of a user error."""
+    """One Dask task: tile i, on a worker. Returns (None or the one-line message of a user error,
+    whether the tile's objective stayed 0)."""
     try:
-        make_tile(Path(folder), i, layer, index, worker_model(model_path, backend_name), options)
+        _, zero = make_tile(Path(folder), i, layer, index, worker_model(model_path, backend_name), options)
     except NumdreamError as err:
-        return str(err)
-    return None
+        return str(err), False
+    return None, zero
 
 
 def atlas_tiles(layer, channels, folder, model=None, model_path=None, workers=None, scheduler=None,
-                backend_name=None, progress=True, on_tile=None, **options):
+                backend_name=None, progress=True, on_tile=None, stuck_channels=None, **options):
     """One visualisation per channel of ``layer``, resumable. Returns (tiles, labels).
 
     channels: channel indices, in sheet order. folder: the work folder (created, one level).
     model: the Model here; model_path: its file, for Dask workers (None: the bundled InceptionV3).
     workers / scheduler: run on a local Dask cluster of that many processes, or on an existing
     one; neither: here, one tile after another. on_tile(i) is called after tile i is written (here
-    only). options: numdream.visualize's (size, steps, param, decorrelate, transforms, lr, seed).
+    only). stuck_channels: a list that gets the channels, among the tiles made now, whose objective
+    stayed 0 (off after the ReLU on the whole image; see render.stuck). options: numdream.visualize's
+    (size, steps, param, decorrelate, transforms, lr, seed).
     """
+    stuck_channels = [] if stuck_channels is None else stuck_channels
     model = model or load_model(model_path)
     channels = [int(c) for c in channels]
     if not channels:
@@ -90,7 +96,8 @@ def atlas_tiles(layer, channels, folder, model=None, model_path=None, workers=No
     bar = tqdm(total=len(channels), initial=len(channels) - len(todo), desc="atlas", unit="tile",
                file=sys.stderr, disable=not progress)
     if workers or scheduler:
-        failed = _on_dask(folder, todo, layer, channels, model_path, backend_name, options, workers, scheduler, bar)
+        failed = _on_dask(folder, todo, layer, channels, model_path, backend_name, options, workers, scheduler, bar,
+                          stuck_channels)
         if failed:
             bar.close()
             raise NumdreamError(f"{len(failed)} of {len(todo)} tiles failed (the others are saved; run again "
@@ -98,7 +105,9 @@ def atlas_tiles(layer, channels, folder, model=None, model_path=None, workers=No
         tiles.update({i: load_image(frame_path(folder, i)) for i in todo})
     else:
         for i in todo:
-            tiles[i] = make_tile(folder, i, layer, channels[i], model, options)
+            tiles[i], zero = make_tile(folder, i, layer, channels[i], model, options)
+            if zero:
+                stuck_channels.append(channels[i])
             bar.update()
             if on_tile is not None:
                 on_tile(i)
@@ -106,7 +115,8 @@ def atlas_tiles(layer, channels, folder, model=None, model_path=None, workers=No
     return [tiles[i] for i in range(len(channels))], [tile_label(layer, c) for c in channels]
 
 
-def _on_dask(folder, todo, layer, channels, model_path, backend_name, options, workers, scheduler, bar):
+def _on_dask(folder, todo, layer, channels, model_path, backend_name, options, workers, scheduler, bar,
+             stuck_channels):
     """Submit one task per missing tile; returns [(i, message)] of the tiles that failed."""
     distributed = require_dask()
     folder = str(folder.resolve())  # workers may run in another folder
@@ -116,9 +126,12 @@ def _on_dask(folder, todo, layer, channels, model_path, backend_name, options, w
         futures = {client.submit(tile_task, folder, i, layer, channels[i], model_path, backend_name, options,
                                  pure=False, key=f"atlas-{i}-{channels[i]}"): i for i in todo}
         for future in distributed.as_completed(futures):
-            error = (one_line(future.exception(), with_type=True) if future.status == "error"
-                     else future.result())
+            error, zero = ((one_line(future.exception(), with_type=True), False) if future.status == "error"
+                           else future.result())
             if error is not None:
                 failed.append((futures[future], error))
+            if zero:
+                stuck_channels.append(channels[futures[future]])
             bar.update()
+    stuck_channels.sort()
     return sorted(failed)

@@ -38,6 +38,7 @@ class Settings:
     steps: int = 512
     param: str = "fft"
     decorrelate: bool = True
+    decay: float = 1.0        # the Fourier spectrum's 1/f**decay scaling
     transforms: tuple = STANDARD_TRANSFORMS
     lr: float = 0.05
     batch: int = 1
@@ -102,7 +103,7 @@ def render_gradient(model, objective, params, settings, rng):
     params: the parametrisation's array on the model's backend; rng: draws this step's transforms.
     Returns (value, dparams, image), image (N, 3, H, W) being the image the params made.
     """
-    image, image_cache = image_forward(params, settings.hw, settings.param, settings.decorrelate)
+    image, image_cache = image_forward(params, settings.hw, settings.param, settings.decorrelate, settings.decay)
     seen, transform_cache = pipeline_forward(image, settings.transforms, rng)
     x, input_cache = model_input_forward(seen, model)
     acts, tape = model.forward(x, list(objective.layers))
@@ -113,11 +114,12 @@ def render_gradient(model, objective, params, settings, rng):
     return value, image_backward(dimage, image_cache), image
 
 
-def render(model, objective, settings, progress=True, every=None, callback=None):
+def render(model, objective, settings, progress=True, every=None, callback=None, values=None):
     """Run a visualisation. Returns the final image (N, 3, H, W) in [0, 1] on the model's backend.
 
     callback(step, image) is called with the image at step 0 and after every ``every`` steps
     (image as above, made before that step's update; the last call shows the final image).
+    values: a list that gets the objective's value at every step, or None.
     """
     rng = np.random.default_rng(settings.seed)
     params = backend.to_device(init_params(settings.hw, settings.batch, settings.param, rng=rng,
@@ -127,20 +129,22 @@ def render(model, objective, settings, progress=True, every=None, callback=None)
                disable=not progress, leave=False)
     for step in range(settings.steps):
         value, dparams, image = render_gradient(model, objective, params, settings, rng)
+        if values is not None:
+            values.append(value)
         if callback is not None and every and step % every == 0:
             callback(step, image)
         adam_step([params], [-dparams], state, lr=settings.lr)  # climb: descend on minus the gradient
         bar.set_postfix(objective=f"{value:.4g}")
         bar.update()
     bar.close()
-    image, _ = image_forward(params, settings.hw, settings.param, settings.decorrelate)
+    image, _ = image_forward(params, settings.hw, settings.param, settings.decorrelate, settings.decay)
     if callback is not None and every:
         callback(settings.steps, image)
     return image
 
 
 def visualize(objective, size=224, steps=512, param="fft", decorrelate=True, transforms=True, lr=0.05,
-              batch=1, seed=0, model=None, progress=True, every=None, callback=None):
+              batch=1, seed=0, model=None, progress=True, every=None, callback=None, values=None):
     """What does a neuron want? The image that maximises ``objective``, as uint8 (N, H, W, 3).
 
     objective: an Objective (numdream.featvis.channel("mixed4", 97), ...; any algebra of them) or
@@ -151,6 +155,9 @@ def visualize(objective, size=224, steps=512, param="fft", decorrelate=True, tra
     lr: Adam's learning rate (0.05, Lucid's). batch: images optimised together (for diversity).
     seed: the start and the transformations, bit for bit. model: a Model (default: InceptionV3).
     every, callback: callback(step, uint8 (N, H, W, 3)) at step 0 and every ``every`` steps.
+    values: a list that gets the objective's value at every step (to plot the climb), or None.
+    An objective that stays exactly 0 reads a channel that is off after its ReLU on the whole
+    image, so no gradient reaches the pixels: its ':pre_relu' layer has one (see stuck()).
     """
     model = model or load_model()
     objective = as_objective(objective)
@@ -162,7 +169,20 @@ def visualize(objective, size=224, steps=512, param="fft", decorrelate=True, tra
     if callback is not None and not callable(callback):
         raise NumdreamError("callback must be callable as callback(step, images)")
     on_step = None if callback is None else (lambda step, image: callback(step, to_pixels(image)))
-    return to_pixels(render(model, objective, settings, progress, every, on_step))
+    return to_pixels(render(model, objective, settings, progress, every, on_step, values))
+
+
+def stuck(values):
+    """True if a visualisation's objective was exactly 0 at every step: nothing reached the pixels."""
+    return bool(values) and all(v == 0 for v in values)
+
+
+def stuck_note(objective):
+    """One line for a user whose objective stayed 0 (see stuck())."""
+    layers = [name for name in objective.layers if not name.endswith(":pre_relu")]
+    hint = f"; {layers[0]}:pre_relu (--pre-relu) reads it before the ReLU" if layers else ""
+    return (f"note: {objective!r} stayed 0 at every step: the unit is off after its ReLU on the whole "
+            f"image, so no gradient reached the pixels{hint}")
 
 
 def _hw(size):
