@@ -5,6 +5,7 @@ the registry (numdream.featvis.objective_cases)."""
 import numpy as np
 import pytest
 
+import numdream
 from numdream.errors import LayerError, NumdreamError
 from numdream.featvis import (Objective, as_objective, channel, class_logit, class_probability, direction,
                               diversity, neuron)
@@ -143,7 +144,8 @@ def test_class_logit_and_probability_on_a_classifier_head():
     for obj in (class_logit("logits", 3), class_probability("logits", 3)):
         obj.prepare(model, [(12, 12), (17, 17)], 2)  # a global pool: any size fits
     value, grads = class_logit("logits", 3)({"logits": logits})
-    assert value == pytest.approx(logits[:, 3, 0, 0].mean()) and grads["logits"][:, 3].ravel() == pytest.approx([0.5, 0.5])
+    assert value == pytest.approx(logits[:, 3, 0, 0].mean())
+    assert grads["logits"][:, 3].ravel() == pytest.approx([0.5, 0.5])
     p = np.exp(logits[:, :, 0, 0]) / np.exp(logits[:, :, 0, 0]).sum(axis=1, keepdims=True)
     value, grads = class_probability("logits", 3)({"logits": logits})
     assert value == pytest.approx(p[:, 3].mean())
@@ -152,3 +154,12 @@ def test_class_logit_and_probability_on_a_classifier_head():
         class_probability("logits", 5).prepare(model, [(12, 12)], 1)
     with pytest.raises(NumdreamError, match="does not fit"):  # a fixed head: 11 to 16 pixels only
         class_logit("grid_logits", 1).prepare(model, [(12, 12), (20, 20)], 1)
+
+
+def test_the_dream_loop_takes_an_algebra_of_objectives(tiny):
+    photo = (np.random.default_rng(2).uniform(60, 200, (40, 44, 3))).astype(np.uint8)
+    obj = channel("mixed", 1) - 0.5 * channel("mixed", 2)
+    assert not obj.whole_image and (obj + neuron("mixed", 1)).whole_image
+    dreamed = numdream.dream(photo, model=tiny, objective=obj, octaves=1, steps=5, seed=0, progress=False)
+    before, after = (obj(tiny.forward(tiny.preprocess(p), ["mixed"], keep_tape=False)[0])[0] for p in (photo, dreamed))
+    assert after > before

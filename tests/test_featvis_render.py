@@ -8,14 +8,15 @@ import pytest
 import fakecupy
 import numdream
 from numdream.errors import NumdreamError
-from numdream.featvis import (Jitter, Pad, RandomRotate, RandomScale, channel, diversity, neuron, render,
-                              render_gradient, visualize)
+from numdream.featvis import (Jitter, Pad, RandomRotate, RandomScale, channel, class_logit, class_probability,
+                              diversity, neuron, render, render_gradient, visualize)
 from numdream.featvis.cases import _torch_image, _torch_replay
 from numdream.featvis.param import init_params
 from numdream.featvis.pipeline import pipeline_forward
 from numdream.featvis.render import Settings, check_settings, seen_sizes
 from numdream.gradcheck import directional_derivative, rel_error
 from numdream.model import Model
+from test_model_head import head_spec
 from tiny_model import tiny_spec
 from torch_reference import TorchTwin
 
@@ -129,3 +130,16 @@ def test_runs_on_the_cupy_standin_and_agrees_with_numpy(cupy_standin):
     on_host = render(Model(tiny_spec(), np.float64), objective, settings, progress=False)
     assert isinstance(on_device, fakecupy.ndarray) and isinstance(on_host, np.ndarray)
     assert rel_error(on_device.get(), on_host) <= 1e-13
+
+
+def test_class_objectives_on_a_model_with_a_classifier_head():
+    head = Model(head_spec())
+    values = []
+    visualize(class_probability("logits", 2), size=16, steps=8, transforms=SMALL, model=head, progress=False,
+              values=values)
+    assert values[-1] > values[0]
+    fits = r"images of 15x15 to 19x19 \(HxW\), and input of 17x17 .*does not fit head"
+    with pytest.raises(NumdreamError, match=fits):
+        visualize(class_logit("grid_logits", 1), size=16, steps=1, transforms=SMALL, model=head, progress=False)
+    assert visualize(class_logit("grid_logits", 1), size=12, steps=2, transforms=False, model=head,
+                     progress=False).shape == (1, 12, 12, 3)  # this head reads 11x11 to 16x16 images only

@@ -1,4 +1,4 @@
-"""``numdream atlas --layer NAME [--channels 0-63] -o SHEET.png``: one visualisation per channel, on a labelled sheet."""
+"""``numdream atlas --layer NAME [--channels 0-63] -o SHEET.png``: one visualisation per channel, labelled."""
 import argparse
 import sys
 import time

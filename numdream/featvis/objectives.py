@@ -7,9 +7,10 @@
 
 An Objective is a weighted sum of terms; each term reads one layer through a forward/backward pair
 of ``terms.py``. Gradients of terms on the same layer add up. ``obj(acts)`` returns
-``(value, grads)`` at once, the interface of numdream.objectives, so the dream loop can run these
-too. ``prepare(model, sizes)`` checks every layer, channel and position against the model for each
-input size the network will see, before any work.
+``(value, grads)`` at once, the interface of numdream.objectives, so ``numdream.dream`` takes these
+too (``objective=channel(...) - channel(...)``). ``prepare(model, sizes, batch)`` checks every
+layer, channel and position against the model for each input size the network will see, before
+any work.
 """
 import math
 import numbers
@@ -181,8 +182,17 @@ class Objective:
         """The layer names the terms read, each once, in order."""
         return tuple(dict.fromkeys(t.layer for _, t in self.terms))
 
+    @property
+    def whole_image(self):
+        """For the dream loop: a unit at one position, a classifier or a batch comparison needs the
+        image whole (no tiles, no jitter); means over positions do not."""
+        return any(isinstance(t, (NeuronTerm, ClassTerm, DiversityTerm)) for _, t in self.terms)
+
     def prepare(self, model, sizes, batch=1):
-        """Check every term for a batch of ``batch`` images whose network inputs have ``sizes``."""
+        """Check every term for a batch of ``batch`` images whose network inputs have ``sizes``
+        [(H, W), ...] (or one (H, W), as the dream loop passes it)."""
+        if len(sizes) == 2 and all(isinstance(v, numbers.Integral) for v in sizes):
+            sizes = [sizes]
         for _, term in self.terms:
             term.prepare(model, [tuple(s) for s in sizes], batch)
 

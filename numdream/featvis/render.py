@@ -85,8 +85,15 @@ def check_settings(settings, model, objective):
         raise NumdreamError(f"the learning rate must be {bound}, got {settings.lr!r}")
     sizes = seen_sizes(settings.hw, settings.transforms)
     layers = list(objective.layers)
-    for hw in (sizes[0], sizes[-1]):  # the smallest input is the one a window may not fit
-        model.output_shapes(hw, layers)
+    for hw in sizes:  # a window may not fit the smallest, a classifier head may fit only some
+        try:
+            model.output_shapes(hw, layers)
+        except NumdreamError as err:
+            if len(sizes) == 1:
+                raise
+            raise NumdreamError(f"the transformations show the network images of {sizes[0][0]}x{sizes[0][1]} to "
+                                f"{sizes[-1][0]}x{sizes[-1][1]} (HxW), and {err}; choose another size, or "
+                                "no transformations") from None
     objective.prepare(model, sizes, settings.batch)
     return sizes
 
