@@ -28,7 +28,7 @@ from .objectives import (Objective, as_objective, channel, class_logit, class_pr
 from .param import PARAMS, UnknownParamError, image_backward, image_forward, init_params
 from .pipeline import (STANDARD_TRANSFORMS, Jitter, Pad, RandomRotate, RandomScale, pipeline_backward,
                        pipeline_forward, replay_forward)
-from .render import render, render_gradient, visualize
+from .render import render_gradient, visualize
 from .transforms import (crop_backward, crop_forward, pad_backward, pad_forward, rotate_backward,
                          rotate_forward, scale_backward, scale_forward)
 
@@ -42,7 +42,7 @@ __all__ = [
     "PARAMS", "UnknownParamError", "image_forward", "image_backward", "init_params",
     "STANDARD_TRANSFORMS", "Pad", "Jitter", "RandomScale", "RandomRotate",
     "pipeline_forward", "pipeline_backward", "replay_forward",
-    "render", "render_gradient", "visualize",
+    "render_gradient", "visualize",
     "pad_forward", "pad_backward", "crop_forward", "crop_backward",
     "scale_forward", "scale_backward", "rotate_forward", "rotate_backward",
 ]
