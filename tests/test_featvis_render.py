@@ -9,11 +9,11 @@ import fakecupy
 import numdream
 from numdream.errors import NumdreamError
 from numdream.featvis import (Jitter, Pad, RandomRotate, RandomScale, channel, class_logit, class_probability,
-                              diversity, neuron, render, render_gradient, visualize)
+                              diversity, neuron, render_gradient, visualize)
 from numdream.featvis.cases import _torch_image, _torch_replay
 from numdream.featvis.param import init_params
 from numdream.featvis.pipeline import pipeline_forward
-from numdream.featvis.render import Settings, check_settings, seen_sizes
+from numdream.featvis.render import Settings, check_settings, render, seen_sizes
 from numdream.gradcheck import directional_derivative, rel_error
 from numdream.model import Model
 from test_model_head import head_spec
@@ -116,6 +116,7 @@ def test_seen_sizes_follow_the_transformations():
     (dict(every=0, callback=print), "every must be a whole number of steps >= 1"),
     (dict(callback=3, every=2), "callback must be callable"),
     (dict(seed=-1), "seed must be a whole number >= 0"),
+    (dict(decay=-1), "the spectrum's decay must be a number >= 0.0, got -1"),
 ])
 def test_bad_settings_are_one_line_errors(tiny, options, message):
     with pytest.raises(NumdreamError, match=message):

@@ -42,7 +42,7 @@ class Settings:
     transforms: tuple = STANDARD_TRANSFORMS
     lr: float = 0.05
     batch: int = 1
-    seed: int = 0
+    seed: int = 0             # None: a new seed from the operating system
 
 
 def seen_sizes(hw, transforms):
@@ -71,8 +71,8 @@ def check_settings(settings, model, objective):
     """Every bad value as one NumdreamError before any work: sizes, counts, rates, and the objective
     against the model at each size the network will see."""
     h, w = settings.hw
-    for value, name, low in ((h, "height", 1), (w, "width", 1), (settings.steps, "steps", 0),
-                             (settings.batch, "batch", 1), (settings.seed, "seed", 0)):
+    checked = [(h, "height", 1), (w, "width", 1), (settings.steps, "steps", 0), (settings.batch, "batch", 1)]
+    for value, name, low in checked + ([(settings.seed, "seed", 0)] if settings.seed is not None else []):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise NumdreamError(f"{name} must be a whole number >= {low}, got {value!r}")
     if settings.batch * h * w > MAX_PIXELS:
@@ -80,9 +80,11 @@ def check_settings(settings, model, objective):
                             f"{MAX_PIXELS} pixels in all (4096x4096)")
     if settings.param not in PARAMS:
         raise NumdreamError(f"unknown parametrisation {settings.param!r}; valid ones are {', '.join(PARAMS)}")
-    bound = number_bound(settings.lr, above=0.0)
-    if bound:
-        raise NumdreamError(f"the learning rate must be {bound}, got {settings.lr!r}")
+    for value, name, bounds in ((settings.lr, "the learning rate", dict(above=0.0)),
+                                (settings.decay, "the spectrum's decay", dict(at_least=0.0))):
+        valid = number_bound(value, **bounds)
+        if valid:
+            raise NumdreamError(f"{name} must be {valid}, got {value!r}")
     sizes = seen_sizes(settings.hw, settings.transforms)
     layers = list(objective.layers)
     for hw in sizes:  # a window may not fit the smallest, a classifier head may fit only some
@@ -151,7 +153,7 @@ def render(model, objective, settings, progress=True, every=None, callback=None,
 
 
 def visualize(objective, size=224, steps=512, param="fft", decorrelate=True, transforms=True, lr=0.05,
-              batch=1, seed=0, model=None, progress=True, every=None, callback=None, values=None):
+              batch=1, seed=0, model=None, progress=True, every=None, callback=None, values=None, decay=1.0):
     """What does a neuron want? The image that maximises ``objective``, as uint8 (N, H, W, 3).
 
     objective: an Objective (numdream.featvis.channel("mixed4", 97), ...; any algebra of them) or
@@ -160,7 +162,8 @@ def visualize(objective, size=224, steps=512, param="fft", decorrelate=True, tra
         decorrelated colour space. transforms: True for Lucid's standard set, False for none, or a
         sequence of numdream.featvis Pad / Jitter / RandomScale / RandomRotate.
     lr: Adam's learning rate (0.05, Lucid's). batch: images optimised together (for diversity).
-    seed: the start and the transformations, bit for bit. model: a Model (default: InceptionV3).
+    seed: the start and the transformations, bit for bit (None: a new one). model: a Model (default:
+        InceptionV3). decay: the Fourier spectrum's scaling, 1 / f ** decay.
     every, callback: callback(step, uint8 (N, H, W, 3)) at step 0 and every ``every`` steps.
     values: a list that gets the objective's value at every step (to plot the climb), or None.
     An objective that stays exactly 0 reads a channel that is off after its ReLU on the whole
@@ -168,7 +171,7 @@ def visualize(objective, size=224, steps=512, param="fft", decorrelate=True, tra
     """
     model = model or load_model()
     objective = as_objective(objective)
-    settings = Settings(hw=_hw(size), steps=steps, param=param, decorrelate=bool(decorrelate),
+    settings = Settings(hw=_hw(size), steps=steps, param=param, decorrelate=bool(decorrelate), decay=decay,
                         transforms=_transforms(transforms), lr=lr, batch=batch, seed=seed)
     check_settings(settings, model, objective)
     if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
