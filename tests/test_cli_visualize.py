@@ -126,3 +126,17 @@ def test_a_channel_that_stays_off_gets_a_note_pointing_at_pre_relu(tiny_h5, tmp_
     code, _, err = run_cli([*argv, "--pre-relu", "-o", tmp_path / "b.png"], capsys)
     assert (code, err) == (0, "")
     assert not np.array_equal(pixels(tmp_path / "a.png"), pixels(tmp_path / "b.png"))
+
+
+def test_a_class_probability_on_a_model_with_a_classifier_head(tmp_path, capsys):
+    from numdream.featvis import class_probability
+    from numdream.modelfile import write_model
+    from test_model_head import head_spec
+    write_model(tmp_path / "head.h5", head_spec())
+    out = tmp_path / "c.png"
+    code, _, err = run_cli(["visualize", "--model", tmp_path / "head.h5", "--layer", "logits", "--class-index", "2",
+                            "--probability", "--size", "16", "--steps", "4", "--seed", "3", "-o", out, "-q"], capsys)
+    assert (code, err) == (0, "")
+    expected = visualize(class_probability("logits", 2), size=16, steps=4, seed=3, model=Model(head_spec()),
+                         progress=False)[0]
+    assert np.array_equal(pixels(out), expected)
