@@ -74,7 +74,7 @@ def todo_and_done(input_dir, output_dir):
 
 
 @functools.lru_cache(maxsize=2)
-def _worker_model(model_path, backend_name):
+def worker_model(model_path, backend_name):
     """The model of this worker process, read once per process from ``model_path``."""
     if backend_name:
         backend.use(backend_name)
@@ -90,7 +90,7 @@ def dream_file(source, output, model_path=None, backend_name=None, options=None)
     which is returned rather than raised so the worker does not log it as a crash.
     """
     try:
-        model = _worker_model(model_path, backend_name)
+        model = worker_model(model_path, backend_name)
         save_image(output, dream(str(source), model=model, progress=False, **(options or {})))
     except NumdreamError as err:
         return str(err)

@@ -105,6 +105,8 @@ def _argv(command, flags, tmp_path, photo, tiny_h5):
     if command == "gradcheck":
         return [*head, *flags]
     tail = ["--octaves", "1", "--steps", "1", "-q"] if command == "gallery" else DREAM
+    if "--channels" in flags:  # each channel visualised: the dream-only flags are refused
+        tail = ["--steps", "1", "-q"]
     if command == "gallery" and "--channels" not in flags:
         head.insert(1, photo)
     if "--init" in flags:

@@ -30,6 +30,8 @@ SUBCOMMANDS = {
     "gallery": "gallery",
     "batch": "batch",
     "info": "info",
+    "visualize": "visualize",
+    "atlas": "atlas",
 }
 
 
