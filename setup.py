@@ -5,7 +5,10 @@ from setuptools import find_packages, setup
 # flow of numdream/flow.py; 4.10 is its first release built for NumPy 2 (tests pass on 4.10.0.84 and 5.0.0.93).
 VIDEO = ["imageio>=2.31", "imageio-ffmpeg>=0.4.9", "opencv-python-headless>=4.10"]
 DASK = ["dask[distributed]>=2023.1"]
-TUTORIALS = ["nbclient>=0.7", "nbformat>=5.7", "ipykernel>=6", "matplotlib>=3.6"]
+# what executes the notebooks (the tests and tutorials/make_notebooks.py run them too), and JupyterLab
+# to open them: `pip install ".[tutorials]"` then `jupyter lab tutorials/`
+NOTEBOOKS = ["nbclient>=0.7", "nbformat>=5.7", "ipykernel>=6", "matplotlib>=3.6"]
+TUTORIALS = NOTEBOOKS + ["jupyterlab>=4"]
 
 setup(
     name="numdream",
@@ -29,7 +32,7 @@ setup(
         "tutorials": TUTORIALS,
         # torch is the autograd oracle of the tests; pin the CPU build this project is tested with.
         # The tests also execute the tutorials and exercise the video and Dask commands.
-        "test": ["pytest>=7", "torch==2.13.0"] + VIDEO + DASK + TUTORIALS,
+        "test": ["pytest>=7", "torch==2.13.0"] + VIDEO + DASK + NOTEBOOKS,
     },
     entry_points={"console_scripts": ["numdream=numdream_main:main"]},
 )

@@ -147,14 +147,15 @@ def one_line(err, with_type=False, limit=ONE_LINE_LIMIT):
     return text[:head].rstrip() + " ... " + text[-tail:].lstrip()
 
 
-def file_digest(path, algorithm="sha256"):
+def file_digest(path, algorithm="sha256", what="file", error=NumdreamError):
     """Hex digest of the bytes of file ``path``, read in 1 MB blocks.
 
     algorithm: any name hashlib.new() knows ('sha256', 'sha1', ...). It identifies a file (a
-    converter's source, a video to resume); it is not a signature.
+    converter's source, a video to resume); it is not a signature. The file is opened with
+    open_regular_file (never a FIFO or a device); what, error: as there.
     """
     digest = hashlib.new(algorithm)
-    with open(path, "rb") as f:
+    with open_regular_file(path, what, error, where=str(path)) as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -185,7 +186,7 @@ def file_kind(mode):
     return "a regular file" if stat.S_ISREG(mode) else "not a regular file"
 
 
-def check_regular_file(path, what, error=NumdreamError):
+def check_regular_file(path, what, error=NumdreamError, where=None):
     """Refuse, before anything opens it, a ``path`` that is not an existing regular file.
 
     Opening a FIFO blocks until a writer comes, a device such as /dev/zero never ends, a
@@ -194,10 +195,12 @@ def check_regular_file(path, what, error=NumdreamError):
     Symbolic links are followed (a link to a photo is fine); a loop of links or a link to
     nothing is named as such. Nothing is opened, so nothing can block.
     path: str or PathLike. what: the noun for the message ('image', 'guide image', 'video').
-    error: the NumdreamError subclass to raise. returns: Path(path).
+    error: the NumdreamError subclass to raise. where: the text before ': <reason>' (default
+    "cannot read WHAT 'PATH'"; model files and converters put the path alone, as all their
+    lines do). returns: Path(path).
     """
     path = Path(path)
-    where = f"cannot read {what} {str(path)!r}"
+    where = where if where is not None else f"cannot read {what} {str(path)!r}"
     try:
         mode = os.stat(path).st_mode
     except OSError as err:
@@ -207,27 +210,48 @@ def check_regular_file(path, what, error=NumdreamError):
     return path
 
 
-def open_regular_file(path, what, error=NumdreamError):
-    """check_regular_file, then open ``path`` for reading in binary mode, and check again on the
-    open file: a path swapped for a FIFO in between is refused instead of blocking the open
-    (O_NONBLOCK), and blocking reads are switched back on for the regular file.
-    returns: a binary file object, to be closed by the caller (``with``)."""
-    path = check_regular_file(path, what, error)
+def open_regular_file(path, what, error=NumdreamError, where=None):
+    """check_regular_file, then open ``path`` for reading in binary mode without blocking
+    (O_NONBLOCK: a path swapped for a FIFO in between cannot block the open), and check the open
+    descriptor: it must be that same regular file (device and inode), or the path changed
+    under us and it is refused. Blocking reads are then switched back on for the regular file.
+    The file object is what h5py (its fileobj driver), Pillow and plain reads take, so nothing
+    opens the path a second time. returns: a binary file object, to be closed by the caller."""
+    path = check_regular_file(path, what, error, where)
+    where = where if where is not None else f"cannot read {what} {str(path)!r}"
+    before = os.stat(path)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-                     | getattr(os, "O_BINARY", 0))
+                     | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as err:
-        raise error(f"cannot read {what} {str(path)!r}: {_missing_reason(path, err)}") from None
+        raise error(f"{where}: {_missing_reason(path, err)}") from None
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise error(f"cannot read {what} {str(path)!r}: it is {file_kind(mode)}, not a regular file")
+        now = os.fstat(fd)
+        if not stat.S_ISREG(now.st_mode):
+            raise error(f"{where}: it is {file_kind(now.st_mode)}, not a regular file")
+        if (now.st_dev, now.st_ino) != (before.st_dev, before.st_ino):
+            raise error(f"{where}: it was replaced by another file while being opened; try again")
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
         raise
+
+
+def read_bounded(stream, limit, what, error=NumdreamError):
+    """All the bytes of binary ``stream`` (standard input, say), refused with one line past
+    ``limit`` bytes: read a block at a time, so a stream that never ends cannot fill memory."""
+    blocks, size = [], 0
+    while True:
+        block = stream.read(min(1 << 20, limit + 1 - size))
+        if not block:
+            break
+        blocks.append(block)
+        size += len(block)
+        if size > limit:
+            raise error(f"{what} holds more than {limit:,} bytes; give a file instead")
+    return b"".join(blocks)
 
 
 def _missing_reason(path, err):

@@ -113,8 +113,8 @@ def claim_frames_folder(folder, settings, adopt_empty=False):
 
     A missing folder is made (one level) and marked with the settings. An existing one is used
     only if numdream made it (a real folder holding numdream-frames.json, not a link), no other
-    run holds it, and its frames were made with the same settings (a folder without frames takes
-    the new ones). Anything else is one NumdreamError line, and nothing in the folder is touched.
+    run holds it, and its frames (any of them) were made with the same settings (a folder without
+    frames takes the new ones). Anything else is one NumdreamError line, and nothing in the folder is touched.
     adopt_empty: also take an existing empty folder (and mark it): zoom's folder is one the user
     names, and may have made for the frames; an empty folder holds nothing to lose.
     """
@@ -126,7 +126,7 @@ def claim_frames_folder(folder, settings, adopt_empty=False):
     lock = _lock(folder, create=True)
     try:
         record = folder / SETTINGS_NAME
-        if not made and frame_path(folder, 0).is_file():
+        if not made and _holds_frames(folder):  # any frame: an atlas makes its tiles in any order
             _compare(folder, _read_record(folder), settings)
         else:
             with atomic_write(record) as tmp:
@@ -176,6 +176,10 @@ def remove_frame_temps(folder):
             if target and FRAME_PATTERN.fullmatch(target) and not entry.is_dir(follow_symlinks=False):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
+
+
+def _holds_frames(folder):
+    return any(FRAME_PATTERN.fullmatch(entry.name) for entry in os.scandir(folder))
 
 
 def _make_folder(folder):

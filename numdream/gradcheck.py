@@ -24,12 +24,16 @@ This module is the checking machinery only; it knows no op. The registry of numd
 over a grid of configurations (``numdream.opcases``) imports it, never the other way round.
 """
 import math
+from collections import namedtuple
 from dataclasses import dataclass
 
 import numpy as np
 
 from .backend import get_array_module, to_host
 from .errors import NumdreamError
+
+# forward(*inputs) -> (y, cache); backward(dy, cache) -> a gradient, or one per input
+Pair = namedtuple("Pair", "forward backward")
 
 FD_TOL = 1e-7  # float64 central differences
 TORCH_TOL = {"float64": 1e-10, "float32": 1e-5}  # rel_error in float64, rel_l2_error in float32
@@ -231,7 +235,7 @@ def compare_with_torch(forward, backward, inputs, torch_forward, dy=None, wrt=No
 
 
 __all__ = [
-    "FD_TOL", "TORCH_TOL", "TorchNotInstalled", "import_torch", "torch_available",
+    "Pair", "FD_TOL", "TORCH_TOL", "TorchNotInstalled", "import_torch", "torch_available",
     "rel_error", "rel_l2_error", "numerical_gradient", "directional_derivative",
     "GradcheckResult", "TorchResult", "check_op", "compare_with_torch",
 ]

@@ -13,8 +13,7 @@ import h5py
 import numpy as np
 
 from .errors import ModelFileError
-from .fileio import atomic_write, one_line
-from .filecheck import open_regular
+from .fileio import atomic_write, one_line, open_regular_file
 from .modelcheck import check_graph, check_name, check_nodes, check_preprocess, short_repr
 from .modelstorage import check_self_contained, declared_stand_in, read_attr, read_param
 
@@ -127,11 +126,11 @@ def read_model(path):
     """Read and check a model file. Returns a ModelSpec with ``path`` set and every param a
     float32 numpy array. Any problem raises ModelFileError, one line naming the file.
 
-    The path must be a regular file (numdream.filecheck.open_regular: no FIFO, device or
+    The path must be a regular file (numdream.fileio.open_regular_file: no FIFO, device or
     directory, never a blocking open); h5py reads it through that one open descriptor.
     """
     path = os.fspath(path)
-    with open_regular(path, ModelFileError, "model file") as fileobj:
+    with open_regular_file(path, "model file", ModelFileError, where=path) as fileobj:
         try:
             with h5py.File(fileobj, "r") as f:
                 spec = _read_contents(f, path)

@@ -103,9 +103,10 @@ def check_movie_size(path, count, hw):
                             f"the {GIF_PIXELS:,} allowed; make fewer or smaller frames, or an MP4")
 
 
-def write_movie(path, frame_paths, fps, audio=None):
+def write_movie(path, frame_paths, fps, comment=None, audio=None):
     """Assemble PNG frames into a .gif or .mp4 at ``fps`` frames per second, atomically.
 
+    comment: ASCII text kept in a GIF's comment extension (numdream's settings record).
     MP4 is H.264 in yuv420p, which needs even sizes: an odd last row or column is cropped.
     audio: an Audio (a span of another file's sound track) for an MP4, or None for no sound.
     returns: Path(path). Raises NumdreamError (one line) if ffmpeg or Pillow fails or the file
@@ -120,7 +121,7 @@ def write_movie(path, frame_paths, fps, audio=None):
     try:
         with atomic_write(path) as tmp:
             if path.suffix.lower() == ".gif":
-                _write_gif(tmp, frame_paths, fps)
+                _write_gif(tmp, frame_paths, fps, comment)
             elif audio is None:
                 _write_mp4(tmp, frame_paths, fps)
             else:  # the video first, then the sound muxed in; the folder goes whatever happens
@@ -137,13 +138,14 @@ def write_movie(path, frame_paths, fps, audio=None):
     return path
 
 
-def _write_gif(tmp, frame_paths, fps):
+def _write_gif(tmp, frame_paths, fps, comment=None):
     """All frames into GIF file ``tmp``; Pillow reads them one by one and keeps each palettised."""
     first = load_image(frame_paths[0])
     check_movie_size(tmp, len(frame_paths), first.shape[:2])
     rest = (Image.fromarray(load_image(p)) for p in frame_paths[1:])
+    extra = {} if comment is None else {"comment": comment.encode("ascii")}
     Image.fromarray(first).save(tmp, format="GIF", save_all=True, append_images=rest, duration=1000 / fps,
-                                loop=0)
+                                loop=0, **extra)
     with Image.open(tmp) as gif:  # read every frame back: a short write fails here
         for index in range(gif.n_frames):
             gif.seek(index)

@@ -11,9 +11,9 @@ mode, batches of 1 and 2, kernels 1x1 to 7x7 and 1x7 / 7x1, 2 and 3 groups and d
 convolution, count_include_pad both ways, LRN of odd and even size, and the classifier head
 (dense over a flattened grid or 1x1 features, softmax per position).
 
-A pair that is not an op of numdream.ops (a feature-visualisation parametrisation, say) joins
-the same way: an ``Op`` with its own ``Pair`` (``oracle=None`` if it has no loop version), a
-torch twin, and its ``Case``s appended to ``CASES``.
+Feature visualisation's pairs (parametrisations, transformations, objectives, the network's input
+map: numdream.featvis.cases and objective_cases) join the grid as cases that carry their own
+pairs; ``NAMES`` lists every op of both kinds, ``cases(op)`` takes any of them.
 
 torch is never imported here: a twin gets it from ``numdream.gradcheck.import_torch`` when it runs.
 """
@@ -27,13 +27,14 @@ import numpy as np
 from . import ops
 from .backend import to_device
 from .errors import NumdreamError
-from .gradcheck import check_op, compare_with_torch, import_torch
+from .featvis import cases as featvis_cases
+from .featvis import objective_cases
+from .gradcheck import Pair, check_op, compare_with_torch, import_torch
 from .ops import naive
 from .ops.geometry import padding4, pair, same_padding
 
-# forward(*inputs, **kw) -> (y, cache); backward(dy, cache) -> [one gradient per input]
-Pair = namedtuple("Pair", "forward backward")
-# pair: the Pair that numdream runs; oracle: its loop version (a Pair, or None); torch(*tensors, **kw)
+# Pair(forward, backward): forward(*inputs, **kw) -> (y, cache); backward(dy, cache) -> [one
+# gradient per input]. pair: the Pair that numdream runs; oracle: its loop version (a Pair, or None); torch(*tensors, **kw)
 Op = namedtuple("Op", "pair oracle torch")
 
 
@@ -265,14 +266,18 @@ CASES = [
 ]
 
 
+CASES += featvis_cases.CASES + objective_cases.CASES
+NAMES = tuple(OPS) + tuple(featvis_cases.OPS) + tuple(objective_cases.OPS)  # every op with cases
+
+
 class UnknownOpError(NumdreamError, ValueError):
     """An op name that is not in the registry."""
 
 
 def cases(op=None):
     """The cases of one op (all cases if op is None); UnknownOpError names the valid ops."""
-    if op is not None and op not in OPS:
-        raise UnknownOpError(f"unknown op {op!r}; valid ops are {', '.join(OPS)}")
+    if op is not None and op not in NAMES:
+        raise UnknownOpError(f"unknown op {op!r}; valid ops are {', '.join(NAMES)}")
     return [c for c in CASES if op is None or c.op == op]
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from PIL import Image
 
 from .errors import NumdreamError
+from .guide import MODES as GUIDE_MODES
 
 NORMALIZATIONS = ("mean", "std", "laplacian")
 DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's PIL.Image.MAX_IMAGE_PIXELS, when it is set to None
@@ -24,6 +25,7 @@ WHOLE_BOUNDS = {
     "tile_size": (0, 4096),       # pixels a side; a tile's memory grows with its area (MAX_TILE_PIXELS)
     "seed": (0, 2 ** 64 - 1),     # NumPy seeds are 64-bit here, as frame_seed derives them
     "class_index": (0, 2 ** 31 - 1),
+    "max_size": (1, 65_535),      # pixels, the longest side; 65535 is the most a JPEG, PNG or TIFF side holds
 }
 # real-number options: (bound below, inclusive?, upper bound)
 SMOOTH_MAX = 1000.0   # Gaussian sigma in pixels: the blur costs a pass over the gradient per pixel of its width
@@ -55,7 +57,11 @@ class DreamOptions:
     channels: object = None     # for objective='channel'
     neuron: tuple = None        # (channel, y, x) for objective='neuron'; y, x may be None
     guide: object = None        # guide image (array, PIL image or path) for objective='guide'
+    guide_mode: str = "gram"    # how the guide is matched: numdream.guide.MODES
     class_index: int = None     # for objective='class': the class whose score to raise
+    mask: object = None         # image or path: dream where it is white, not where it is black
+    keep_colors: bool = False   # dream the luminance only, keep the photo's colours (numdream.colors)
+    max_size: int = None        # shrink the photo first so that its longest side is at most this
 
     @classmethod
     def from_kwargs(cls, kwargs):
@@ -77,10 +83,17 @@ class DreamOptions:
         self.smooth = real(self.smooth, "smooth", at_least=0.0, at_most=SMOOTH_MAX)
         if self.normalize not in NORMALIZATIONS:
             raise NumdreamError(f"unknown normalize {self.normalize!r}; valid: {', '.join(NORMALIZATIONS)}")
+        if self.guide_mode not in GUIDE_MODES:
+            raise NumdreamError(f"unknown guide_mode {self.guide_mode!r}; valid: {', '.join(GUIDE_MODES)}")
         if self.seed is not None:
             self.seed = whole(self.seed, "seed")
         if self.class_index is not None:
             self.class_index = whole(self.class_index, "class_index")
+        if self.max_size is not None:
+            self.max_size = whole(self.max_size, "max_size")
+        if not isinstance(self.keep_colors, (bool, numbers.Integral)) or self.keep_colors not in (0, 1):
+            raise NumdreamError(f"keep_colors must be True or False, got {self.keep_colors!r}")
+        self.keep_colors = bool(self.keep_colors)
         if self.init not in (None, "image", "noise"):
             raise NumdreamError(f"unknown init {self.init!r}; valid: image, noise")
         if self.init == "noise":

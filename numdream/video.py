@@ -103,7 +103,7 @@ def dream_video(source, output, blend=None, frames=None, fps=None, start=None, e
                    {k: v for k, v in params.items() if k != "preset_id"}, seed, options, carried)
     with claim_frames_folder(folder, _settings(source, model, job, rate)):
         _dream(job, model, model_path, workers, scheduler, blas_threads, progress)
-        write_movie(output, [frame_path(folder, t) for t in range(len(plan.sources))], rate, sound)
+        write_movie(output, [frame_path(folder, t) for t in range(len(plan.sources))], rate, audio=sound)
         if not keep_frames:
             remove_frames_folder(folder)
     return output

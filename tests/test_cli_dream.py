@@ -177,7 +177,7 @@ ERRORS = [  # (arguments after the photo, fragments the one error line must hold
     (["-o", "PHOTO"], ["is the input image"]),
     (["-o", "./photo.png"], ["'./photo.png' is the input image"]),
     (["-o", "link.png"], ["'link.png' is the input image"]),
-    (["-o", "out.gif"], ["'.gif'", ".png, .jpg"]),
+    (["-o", "out.avi"], ["'.avi'", ".png, .jpg", ".gif (a GIF of the steps)", "- (a PNG on standard output)"]),
     (["-o", "missing/out.png"], ["folder 'missing' does not exist"]),
     (["-o", "GUIDE", "--guide", "GUIDE"], ["is the input image"]),
 ]

@@ -34,7 +34,8 @@ def test_unknown_op_is_one_line_exit_2():
     assert done.stdout == ""
     assert done.stderr.splitlines() == [
         "numdream gradcheck: error: unknown op 'convolution'; valid ops are "
-        "conv2d, max_pool2d, avg_pool2d, relu, concat, lrn, dense, softmax"]
+        "conv2d, max_pool2d, avg_pool2d, relu, concat, lrn, dense, softmax, " + ", ".join(opcases.NAMES[8:])]
+    assert {"fourier", "rotate", "diversity", "objective"} <= set(opcases.NAMES[8:])
 
 
 def test_a_wrong_backward_fails_the_run(monkeypatch, capsys):
@@ -45,6 +46,12 @@ def test_a_wrong_backward_fails_the_run(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert out.count("FAIL") == len(opcases.cases("relu")) and "skipped" in out
     assert "0/2 passed" in out
+
+
+def test_a_featvis_pair_alone(capsys):
+    assert main(["gradcheck", "--op", "diversity", "--dtype", "float32"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("diversity") == len(opcases.cases("diversity")) >= 2 and "FAIL" not in out
 
 
 def test_float32_and_seed_options(capsys):

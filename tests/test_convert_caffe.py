@@ -216,7 +216,7 @@ def _cli_error(capsys, *argv):
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):
-    assert "missing.caffemodel: file not found" in _cli_error(capsys, tmp_path / "missing.caffemodel")
+    assert "missing.caffemodel: no such file" in _cli_error(capsys, tmp_path / "missing.caffemodel")
     (tmp_path / "photo.caffemodel").write_bytes(bytes(range(256)) * 4)
     assert "photo.caffemodel: not a Caffe .caffemodel" in _cli_error(capsys, tmp_path / "photo.caffemodel")
     (tmp_path / "empty.caffemodel").write_bytes(pw.f_len(1, "just a name"))
@@ -377,12 +377,12 @@ def test_a_20000_layer_net_converts(tmp_path):
 
 
 def test_devices_and_directories_are_refused_as_inputs(tmp_path):
-    for path, says in [("/dev/zero", "/dev/zero: is a character device, not a file"),
-                       (str(tmp_path), "is a directory, not a file")]:
+    for path, says in [("/dev/zero", "/dev/zero: it is a character device, not a regular file"),
+                       (str(tmp_path), "it is a directory, not a regular file")]:
         hostile.refused(lambda: convert_caffe.convert(path, str(tmp_path / "o.h5")), CaffeError, says)
     (tmp_path / "net.caffemodel").write_bytes(pw.caffemodel(small_net()))
     hostile.refused(lambda: convert_caffe.convert(str(tmp_path / "net.caffemodel"), str(tmp_path / "o.h5"), "/dev/zero"),
-                    CaffeError, "/dev/zero: is a character device")
+                    CaffeError, "/dev/zero: it is a character device")
 
 
 @pytest.mark.parametrize("which", ["caffemodel", "prototxt"])
@@ -392,7 +392,7 @@ def test_a_fifo_input_is_refused_without_blocking(tmp_path, which):
     os.mkfifo(fifo)
     args = [fifo] if which == "caffemodel" else [tmp_path / "net.caffemodel", fifo]
     done = hostile.run_tool("convert_caffe.py", *args, "-o", tmp_path / "o.h5", timeout=60)
-    hostile.assert_cli_refused(done, "convert_caffe", f"{fifo}: is a FIFO (named pipe), not a file")
+    hostile.assert_cli_refused(done, "convert_caffe", f"{fifo}: it is a FIFO (named pipe), not a regular file")
     assert not (tmp_path / "o.h5").exists()
 
 

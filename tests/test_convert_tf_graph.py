@@ -243,7 +243,7 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
         out, err = capsys.readouterr()
         assert out == "" and len(err.splitlines()) == 1
         return err
-    assert "missing.pb: file not found" in error(tmp_path / "missing.pb")
+    assert "missing.pb: no such file" in error(tmp_path / "missing.pb")
     (tmp_path / "noise.pb").write_bytes(bytes(range(256)) * 8)
     assert "noise.pb: not a TensorFlow GraphDef (.pb)" in error(tmp_path / "noise.pb")
     (tmp_path / "model.caffemodel").write_bytes(pw.caffemodel([]))
@@ -369,10 +369,10 @@ def test_the_small_graph_itself_converts(tmp_path):
 
 def test_a_fifo_and_a_device_are_refused_without_blocking(tmp_path):
     hostile.refused(lambda: convert_tf_graph.convert("/dev/zero", str(tmp_path / "o.h5")), GraphError,
-                    "/dev/zero: is a character device, not a file")
+                    "/dev/zero: it is a character device, not a regular file")
     os.mkfifo(tmp_path / "pipe.pb")
     done = hostile.run_tool("convert_tf_graph.py", tmp_path / "pipe.pb", "-o", tmp_path / "o.h5", timeout=60)
-    hostile.assert_cli_refused(done, "convert_tf_graph", "pipe.pb: is a FIFO (named pipe), not a file")
+    hostile.assert_cli_refused(done, "convert_tf_graph", "pipe.pb: it is a FIFO (named pipe), not a regular file")
 
 
 @pytest.mark.parametrize("case", ["a two-node cycle", "a 1 GB Const without values", "depth_radius as a list"])

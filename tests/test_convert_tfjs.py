@@ -355,7 +355,7 @@ def test_a_shard_listed_many_times_is_bounded(package, tmp_path, monkeypatch):
 
 
 def test_devices_are_refused(tmp_path):
-    tfjs_refused("/dev/zero", tmp_path, "/dev/zero: is a character device, not a npm tarball (.tgz) or package folder")
+    tfjs_refused("/dev/zero", tmp_path, "/dev/zero: it is a character device, not a regular file")
 
 
 @pytest.mark.parametrize("where", ["the tarball", "a shard in a folder"])
@@ -368,7 +368,7 @@ def test_a_fifo_is_refused_without_blocking(package, tmp_path, where):
         os.unlink(fifo)
     os.mkfifo(fifo)
     done = hostile.run_tool("convert_tfjs.py", source, "-o", tmp_path / "o.h5", timeout=60)
-    hostile.assert_cli_refused(done, "convert_tfjs", f"{fifo}: is a FIFO (named pipe)")
+    hostile.assert_cli_refused(done, "convert_tfjs", f"{fifo}: it is a FIFO (named pipe)")
     assert not (tmp_path / "o.h5").exists()
 
 

@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 
-from featvis_standin import fxp  # noqa: F401 (a fixture)
 from numdream.backend import to_device, to_host
 from numdream.featvis import adam_init, adam_step
 from numdream.gradcheck import rel_error
@@ -32,7 +31,7 @@ def test_steps_match_torch_optim_adam_in_float64():
         assert rel_error(p, t.detach().numpy()) <= 1e-12
 
 
-def test_updates_in_place_and_descends(fxp):
+def test_updates_in_place_and_descends(xp):
     p = to_device(np.array([3.0, -2.0, 0.5]))
     original = p
     state = adam_init([p])

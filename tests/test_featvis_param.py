@@ -6,7 +6,6 @@ import warnings
 import numpy as np
 import pytest
 
-from featvis_standin import fxp  # noqa: F401 (a fixture)
 from numdream.backend import to_device, to_host
 from numdream.errors import NumdreamError
 from numdream.featvis import (COLOR_MIX, LUCID_GAIN, UnknownParamError, fourier_backward, fourier_forward,
@@ -22,7 +21,7 @@ def _as_spectrum(complex_half):
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_fourier_image_is_the_orthonormal_irfft2_of_the_scaled_spectrum(size, fxp):
+def test_fourier_image_is_the_orthonormal_irfft2_of_the_scaled_spectrum(size, xp):
     rng = np.random.default_rng(0)
     spectrum = rng.standard_normal(spectrum_shape(size, batch=3))
     image, _ = fourier_forward(to_device(spectrum), size)
@@ -109,10 +108,10 @@ def test_start_is_seeded_faint_and_grey(param):
 
 @pytest.mark.parametrize("param", ["fft", "pixel"])
 @pytest.mark.parametrize("decorrelate", [True, False])
-def test_float32_stays_float32_and_device_arrays_stay_on_the_device(param, decorrelate, fxp):
+def test_float32_stays_float32_and_device_arrays_stay_on_the_device(param, decorrelate, xp):
     params = to_device(init_params((9, 6), batch=2, param=param))
     image, cache = image_forward(params, (9, 6), param=param, decorrelate=decorrelate)
-    dparams = image_backward(fxp.ones(image.shape, dtype=fxp.float32), cache)
+    dparams = image_backward(xp.ones(image.shape, dtype=xp.float32), cache)
     assert image.dtype == dparams.dtype == np.float32
     assert type(image) is type(params) and type(dparams) is type(params)
     assert dparams.shape == params.shape

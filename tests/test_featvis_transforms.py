@@ -3,7 +3,6 @@ draws are seeded and recorded, and its backward replays exactly what the forward
 import numpy as np
 import pytest
 
-from featvis_standin import fxp  # noqa: F401 (a fixture)
 from numdream.backend import to_device, to_host
 from numdream.featvis.pipeline import (STANDARD_TRANSFORMS, Jitter, Pad, RandomRotate, RandomScale, draw,
                                        pipeline_backward, pipeline_forward, replay_forward)
@@ -33,7 +32,7 @@ def test_crop_refuses_a_window_that_leaves_the_image():
         crop_forward(np.zeros((1, 3, 5, 5)), 2, 0, (4, 4))
 
 
-def test_rotation_by_90_degrees_is_rot90_about_the_centre(fxp):
+def test_rotation_by_90_degrees_is_rot90_about_the_centre(xp):
     """Counter-clockwise on screen, about the centre of an odd or even square."""
     for n in (5, 6):
         x = np.random.default_rng(n).standard_normal((2, 3, n, n))
@@ -82,7 +81,7 @@ def test_scale_rounds_the_size_and_keeps_the_centre():
     assert np.unravel_index(y.argmax(), y.shape)[2:] == (11, 11)
 
 
-def test_standard_pipeline_draws_are_seeded_recorded_and_cover_their_range(fxp):
+def test_standard_pipeline_draws_are_seeded_recorded_and_cover_their_range(xp):
     x = to_device(np.random.default_rng(0).random((2, 3, 32, 30)))
     y1, c1 = pipeline_forward(x, STANDARD_TRANSFORMS, np.random.default_rng(5))
     y2, c2 = pipeline_forward(x, STANDARD_TRANSFORMS, np.random.default_rng(5))

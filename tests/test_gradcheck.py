@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 import torch
 
-from numdream import gradcheck as gc
+from numdream import featvis, gradcheck as gc
 from numdream import NumdreamError, opcases, ops
+from numdream.featvis import terms
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -153,11 +154,26 @@ def test_gradcheck_knows_no_registry():
     assert done.stdout.strip() == "[]"
 
 
-def test_registry_covers_every_op_and_the_grid():
-    forwards = {name[:-len("_forward")] for name in ops.__all__ if name.endswith("_forward")}
-    assert forwards == set(opcases.OPS)
+def _forwards(names):
+    return {name[:-len("_forward")] for name in names if name.endswith("_forward")}
+
+
+def test_registry_covers_every_op_and_every_featvis_pair():
+    """Every op of numdream.ops has its entry in OPS; every forward/backward pair of feature
+    visualisation (parametrisations, transformations, objective terms, the network's input map)
+    has cases; every name listed has two configurations or more."""
+    assert _forwards(ops.__all__) == set(opcases.OPS)
+    featvis_pairs = _forwards(featvis.__all__) | _forwards(n for n in dir(terms) if not n.startswith("_"))
+    featvis_pairs = {"pipeline" if name == "replay" else name for name in featvis_pairs}  # replays a pipeline
+    assert featvis_pairs >= {"fourier", "decorrelate", "sigmoid", "image", "pad", "crop", "scale", "rotate",
+                             "pipeline", "network_input", "channel", "neuron", "direction", "diversity"}
+    assert set(opcases.NAMES) == set(opcases.OPS) | featvis_pairs | {"class_probability", "objective"}
+    assert len(opcases.NAMES) == len(set(opcases.NAMES))
+    assert all(len(opcases.cases(name)) >= 2 for name in opcases.NAMES)
+
+
+def test_registry_covers_the_grid():
     by_op = {op: opcases.cases(op) for op in opcases.OPS}
-    assert all(len(c) >= 2 for c in by_op.values())
     conv = by_op["conv2d"]
     assert {c.shapes[1][2:] for c in conv} >= {(1, 1), (3, 3), (5, 5), (7, 7), (1, 7), (7, 1)}
     grouped = [c for c in conv if c.kw["groups"] > 1]

@@ -74,8 +74,8 @@ def test_a_file_swapped_for_a_fifo_after_the_check_is_refused_not_opened(tmp_pat
     path.write_bytes(b"x")
     real_check = fileio.check_regular_file
 
-    def check_then_swap(p, what, error):
-        real_check(p, what, error)
+    def check_then_swap(p, what, error, where=None):
+        real_check(p, what, error, where)
         os.unlink(p)
         os.mkfifo(p)
         return p
@@ -89,6 +89,8 @@ def test_a_file_swapped_for_a_fifo_after_the_check_is_refused_not_opened(tmp_pat
 COMMANDS = {  # command -> argv with IN for the hostile path, before the shared dream flags
     "dream": ["dream", "IN", "-o", "OUT/out.png"],
     "guide": ["dream", "PHOTO", "--guide", "IN", "-o", "OUT/out.png"],
+    "mask": ["dream", "PHOTO", "--mask", "IN", "-o", "OUT/out.png"],
+    "like": ["dream", "PHOTO", "--like", "IN", "-o", "OUT/out.png"],
     "zoom": ["zoom", "IN", "-o", "OUT/frames", "--frames", "1"],
     "gallery": ["gallery", "IN", "-o", "OUT/sheet.png", "--layer", "mixed"],
     "video": ["video", "IN", "-o", "OUT/out.mp4"],

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from hostile import deadline, refused, run_python, snapshot
-from numdream import filecheck, modelstorage
+from numdream import fileio, modelstorage
 from numdream.errors import ModelFileError, NumdreamError
 from numdream.model import Model, load_model
 from numdream.modelcheck import check_graph
@@ -281,11 +281,11 @@ def test_devices_directories_sockets_and_symlink_loops_are_refused_before_openin
     sock = socket.socket(socket.AF_UNIX)
     try:
         sock.bind(os.path.join(short, "s"))
-        for path, says in [("/dev/zero", "is a character device, not a model file"),
-                           (str(tmp_path), "is a directory, not a model file"),
-                           (os.path.join(short, "s"), "is a socket, not a model file"),
-                           (str(tmp_path / "loop_a"), "too many levels of symbolic links"),
-                           (str(tmp_path / "dangling"), "model file not found")]:
+        for path, says in [("/dev/zero", "it is a character device, not a regular file"),
+                           (str(tmp_path), "it is a directory, not a regular file"),
+                           (os.path.join(short, "s"), "it is a socket, not a regular file"),
+                           (str(tmp_path / "loop_a"), "it is a loop of symbolic links"),
+                           (str(tmp_path / "dangling"), "which does not exist")]:
             assert refused(lambda: load_model(path), ModelFileError, says).startswith(f"{path}: ")
     finally:
         sock.close()
@@ -303,9 +303,9 @@ def test_a_path_swapped_for_a_fifo_between_stat_and_open_is_refused(tmp_path, mo
         os.unlink(name)
         os.mkfifo(name)
         return real_open(name, flags, *args)
-    monkeypatch.setattr(filecheck.os, "open", swap_then_open)
+    monkeypatch.setattr(fileio.os, "open", swap_then_open)
     with deadline(30):
-        refused(lambda: load_model(path), ModelFileError, f"{path}: is a FIFO (named pipe), not a model file")
+        refused(lambda: load_model(path), ModelFileError, f"{path}: it is a FIFO (named pipe), not a regular file")
 
 
 FIFO_CHECK = """
@@ -327,8 +327,8 @@ except ModelFileError as err:
 def test_a_fifo_is_never_opened(tmp_path, how):
     fifo, link = str(tmp_path / "pipe.h5"), str(tmp_path / "link.h5")
     setup, target, says = {
-        "the FIFO itself": ("", fifo, "is a FIFO (named pipe), not a model file"),
-        "a symlink to it": (f"os.symlink({fifo!r}, {link!r})", link, "is a FIFO (named pipe), not a model file"),
+        "the FIFO itself": ("", fifo, "it is a FIFO (named pipe), not a regular file"),
+        "a symlink to it": (f"os.symlink({fifo!r}, {link!r})", link, "it is a FIFO (named pipe), not a regular file"),
         "an external link to it": (
             f"import h5py\nfrom numdream.modelfile import write_model\nfrom tiny_model import tiny_spec\n"
             f"write_model({link!r}, tiny_spec())\n"

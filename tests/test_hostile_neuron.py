@@ -126,6 +126,6 @@ def test_the_receptive_box_is_clipped_to_the_image_and_a_dense_layer_sees_it_all
     value, grad = objective_gradient(head, x, neuron, tile_size=16)  # tiles would be wrong here
     full_value, full_grad = objective_gradient(head, x, Untiled(neuron), tile_size=0)
     assert value == pytest.approx(full_value, rel=1e-12) and np.allclose(grad, full_grad, rtol=1e-10, atol=1e-14)
-    monkeypatch.setattr(objectives, "MAX_TILE_PIXELS", 30 * 30)  # and the whole image is bounded
+    monkeypatch.setattr(objectives.neuron, "MAX_TILE_PIXELS", 30 * 30)  # and the whole image is bounded
     with pytest.raises(NumdreamError, match="runs the whole 44x40 image at once"):
         Neuron("logits", 3).prepare(head, (40, 44))

@@ -12,7 +12,7 @@ import pytest
 
 import numdream
 from hostile_cli import DREAM, exit_status, fingerprint, refused_in_process, write_photo, write_tiny_model
-from numdream import batch
+from numdream import batch, dreamplan
 from numdream.errors import NumdreamError
 from numdream.model import Model
 from numdream.video import dream_video
@@ -69,6 +69,12 @@ CLI_BOUNDS = [
     ("dream", ["--channel", HUGE], "does not exist"),
     ("dream", ["--neuron", f"1:{HUGE}:0"], "outside layer"),
     ("dream", ["--smooth", "500"], "too wide for the 61x45 image"),
+    ("dream", ["--max-size", HUGE], "from 1 to 65535"),
+    ("dream", ["--max-size", "0"], "from 1 to 65535"),
+    ("dream", ["--seeds", f"0-{HUGE}"], "from 0 to 18446744073709551615"),
+    ("dream", ["--seeds", "0-1000"], "more than 1000 seeds"),
+    ("dream", ["--every", HUGE], "from 1 to 100000"),
+    ("zoom", ["--max-size", DIGITS], "whole number"),
     ("zoom", ["--frames", HUGE], "from 1 to 100000"),
     ("zoom", ["--frames", "100001"], "from 1 to 100000"),
     ("zoom", ["--zoom", "nan"], ">= 0.0"),
@@ -105,6 +111,8 @@ def _argv(command, flags, tmp_path, photo, tiny_h5):
     if command == "gradcheck":
         return [*head, *flags]
     tail = ["--octaves", "1", "--steps", "1", "-q"] if command == "gallery" else DREAM
+    if "--channels" in flags:  # each channel visualised: the dream-only flags are refused
+        tail = ["--steps", "1", "-q"]
     if command == "gallery" and "--channels" not in flags:
         head.insert(1, photo)
     if "--init" in flags:
@@ -174,7 +182,7 @@ def test_zoom_and_video_take_numpy_scalars_and_record_them_as_numbers(tmp_path, 
 # ---- image-dependent bounds, the whole-image budget and the workers ---------------------------
 
 def test_an_objective_that_cannot_tile_is_bounded_by_the_one_piece_budget(monkeypatch):
-    monkeypatch.setattr(engine, "MAX_TILE_PIXELS", 30 * 30)
+    monkeypatch.setattr(dreamplan, "MAX_TILE_PIXELS", 30 * 30)
     model = Model(head_spec())
     image = np.zeros((40, 40, 3), np.uint8)
     with pytest.raises(NumdreamError, match=r"the class objective cannot be tiled \(its classifier reads every "
@@ -270,9 +278,9 @@ def test_a_jitter_beyond_the_image_is_capped_at_its_side(tiny):
 
 
 def test_a_noise_start_is_drawn_in_blocks_with_the_values_of_one_draw(monkeypatch):
-    monkeypatch.setattr(engine, "NOISE_BLOCK", 1000)
-    opts = engine.DreamOptions.from_kwargs(dict(init="noise", size=(301, 97)))
-    blocks = engine._initial_image(None, opts, np.random.default_rng(9))
+    monkeypatch.setattr(dreamplan, "NOISE_BLOCK", 1000)
+    opts = dreamplan.DreamOptions.from_kwargs(dict(init="noise", size=(301, 97)))
+    blocks = dreamplan._initial_image(None, opts, np.random.default_rng(9))
     whole = np.random.default_rng(9).uniform(96, 160, size=(97, 301, 3)).round().astype(np.uint8)
     assert np.array_equal(blocks, whole)
 

@@ -141,7 +141,7 @@ BUG = """
 import numdream.cli.dream as command
 def broken(*args, **kwargs):
     raise TypeError('a bug')
-command.dream = broken
+command.run_dream = broken
 """
 
 

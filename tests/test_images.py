@@ -260,7 +260,7 @@ def test_save_quality_changes_jpeg(tmp_path):
     ("out.gif", None, 95, "valid extensions are .png, .jpg"),
     ("out", None, 95, "'(none)'"),
     ("out.png", np.zeros((4, 4, 3), np.float32), 95, "uint8 of shape (H, W, 3)"),
-    ("out.png", np.zeros((4, 4), np.uint8), 95, "uint8 of shape (H, W, 3)"),
+    ("out.png", np.zeros((4, 4, 2), np.uint8), 95, "uint8 of shape (H, W, 3)"),
     ("out.jpg", None, 0, "1..100"),
     ("nofolder/out.png", None, 95, "does not exist"),
 ])

@@ -24,7 +24,7 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)  # numdream from this checkout, even when it is not installed
 
-from numdream.filecheck import open_regular  # noqa: E402
+from numdream.fileio import one_line, open_regular_file  # noqa: E402
 from numdream.modelcheck import MAX_PARAM_VALUES  # noqa: E402
 
 MAX_INPUT_BYTES = 2 << 30
@@ -55,14 +55,14 @@ def one_line_errors(source, error, problem="cannot convert it"):
             detail = "it declares more than fits in memory" if isinstance(err, MemoryError) else \
                 "it nests too deeply"
         else:
-            detail = one_line(err, 160) or "malformed input"
+            detail = one_line(err, limit=160) or "malformed input"
         raise error(f"{source}: {problem} ({type(err).__name__}: {detail})") from None
 
 
 def read_input(path, error, what, limit=MAX_INPUT_BYTES):
-    """The bytes of an input file: a regular file (no FIFO or device; numdream.filecheck) of at
+    """The bytes of an input file: a regular file (no FIFO or device; numdream.fileio.open_regular_file) of at
     most ``limit`` bytes, checked before reading. Raises ``error``."""
-    with open_regular(path, error, what) as f:
+    with open_regular_file(path, what, error, where=str(path)) as f:
         size = os.fstat(f.fileno()).st_size
         if size > limit:
             raise error(f"{path}: {size} bytes; a {what} is at most {limit} bytes")
@@ -84,6 +84,3 @@ def short(value, limit=60):
     text = repr(value)
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
-
-def one_line(err, limit=200):
-    return " ".join(str(err).split())[:limit]

@@ -22,6 +22,7 @@ sys.path.insert(0, REPO)  # numdream from this checkout, even when it is not ins
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from numdream.errors import ModelFileError  # noqa: E402
+from numdream.fileio import file_digest  # noqa: E402
 from numdream.modelcheck import check_name  # noqa: E402
 from numdream.modelfile import ModelSpec, write_model  # noqa: E402
 import bounds  # noqa: E402  (tools/bounds.py and report.py, beside this script)
@@ -66,7 +67,7 @@ def _convert(model_path, out, prototxt_path, name):
     nodes = build_nodes(structure, where, input_blob)
     preprocess, mean_source = _preprocess(trained)
     provenance = {
-        "source": {"caffemodel": os.path.basename(model_path), "caffemodel_sha256": report.sha256_file(model_path),
+        "source": {"caffemodel": os.path.basename(model_path), "caffemodel_sha256": file_digest(model_path),
                    "net_name": last(net, "name", ""), "layer_format": fmt},
         "converter": {"name": CONVERTER, "version": CONVERTER_VERSION},
         "skipped_layers": ", ".join(f"{l.name} ({l.type})" for l in structure if is_skipped(l)) or "none",
@@ -76,7 +77,7 @@ def _convert(model_path, out, prototxt_path, name):
     }
     if prototxt_path is not None:
         provenance["source"].update(prototxt=os.path.basename(prototxt_path),
-                                    prototxt_sha256=report.sha256_file(prototxt_path))
+                                    prototxt_sha256=file_digest(prototxt_path))
     name = name or last(structure_net, "name", "") or os.path.splitext(os.path.basename(model_path))[0]
     check_name(name, f"{where}: model name")  # `numdream layers` prints it
     names = {node.name for node in nodes}

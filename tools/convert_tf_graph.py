@@ -18,6 +18,7 @@ sys.path.insert(0, REPO)  # numdream from this checkout, even when it is not ins
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from numdream.errors import ModelFileError  # noqa: E402
+from numdream.fileio import file_digest  # noqa: E402
 from numdream.modelcheck import check_name  # noqa: E402
 from numdream.modelfile import ModelSpec, write_model  # noqa: E402
 import bounds  # noqa: E402  (tools/bounds.py and report.py, beside this script)
@@ -49,7 +50,7 @@ def _convert(source, out, name):
     tf_nodes = read_graph(source)
     nodes = build_nodes(tf_nodes, source)
     provenance = {
-        "source": {"graph": os.path.basename(source), "sha256": report.sha256_file(source),
+        "source": {"graph": os.path.basename(source), "sha256": file_digest(source),
                    "tf_nodes": len(tf_nodes)},
         "converter": {"name": CONVERTER, "version": CONVERTER_VERSION},
         "transform": "HWIO kernels -> OIHW; BiasAdd folded into its Conv2D/MatMul; MatMul rows "

@@ -9,10 +9,13 @@ Every error reaches the user as one line on stderr, caught here, at one boundary
 - anything else is a bug in numdream: one line saying so, exit 1 (NUMDREAM_TRACEBACK=1 shows it).
 """
 import argparse
+import difflib
 import importlib
 import os
+import re
 import sys
 
+from .. import __version__
 from ..errors import NumdreamError
 from ..fileio import one_line, os_error_text
 
@@ -26,29 +29,70 @@ SUBCOMMANDS = {
     "video": "video",
     "gallery": "gallery",
     "batch": "batch",
+    "info": "info",
+    "visualize": "visualize",
+    "atlas": "atlas",
 }
 
 
 class _Parser(argparse.ArgumentParser):
+    commands = {}  # the top parser's: subcommand name -> its parser (build_parser)
+
     def error(self, message):
-        """argparse's own errors: one line, exit 2 (argparse prints usage first; we keep it short)."""
+        """argparse's own errors: one line, exit 2 (argparse prints usage first; we keep it short),
+        with the closest valid choice when a choice was mistyped."""
+        found = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if found:
+            choices = [c.strip(" '") for c in found.group(2).split(",")]
+            message += _closest(found.group(1), choices)
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+    def parse_args(self, args=None, namespace=None):
+        """parse_known_args, then one line for what was not recognised: the closest valid flag of
+        the subcommand and a short usage line (argparse would only list the leftovers)."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = self.commands.get(getattr(parsed, "command", None), self)
+            command.error(_unrecognized(command, extras))
+        return parsed
+
+
+def _closest(word, candidates):
+    match = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return f"; did you mean {match[0]!r}?" if match else ""
+
+
+def _unrecognized(parser, extras):
+    """'unrecognized flag --octave; did you mean '--octaves'? usage: numdream dream [options] [input] ...'"""
+    flags = [e.split("=", 1)[0] for e in extras if e.startswith("-")]
+    what = (f"unrecognized flag {flags[0]}" + _closest(flags[0], list(parser._option_string_actions))
+            if flags else f"unrecognized argument {extras[0]!r}")
+    usage = " ".join([parser.prog, "[options]"] + [f"[{a.metavar or a.dest}]" if a.nargs == "?" else
+                                                   str(a.metavar or a.dest) for a in parser._get_positional_actions()])
+    return f"{what} (usage: {usage}; {parser.prog} --help lists every flag)"
 
 
 def build_parser():
     parser = _Parser(prog="numdream", description="DeepDream from scratch in NumPy.")
+    parser.add_argument("--version", action="version", version=f"numdream {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for name, module in SUBCOMMANDS.items():
         importlib.import_module(f"{__name__}.{module}").add_parser(sub)
+    parser.commands = sub.choices
     return parser
 
 
 def main(argv=None):
     command = None
     try:
-        args = build_parser().parse_args(argv)
+        argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+        parser = build_parser()
+        args = parser.parse_args(argv)
         command = args.command
+        if getattr(args, "like", None) is not None:  # the settings of a picture, as flags before the user's
+            from .like import argv_like  # here, not at the top: only --like needs it
+            args = parser.parse_args(argv_like(parser, argv, args))
         return args.run(args) or 0
     except NumdreamError as err:
         return _fail(command, one_line(err, limit=MESSAGE_LIMIT), 2)

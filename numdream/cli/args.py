@@ -103,3 +103,25 @@ def size(text):
         return noise_size(value)
     except NumdreamError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
+
+
+MAX_SEEDS = 1000  # dreams in one run of --seeds: each is a whole dream
+
+
+def seed_list(text):
+    """'0-3' -> [0, 1, 2, 3]; '1,5,9' -> [1, 5, 9]; '0-2,7' -> [0, 1, 2, 7] (in order, no repeats)."""
+    low, high = WHOLE_BOUNDS["seed"]
+    seeds = []
+    for part in text.split(","):
+        first, sep, last = part.strip().partition("-")
+        try:
+            start, stop = int(first), int(last if sep else first)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{_short(text)!r} is not a list of seeds such as 0-3 or 1,5,9") from None
+        if not low <= start <= stop <= high:
+            raise argparse.ArgumentTypeError(f"{_short(part)!r}: seeds are whole numbers from {low} to {high}, "
+                                             "a range low-high with low <= high")
+        if stop - start + len(seeds) >= MAX_SEEDS:
+            raise argparse.ArgumentTypeError(f"{_short(text)!r} is more than {MAX_SEEDS} seeds, each a whole dream")
+        seeds += [s for s in range(start, stop + 1) if s not in seeds]
+    return seeds

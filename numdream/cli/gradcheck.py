@@ -17,7 +17,7 @@ def add_parser(subparsers):
     p = subparsers.add_parser(
         "gradcheck", help="check every op's gradients against finite differences and PyTorch",
         description=__doc__.split("\n\n")[1])
-    p.add_argument("--op", metavar="NAME", help=f"only this op: one of {', '.join(opcases.OPS)}")
+    p.add_argument("--op", metavar="NAME", help=f"only this op: one of {', '.join(opcases.NAMES)}")
     p.add_argument("--seed", type=types.option_whole("seed"), default=0,
                    help="seed of the random inputs and directions")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64",

@@ -2,8 +2,8 @@
 pair over odd and even sizes, batches of 1 and 3, each with its PyTorch twin.
 
 A FeatvisCase answers like a case of the ops registry (op, config, shapes, eps, inputs(seed, dtype),
-forward(), backward(), torch_forward(*tensors), name), so numdream.gradcheck.check_case and
-compare_case_with_torch take it as it is, and ``numdream gradcheck`` can list it beside the ops.
+pair(oracle), torch_forward(*tensors), name), so numdream.opcases.check_case and
+compare_case_with_torch take it as it is, and ``numdream gradcheck`` lists it beside the ops.
 Random transformations are checked with their parameters fixed (a seeded draw, replayed): the
 check differentiates one deterministic function, the one a step runs.
 
@@ -15,6 +15,7 @@ from functools import partial
 
 import numpy as np
 
+from ..gradcheck import Pair
 from . import naive
 from .color import COLOR_MIX, decorrelate_backward, decorrelate_forward, sigmoid_backward, sigmoid_forward
 from .fourier import LUCID_GAIN, fourier_backward, fourier_forward, spectrum_scale, spectrum_shape
@@ -38,10 +39,10 @@ class FeatvisCase:
     op: str
     config: str
     shapes: list
-    image: tuple                # (N, C, H, W) of the image the pair produces or transforms
-    pair: tuple                 # (forward(*inputs) -> (y, cache), backward(dy, cache) -> dx)
+    image: tuple                # (N, C, H, W) of the image the pair produces, transforms or is read from
+    engine: tuple               # (forward(*inputs) -> (y, cache), backward(dy, cache) -> dx)
     torch_twin: object          # torch_twin(*tensors) -> tensor
-    naive_pair: tuple = None    # the loop oracle, where there is one
+    oracle: tuple = None        # the loop oracle (forward, backward), where there is one
     eps: float = 1e-3           # linear maps: any step is exact up to rounding
 
     def inputs(self, seed=0, dtype="float64"):
@@ -49,19 +50,12 @@ class FeatvisCase:
         rng = np.random.default_rng(seed)
         return [rng.standard_normal(shape).astype(dtype) for shape in self.shapes]
 
-    def forward(self, ops=None):
-        """The fast forward; with ops=numdream.featvis.naive, the loop oracle."""
-        return self._pair(ops)[0]
-
-    def backward(self, ops=None):
-        return self._pair(ops)[1]
-
-    def _pair(self, ops):
-        if ops is None:
-            return self.pair
-        if ops is not naive or self.naive_pair is None:
-            raise ValueError(f"{self.name}: no pair for {getattr(ops, '__name__', ops)!r}")
-        return self.naive_pair
+    def pair(self, oracle=False):
+        """Pair(forward, backward) that numdream runs, or with oracle=True its loop oracle."""
+        chosen = self.oracle if oracle else self.engine
+        if chosen is None:
+            raise ValueError(f"{self.name} has no loop oracle")
+        return Pair(*chosen)
 
     def torch_forward(self, *tensors):
         return self.torch_twin(*tensors)

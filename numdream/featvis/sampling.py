@@ -9,10 +9,11 @@ backward is dx = S^T dy: every output sends its gradient back to the four pixels
 the same weights, and an input pixel read by several outputs sums their shares.
 
 The geometry depends only on sizes and the random angle or factor, never on pixel values: it is
-computed on the host in float64 (``bilinear_taps``) and only the index and weight arrays go to
-the device. The scatter-add is one ``xp.bincount(index, weights=...)``: NumPy adds in index order
-(deterministic); CuPy has the same call (cupy.bincount takes weights), with atomic adds whose order
-varies from run to run, so a GPU backward is exact to rounding but not bit-reproducible.
+computed on the host, in the image's precision (``bilinear_taps``), and only the index and weight
+arrays go to the device. The scatter-add is ``xp.bincount(index, weights=...)``, one per image plane: NumPy
+adds in index order (deterministic); CuPy has the same call (cupy.bincount takes weights), with
+atomic adds whose order varies from run to run, so a GPU backward is exact to rounding but not
+bit-reproducible.
 The fake CuPy of the tests delegates bincount to NumPy.
 
 A separable resampling (scale) needs no scatter at all: one small matrix per axis, whose
@@ -24,32 +25,37 @@ import numpy as np
 
 from ..backend import get_array_module
 
-Taps = namedtuple("Taps", "index weights out_hw")  # index (4, P) int64, weights (4, P) f64, host
+Taps = namedtuple("Taps", "index weights out_hw")  # index (4, P) intp, weights (4, P), host
 SampleCache = namedtuple("SampleCache", "x_shape index weights")  # index/weights on the device
 RowTaps = namedtuple("RowTaps", "index weights")  # (rows, K) host: the non-zeros of a matrix's rows
+
+
+# the four neighbours (r0 + dr, c0 + dc) of a sample, as rows: (0, 0), (0, 1), (1, 0), (1, 1)
+_DR = np.array([0, 0, 1, 1], dtype=np.int32)[:, None]
+_DC = np.array([0, 1, 0, 1], dtype=np.int32)[:, None]
 
 
 def bilinear_taps(rows, cols, in_hw):
     """The four neighbours of each sample and their weights.
 
-    rows, cols: (Ho, Wo) host float64, source positions in input pixels; in_hw: (H, W).
-    Returns Taps: index[k, p] = r * W + c of neighbour k of output p (0 when outside, with
-    weight 0), weights[k, p], and out_hw = (Ho, Wo).
+    rows, cols: (Ho, Wo) host arrays, source positions in input pixels, float64 or float32 (the
+    weights come out in that dtype: a float32 image needs no float64 geometry, which costs twice
+    as much); in_hw: (H, W). Returns Taps: index[k, p] = r * W + c of neighbour k of output p (0
+    when outside, with weight 0), weights[k, p], and out_hw = (Ho, Wo). All four neighbours at
+    once, as (4, P) arrays: a loop over them made this a third of a visualisation step's own time.
     """
     h, w = in_hw
     out_hw = rows.shape
     rows, cols = rows.ravel(), cols.ravel()
     r0, c0 = np.floor(rows), np.floor(cols)
     fr, fc = rows - r0, cols - c0
-    r0, c0 = r0.astype(np.int64), c0.astype(np.int64)
-    index, weights = [], []
-    for dr, dc, weight in ((0, 0, (1 - fr) * (1 - fc)), (0, 1, (1 - fr) * fc),
-                           (1, 0, fr * (1 - fc)), (1, 1, fr * fc)):
-        r, c = r0 + dr, c0 + dc
-        inside = (r >= 0) & (r < h) & (c >= 0) & (c < w)
-        index.append(np.where(inside, r * w + c, 0))
-        weights.append(np.where(inside, weight, 0.0))
-    return Taps(np.stack(index), np.stack(weights), out_hw)
+    itype = np.int32 if h * w < 2 ** 31 else np.int64
+    r, c = r0.astype(itype) + _DR, c0.astype(itype) + _DC  # (4, P)
+    inside = (r >= 0) & (r < h) & (c >= 0) & (c < w)
+    weights = np.where(_DR, fr, 1 - fr) * np.where(_DC, fc, 1 - fc) * inside
+    # computed in int32 (half the memory traffic), handed over as intp, which take and bincount
+    # would otherwise convert to at every call
+    return Taps(((r * w + c) * inside).astype(np.intp), weights, out_hw)
 
 
 def sample_forward(x, taps):
@@ -71,16 +77,18 @@ def sample_forward(x, taps):
 def sample_backward(dy, cache):
     """dx = S^T dy, a scatter-add of dy * weight into each tap's input pixel.
 
-    dy: (N, C, Ho, Wo) -> dx: (N, C, H, W).
+    dy: (N, C, Ho, Wo) -> dx: (N, C, H, W). One bincount per image plane: cheaper than one over
+    every plane at once, whose bin numbers (plane * H*W + pixel) cost as much to build as the count.
     """
     xp = get_array_module(dy)
     n, c, h, w = cache.x_shape
-    planes = n * c
-    shares = dy.reshape(planes, 1, -1) * cache.weights  # (N*C, 4, P)
-    # one bin per input pixel of every plane: plane * H*W + pixel
-    bins = xp.arange(planes).reshape(planes, 1, 1) * (h * w) + cache.index
-    dx = xp.bincount(bins.ravel(), weights=shares.ravel(), minlength=planes * h * w)
-    return dx.reshape(cache.x_shape).astype(dy.dtype, copy=False)
+    flat = dy.reshape(n * c, -1)
+    index = cache.index.ravel()
+    dx = xp.empty((n * c, h * w), dtype=dy.dtype)
+    for plane in range(n * c):
+        shares = (flat[plane] * cache.weights).ravel()  # (4, P): each output's share for each tap
+        dx[plane] = xp.bincount(index, weights=shares, minlength=h * w)
+    return dx.reshape(cache.x_shape)
 
 
 # --- separable resampling: one small matrix per axis, applied by its non-zeros ------------------

@@ -7,6 +7,7 @@ All are linear in the image (pad adds a constant), so each backward is the adjoi
 and resampling by a matrix (scale) or by bilinear taps (rotate) <-> its transpose.
 Images are (N, C, H, W); one set of parameters serves the whole batch, as in Lucid.
 """
+import functools
 import math
 from collections import namedtuple
 
@@ -84,21 +85,33 @@ def resize_matrix(n_in, n_out):
     return matrix
 
 
+@functools.lru_cache(maxsize=64)
+def resize_taps(n_in, n_out):
+    """(row_taps of resize_matrix(n_in, n_out), row_taps of its transpose), host, cached: a
+    visualisation resizes between the same few sizes at every step (sampling.row_taps sorts)."""
+    matrix = resize_matrix(n_in, n_out)
+    return row_taps(matrix), row_taps(matrix.T)
+
+
 def scale_forward(x, factor):
     """Bilinear resize by ``factor`` to scaled_size: y = A_rows @ x @ A_cols^T per image plane,
-    each matrix applied by its non-zeros (sampling.row_taps).
+    each matrix applied by its non-zeros (sampling.row_taps). A factor that keeps the size is the
+    identity (every output sits on its input pixel), and returns x itself.
 
-    x: (N, C, H, W) -> y: (N, C, Ho, Wo), cache.
+    x: (N, C, H, W) -> y: (N, C, Ho, Wo), cache (None for the identity).
     """
     h, w = x.shape[2:]
     oh, ow = scaled_size((h, w), factor)
-    rows, cols = resize_matrix(h, oh), resize_matrix(w, ow)
-    y = apply_along(apply_along(x, row_taps(rows), 2), row_taps(cols), 3)
-    return y, ScaleCache(row_taps(rows.T), row_taps(cols.T))
+    if (oh, ow) == (h, w):
+        return x, None
+    (rows, rows_t), (cols, cols_t) = resize_taps(h, oh), resize_taps(w, ow)
+    return apply_along(apply_along(x, rows, 2), cols, 3), ScaleCache(rows_t, cols_t)
 
 
 def scale_backward(dy, cache):
     """The transpose of each interpolation: dx = A_rows^T @ dy @ A_cols. dy: (N, C, Ho, Wo)."""
+    if cache is None:
+        return dy
     return apply_along(apply_along(dy, cache.cols_t, 3), cache.rows_t, 2)
 
 
@@ -112,7 +125,7 @@ def rotation_grid(hw, degrees):
     h, w = hw
     a = math.radians(degrees)  # Lucid's _angle2rads uses 3.14 for pi; this is pi
     cy, cx = (h - 1) / 2, (w - 1) / 2
-    dy, dx = np.meshgrid(np.arange(h) - cy, np.arange(w) - cx, indexing="ij")
+    dy, dx = (np.arange(h) - cy)[:, None], (np.arange(w) - cx)[None, :]  # broadcast to (H, W)
     rows = cy + math.cos(a) * dy + math.sin(a) * dx
     cols = cx + math.cos(a) * dx - math.sin(a) * dy
     return rows, cols
@@ -122,13 +135,19 @@ def rotate_forward(x, degrees):
     """Rotation by bilinear sampling of the rotated grid; corners from outside the image read 0,
     as Lucid (tfa.image.rotate) and Lucent (kornia) fill them.
 
-    x: (N, C, H, W) -> y: (N, C, H, W), cache.
+    x: (N, C, H, W) -> y: (N, C, H, W), cache. A turn by 0 degrees samples every pixel at its own
+    centre, the identity, and returns x itself (Lucid's standard set draws 0 six times in 26).
     """
+    if degrees == 0:
+        return x, RotateCache(None)
     hw = x.shape[2:]
-    y, sample = sample_forward(x, bilinear_taps(*rotation_grid(hw, degrees), hw))
+    rows, cols = rotation_grid(hw, degrees)
+    if x.dtype == np.float32:  # positions to 1e-5 pixels, as a float32 grid_sample has them
+        rows, cols = rows.astype(np.float32), cols.astype(np.float32)
+    y, sample = sample_forward(x, bilinear_taps(rows, cols, hw))
     return y, RotateCache(sample)
 
 
 def rotate_backward(dy, cache):
     """The sampling's transpose: each output's gradient scattered to its four taps. dy -> dx."""
-    return sample_backward(dy, cache.sample)
+    return dy if cache.sample is None else sample_backward(dy, cache.sample)

@@ -22,7 +22,9 @@ import zlib
 
 import numpy as np
 
-import bounds
+import bounds  # tools/bounds.py; it puts this checkout's numdream on sys.path first
+from numdream.fileio import one_line, open_regular_file
+
 from .jsliteral import JSLiteralError, module_exports
 
 MODEL_DIR = "dist/models/inception_v3"
@@ -58,7 +60,7 @@ class PackageFiles:
             root = root if os.path.isfile(os.path.join(root, "package.json")) else self.source
             self._root = os.path.realpath(root)
             return
-        raw = self._raw = bounds.open_regular(self.source, ConversionError, "npm tarball (.tgz) or package folder")
+        raw = self._raw = open_regular_file(self.source, "npm tarball (.tgz) or package folder", ConversionError, where=str(self.source))
         try:
             self.tarball_sha256 = _sha256_of(raw)
             stream = _decompressed(raw)
@@ -72,7 +74,7 @@ class PackageFiles:
         except _DAMAGED as err:
             raw.close()
             raise ConversionError(f"{self.source}: neither a folder nor a readable npm tarball "
-                                  f"(.tgz): {type(err).__name__}: {bounds.one_line(err, 120)}") from None
+                                  f"(.tgz): {type(err).__name__}: {one_line(err, limit=120)}") from None
         except BaseException:
             raw.close()
             raise
@@ -108,7 +110,7 @@ class PackageFiles:
                 data = self._tar.extractfile(member).read(member.size)  # <= MAX_FILE_BYTES
             except _DAMAGED as err:
                 raise ConversionError(f"{self.source}: damaged tarball at {relpath} "
-                                      f"({bounds.one_line(err, 120)})") from None
+                                      f"({one_line(err, limit=120)})") from None
         self.sha256[relpath] = hashlib.sha256(data).hexdigest()
         return data
 
@@ -117,7 +119,7 @@ class PackageFiles:
         try:
             return module_exports(self.read(relpath).decode("utf-8"))
         except (JSLiteralError, UnicodeDecodeError) as err:
-            raise ConversionError(f"{self.source}: {relpath}: {bounds.one_line(err, 160)}") from None
+            raise ConversionError(f"{self.source}: {relpath}: {one_line(err, limit=160)}") from None
 
 
 def _sha256_of(f):
@@ -184,7 +186,7 @@ def read_package_json(files):
         fields = meta["name"], meta["version"], meta.get("license", "")
     except (ValueError, KeyError, TypeError, RecursionError) as err:
         raise ConversionError(f"{files.source}: package.json is unreadable "
-                              f"({type(err).__name__}: {bounds.one_line(err, 120)})") from None
+                              f"({type(err).__name__}: {one_line(err, limit=120)})") from None
     if not all(isinstance(v, str) for v in fields):
         raise ConversionError(f"{files.source}: package.json's name, version and license must be text")
     return fields
