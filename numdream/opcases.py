@@ -266,7 +266,8 @@ CASES = [
 ]
 
 
-CASES += featvis_cases.CASES + objective_cases.CASES
+OP_CASES = list(CASES)  # the ops of numdream.ops, each with a loop oracle in numdream.ops.naive
+CASES += featvis_cases.CASES + objective_cases.CASES  # and feature visualisation's pairs (tests/test_featvis_*)
 NAMES = tuple(OPS) + tuple(featvis_cases.OPS) + tuple(objective_cases.OPS)  # every op with cases
 
 

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from numdream import ops
 from numdream.backend import get_array_module, to_device, to_host
 from numdream.gradcheck import FD_TOL, TORCH_TOL, rel_error
-from numdream.opcases import CASES, check_case, compare_case_with_torch
+from numdream.opcases import OP_CASES as CASES, check_case, compare_case_with_torch
 from numdream.ops import naive
 from numdream.ops.geometry import out_size
 from numdream.ops.naive.lrn import _lrn_window
