@@ -112,7 +112,8 @@ def report(clip, results, flows, weights, model, floors):
 
 
 def save_pictures(folder, clip, results, frames):
-    """For looking at: per setting, a strip of consecutive dreamed frames (clip.name_setting.png)."""
+    """For looking at: per setting, a strip of consecutive dreamed frames (clip.name_setting.png),
+    and every frame of every setting in clip.name_dreams.npz."""
     os.makedirs(folder, exist_ok=True)
     for name, (dreams, _) in results.items():
         strip = np.concatenate([dreams[t] for t in frames], axis=1)
@@ -120,6 +121,9 @@ def save_pictures(folder, clip, results, frames):
         Image.fromarray(strip).save(path)
     Image.fromarray(np.concatenate([clip.frames[t] for t in frames], axis=1)).save(
         os.path.join(folder, f"{clip.name}_input.png"))
+    # every dreamed frame too, so a GIF or another strip can be made later without dreaming again
+    np.savez_compressed(os.path.join(folder, f"{clip.name}_dreams.npz"), input=clip.frames,
+                        **{name.replace(", ", "_").replace(" ", ""): np.stack(d) for name, (d, _) in results.items()})
 
 
 def write_gif(path, results, box, fps=8):
