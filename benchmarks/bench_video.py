@@ -2,6 +2,7 @@
 
     python benchmarks/bench_video.py [--short] [--octaves 4] [--steps 10] [--gif docs/video_flow.gif]
                                      [--pictures OUT_FOLDER]
+    python benchmarks/bench_video.py --gif benchmarks/figures/video_flow.gif --gif-from OUT_FOLDER
 
     none, blend 0     every frame dreamed afresh from itself          (numdream video --flow none --blend 0)
     none, blend 0.5   the plain blend: (1 - 0.5) frame t + 0.5 dream t-1   (--flow none)
@@ -126,22 +127,40 @@ def save_pictures(folder, clip, results, frames):
                         **{name.replace(", ", "_").replace(" ", ""): np.stack(d) for name, (d, _) in results.items()})
 
 
-def write_gif(path, results, box, fps=8):
-    """The settings side by side, each cropped to box = (x, y, w, h), labelled, as a looping GIF."""
+def write_gif(path, results, box, fps=8, colors=48):
+    """The settings side by side, each cropped to box = (x, y, w, h), labelled, as a looping GIF
+    of ``colors`` colours: one palette for every frame (taken from a frame of each scene), so the
+    GIF is small and its colours do not flicker from frame to frame."""
     x, y, w, h = box
     label_h, gap = 12, 2
     names = list(results)
     count = len(results[names[0]][0])
-    frames = []
+    sheets = []
     for t in range(count):
         sheet = Image.new("RGB", (len(names) * (w + gap) - gap, h + label_h), "white")
         draw = ImageDraw.Draw(sheet)
         for i, name in enumerate(names):
             sheet.paste(Image.fromarray(results[name][0][t][y:y + h, x:x + w]), (i * (w + gap), label_h))
             draw.text((i * (w + gap) + 2, 0), name, fill="black")
-        frames.append(sheet.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE))
+        sheets.append(sheet)
+    samples = np.concatenate([np.asarray(sheets[t]) for t in (count // 4, 3 * count // 4)], axis=0)
+    palette = Image.fromarray(samples).quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
+    frames = [s.quantize(palette=palette, dither=Image.Dither.NONE) for s in sheets]
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=round(1000 / fps), loop=0, optimize=True)
     print(f"wrote {path} ({os.path.getsize(path) / 1024:.0f} KB, {count} frames of {sheet.width}x{sheet.height})")
+
+
+def gif_box(clip_frames):
+    """The crop of the README's GIF: 96x72 at the centre of the frames."""
+    h, w = clip_frames.shape[1:3]
+    return w // 2 - 48, h // 2 - 36, 96, 72
+
+
+def remake_gif(path, folder):
+    """The GIF again from the real clip's dreams that --pictures kept in ``folder``, without dreaming."""
+    kept = np.load(os.path.join(folder, "real_dreams.npz"))
+    results = {name: (list(kept[name.replace(", ", "_").replace(" ", "")]), 0.0) for name, _, _ in SETTINGS}
+    write_gif(path, results, gif_box(kept["input"]))
 
 
 def main():
@@ -152,7 +171,11 @@ def main():
     parser.add_argument("--only", choices=("synthetic", "real"), help="one clip only")
     parser.add_argument("--gif", help="write the real clip's three dreams side by side as this GIF")
     parser.add_argument("--pictures", metavar="FOLDER", help="write strips of consecutive frames to look at")
+    parser.add_argument("--gif-from", metavar="FOLDER", help="with --gif: make the GIF from the dreams an "
+                        "earlier run's --pictures kept in FOLDER, without dreaming")
     a = parser.parse_args()
+    if a.gif_from:
+        return remake_gif(a.gif, a.gif_from) if a.gif else parser.error("--gif-from needs --gif")
     model = load_model()
     options = dict(octaves=a.octaves, steps=a.steps)
     clips = [synthetic_clip(frames=12), real_clip(frames=(7, 5))] if a.short else [synthetic_clip(), real_clip()]
@@ -172,7 +195,7 @@ def main():
         if a.pictures:
             save_pictures(a.pictures, clip, results, range(middle, middle + 4))
         if a.gif and clip.name == "real":
-            write_gif(a.gif, results, (w // 2 - 56, h // 2 - 42, 112, 84))
+            write_gif(a.gif, results, gif_box(clip.frames))
 
 
 if __name__ == "__main__":
