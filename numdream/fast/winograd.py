@@ -1,0 +1,243 @@
+"""Stride-1 convolution by Winograd's minimal filtering: F(m x m, 3 x 3), m = 2, 4 or 6.
+
+im2col + GEMM spends kh * kw multiplications per output and per (input, output) channel pair:
+9 for a 3x3 kernel. F(m x m, 3 x 3) computes an m x m output tile from an n x n input tile
+(n = m + 2) with n * n: 16 per 4 outputs for F(2x2, 3x3) (2.25x fewer), 36 per 16 for F(4x4,
+3x3) (4x fewer), 64 per 36 for F(6x6, 3x3) (5.1x fewer). Per tile and channel pair they are
+the elementwise product of the transformed kernel U = G g G^T and the transformed input tile
+V = B^T d B; summed over the input channels, that is n * n independent GEMMs (O x C) @ (C x
+tiles), one per position (i, j) in the tile, done here as one ``matmul`` over a stacked axis.
+The output tile is A^T M A. numdream/fast/winograd_transforms.py has the matrices (Lavin &
+Gray 2015), why they look as they do, and where the float32 error comes from.
+
+Which tile: F(4x4, 3x3). F(2x2, 3x3) is exact to float32 rounding but does 1.8x the GEMM
+work of F(4x4) and moves 1.8x the data through its transforms (4 transformed values per
+input pixel against 2.25), so it loses on every InceptionV3 layer; F(6x6, 3x3) does a little
+less of both but doubles the float32 error again for a few percent (benchmarks/README.md).
+
+The GEMMs are the cheap part; the transforms' memory traffic decides whether this wins in
+NumPy. Every transform here is a matmul with a small matrix over a whole stack of tiles, the
+tile position being the outer axis: BT_w @ (nw, everything else) along the width, then
+BT_h @ (nh, everything else) along the height. That is two BLAS passes over the tiles per
+transform, multi-threaded, instead of one NumPy pass per nonzero coefficient (19 for F(4, 3)'s
+B^T, 13 for its A^T: measured 2-3x slower, even with the shared even/odd halves of the +-p
+rows). The width pass of the output transform runs transposed (M^T @ A_w) so that its result
+has the tile's column innermost, which is the layout of y's rows: each of the m output rows
+of a tile row is then one copy of whole rows into y, not m copies with stride m.
+
+The input tiles overlap (n > m), so they are gathered (n * n strided copies, zeros where the
+padding or the last overhanging tile lies, 2.25 values per pixel for F(4x4)) instead of read
+in place. The work is done by tile rows in chunks whose arrays fit one reused scratch buffer
+of bounded size (numdream/fast/workspace.py), as fast/conv.py does for im2col: no allocation
+per layer, bounded memory at any image size, and arrays that stay close to the cache.
+
+The routine serves any F(mh x mw, kh x kw) whose 1-D matrices exist (an axis with a 1-tap
+kernel is not tiled), for the 1x7, 7x1 and 5x5 kernels too (see POINTS).
+
+CuPy: the steps are ``copyto`` into strided views, ``matmul(out=)`` into contiguous scratch
+(cupy.matmul takes out=; an operand may be a transposed view) and one ``einsum`` for the
+weights, all in CuPy. On a GPU cuDNN's own Winograd or implicit GEMM is faster than these
+separate passes, so the plan should keep cuDNN-backed paths there unless measured.
+"""
+from ..backend import get_array_module
+from .winograd_transforms import matrices
+from .workspace import scratch
+
+# Scratch elements per chunk of tile rows (tiles, transformed tiles, GEMM output, half-transformed
+# output): 16 MB of float32, like fast/conv.py. Measured for F(4x4) on the InceptionV3 layers at
+# 512x512 (one thread, CPU time, sum of the 3x3 layers): 1.31x the best at 1 MB, 1.06x at 4 MB,
+# best at 8-16 MB, 1.13x at 32 MB, where the arrays no longer stay in the cache.
+SCRATCH_ELEMENTS = 1 << 22
+_ALIGN = 16  # every scratch view starts on a 64-byte boundary (float32), for SIMD and BLAS
+
+
+def tile_sizes(m, kernel):
+    """Output tile (mh, mw) for ``m`` (int or pair) and kernel (kh, kw): no tiling along a 1-tap axis."""
+    mh, mw = (m, m) if isinstance(m, int) else m
+    kh, kw = kernel
+    return (mh if kh > 1 else 1), (mw if kw > 1 else 1)
+
+
+def transform_weights(w, m):
+    """w: (O, C, kh, kw) -> U: (nh * nw, O, C), U[i * nw + j] = (G_h w G_w^T)[i, j], in w's dtype.
+
+    Done once per model and dtype; computed in float64 so the only rounding is the final cast.
+    m: output tile (int or (mh, mw)); n = m + k - 1 per axis.
+    """
+    xp = get_array_module(w)
+    o, c, kh, kw = w.shape
+    mh, mw = tile_sizes(m, (kh, kw))
+    gh, gw = (xp.asarray(matrices(mm, k)[1]) for mm, k in ((mh, kh), (mw, kw)))
+    u = xp.einsum("ia,ocab,jb->ijoc", gh, w.astype("float64"), gw)
+    return xp.ascontiguousarray(u.reshape(gh.shape[0] * gw.shape[0], o, c).astype(w.dtype))
+
+
+def transform_weights_for_backward(w, m):
+    """U for the input gradient: the kernel flipped in space, input and output channels swapped.
+
+    w: (O, C, kh, kw) -> U_back: (nh * nw, C, O), for conv2d_backward_input.
+    """
+    xp = get_array_module(w)
+    return transform_weights(xp.ascontiguousarray(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]), m)
+
+
+def conv2d_forward(x, U, b, padding, m, kernel=(3, 3)):
+    """Same result as numdream.ops.conv2d_forward with stride 1 (up to rounding).
+
+    x: (N, C, H, W); U: (nh * nw, O, C) from transform_weights(w, m); b: (O,) or None;
+    padding: (top, bottom, left, right), negative values crop; m: the output tile of U.
+    Returns y: (N, O, OH, OW) with OH = H + top + bottom - kh + 1 (no cache: the input
+    gradient needs only shapes and the transformed weights).
+    """
+    xp = get_array_module(x)
+    n, c, h, width = x.shape
+    (kh, kw), (mh, mw) = kernel, tile_sizes(m, kernel)
+    at_h, bt_h, at_w, bt_w = _device_matrices(xp, x.dtype, (mh, mw), (kh, kw))
+    nh, nw = bt_h.shape[0], bt_w.shape[0]
+    p, o, uc = U.shape
+    if (p, uc) != (nh * nw, c):
+        raise ValueError(f"winograd: weights of shape {tuple(U.shape)} do not fit F({mh}x{mw}, "
+                         f"{kh}x{kw}) on {c} input channels (expected ({nh * nw}, O, {c}))")
+    t, bo, l, r = padding
+    oh, ow = h + t + bo - kh + 1, width + l + r - kw + 1
+    if oh < 1 or ow < 1:
+        raise ValueError(f"winograd: a {kh}x{kw} kernel does not fit an input of {h}x{width} "
+                         f"with padding {tuple(padding)}")
+    th, tw = -(-oh // mh), -(-ow // mw)  # tiles per column and per row (the last may overhang)
+    y = xp.empty((n, o, oh, ow), dtype=x.dtype)
+    per_row = (2 * p * c + p * o + nh * mw * o) * n * tw  # scratch per tile row, see _chunk
+    rows = max(1, SCRATCH_ELEMENTS // per_row)
+    for r0 in range(0, th, rows):
+        r1 = min(th, r0 + rows)
+        _chunk(xp, x, U, b, y, (r0, r1), (-t, -l), (mh, mw), (at_h, bt_h, at_w, bt_w))
+    return y
+
+
+_device_cache = {}
+
+
+def _device_matrices(xp, dtype, tile, kernel):
+    """(AT_h, BT_h, AT_w, BT_w) as ``xp`` arrays of ``dtype`` (made once per module and dtype)."""
+    key = (xp.__name__, str(dtype), tile, kernel)
+    if key not in _device_cache:
+        (mh, mw), (kh, kw) = tile, kernel
+        (at_h, _, bt_h), (at_w, _, bt_w) = matrices(mh, kh), matrices(mw, kw)
+        _device_cache[key] = tuple(xp.asarray(a, dtype=dtype) for a in (at_h, bt_h, at_w, bt_w))
+    return _device_cache[key]
+
+
+def conv2d_backward_input(dy, x_shape, U_back, padding, m, kernel=(3, 3)):
+    """Same dx as numdream.ops.conv2d_backward for a stride-1 convolution (up to rounding).
+
+    dy: (N, O, OH, OW); U_back: from transform_weights_for_backward(w, m). Returns dx: (N, C, H, W).
+    dx[h] = sum_i dy[h + t - i] w[i]: a stride-1 correlation of dy with the flipped kernel,
+    padded by kh - 1 - t above and kh - 1 - b below, so the forward routine serves.
+    """
+    kh, kw = kernel
+    t, b, l, r = padding
+    dx = conv2d_forward(dy, U_back, None, (kh - 1 - t, kh - 1 - b, kw - 1 - l, kw - 1 - r), m, kernel)
+    if dx.shape[2:] != tuple(x_shape[2:]):
+        raise ValueError(f"winograd: dy of shape {tuple(dy.shape)} with padding {tuple(padding)} "
+                         f"does not come from an input of shape {tuple(x_shape)}")
+    return dx
+
+
+def _chunk(xp, x, U, b, y, tile_rows, origin, tile, mats):
+    """Tile rows [r0, r1) of y (+ b): gather the tiles, transform, GEMM, transform back into y."""
+    (r0, r1), (row0, col0), (mh, mw), (at_h, bt_h, at_w, bt_w) = tile_rows, origin, tile, mats
+    n, c = x.shape[:2]
+    p, o, _ = U.shape
+    nh, nw = bt_h.shape[0], bt_w.shape[0]
+    rows, tw = r1 - r0, -(-y.shape[3] // mw)
+    q, qo = n * c * rows * tw, n * o * rows * tw  # elements per tile position, in and out
+    parts = _carve(xp, x.dtype, {
+        "d": (nh, nw, n, c, rows, tw),  # the tiles; then V, or the input half-transformed
+        "t1": (nh, nw, q),
+        "m": (p, n, o, rows * tw),  # the GEMM's output; then Y, or the output half-transformed
+        "r": (nh, mw, qo)})
+    d, t1, mm, r = parts["d"], parts["t1"], parts["m"], parts["r"]
+    _gather_tiles(xp, x, d, (row0 + r0 * mh, col0), (mh, mw))
+
+    # input transform, along the width then along the height: V = B^T d B
+    v = d
+    if nw > 1:
+        xp.matmul(bt_w, d.reshape(nh, nw, q), out=t1.reshape(nh, nw, q))
+        v = t1
+    if nh > 1:
+        out = d if v is t1 else t1
+        xp.matmul(bt_h, v.reshape(nh, nw * q), out=out.reshape(nh, nw * q))
+        v = out
+
+    # one GEMM per tile position, all in one matmul: M[i, j] = U[i, j] @ V[i, j]
+    xp.matmul(U.reshape(p, 1, o, c), v.reshape(p, n, c, rows * tw), out=mm)
+
+    # output transform, along the width then along the height: Y = A^T M A. The width pass is
+    # computed transposed, M[i]^T @ A_w, so that its output has the tile's column b innermost:
+    # (N, O, tile rows, tiles, b) is the layout of y's rows, and each row of the tile is then
+    # one copy with whole contiguous rows instead of mw copies with stride mw.
+    ytiles = mm.reshape(nh, nw * qo)  # nw == 1 unless the width pass below replaces it
+    if nw > 1:
+        xp.matmul(mm.reshape(nh, nw, qo).transpose(0, 2, 1), at_w.T, out=r.reshape(nh, qo, mw))
+        ytiles = r.reshape(nh, qo * mw)
+    if nh > 1:
+        out = (mm if nw > 1 else r).reshape(-1)[:mh * qo * mw]  # whichever no longer holds data
+        xp.matmul(at_h, ytiles, out=out.reshape(mh, qo * mw))
+        ytiles = out
+    ytiles = ytiles.reshape(mh, n, o, rows, tw * mw)
+    for a in range(mh):  # the bias rides along with the copy into y
+        dst = y[:, :, r0 * mh + a:min(y.shape[2], r1 * mh):mh]
+        src = ytiles[a, :, :, :dst.shape[2], :dst.shape[3]]
+        if b is None:
+            xp.copyto(dst, src)
+        else:
+            xp.add(src, b.reshape(1, o, 1, 1), out=dst)
+
+
+def _gather_tiles(xp, x, out, origin, tile):
+    """out[ki, kj, :, :, i, j] = x[:, :, row0 + i*mh + ki, col0 + j*mw + kj], 0 outside x (the padding).
+
+    x: (N, C, H, W); out: (nh, nw, N, C, rows, tiles per row).
+    """
+    (row0, col0), (mh, mw), (h, w) = origin, tile, x.shape[2:]
+    nh, nw, _, _, rows, tw = out.shape
+    for ki in range(nh):
+        i0, i1 = _inside(row0 + ki, mh, h, rows)
+        for kj in range(nw):
+            j0, j1 = _inside(col0 + kj, mw, w, tw)
+            dst = out[ki, kj]
+            if i1 <= i0 or j1 <= j0:
+                dst[...] = 0
+                continue
+            for region in (dst[:, :, :i0], dst[:, :, i1:], dst[:, :, i0:i1, :j0], dst[:, :, i0:i1, j1:]):
+                if region.size:
+                    region[...] = 0
+            top, left = row0 + ki + i0 * mh, col0 + kj + j0 * mw
+            xp.copyto(dst[:, :, i0:i1, j0:j1],
+                      x[:, :, top:top + mh * (i1 - i0 - 1) + 1:mh, left:left + mw * (j1 - j0 - 1) + 1:mw])
+
+
+def _inside(start, step, size, count):
+    """The range [i0, i1) of i < count with 0 <= start + i * step < size."""
+    i0 = max(0, -(start // step)) if start < 0 else 0
+    i1 = min(count, -(-(size - start) // step))
+    return i0, max(i0, i1)
+
+
+def _carve(xp, dtype, shapes):
+    """Views of one scratch buffer, one per named shape (None: not needed), each aligned."""
+    sizes = {}
+    for name, shape in shapes.items():
+        if shape is not None:
+            size = 1
+            for s in shape:
+                size *= s
+            sizes[name] = -(-size // _ALIGN) * _ALIGN
+    buf = scratch(xp, (sum(sizes.values()),), dtype)
+    out, start = {}, 0
+    for name, size in sizes.items():
+        count = 1
+        for s in shapes[name]:
+            count *= s
+        out[name] = buf[start:start + count].reshape(shapes[name])
+        start += size
+    return out
