@@ -1,9 +1,9 @@
 """Winograd convolutions (numdream/fast/winograd.py) against the readable numdream.ops.conv2d.
 
-float64: within 1e-10 of the readable op for every tile size, padding and odd shape. float32:
-F(2x2, 3x3) within 1e-5 (relative L2) on random data; F(4x4) and F(6x6), whose transforms have
-larger coefficients, on the real InceptionV3 layers with the bundled photo's activations,
-within the bounds documented below and in benchmarks/README.md.
+float64: within 1e-10 of the readable op for every kernel, tile size, padding and odd shape.
+float32: F(2x2, 3x3) within 1e-5 (relative L2) on random data; every tile size on the real
+InceptionV3 layers with the bundled photo's activations, within the bounds documented below
+and in benchmarks/README.md (the larger tiles have larger transform coefficients).
 """
 from fractions import Fraction
 
@@ -17,11 +17,16 @@ from numdream.fast.winograd_transforms import POINTS, matrices, toom_cook
 from numdream.gradcheck import rel_error, rel_l2_error
 from numdream.images import sample_path
 
-TILES = (2, 4, 6)
-# float32 relative L2 error bounds, about twice the largest measured on the bundled photo's
-# activations at the ten 3x3 stride-1 layers of InceptionV3 (forward / input gradient with a
-# Gaussian dy): F(4x4) 7.1e-7 / 2.6e-6, F(6x6) 1.3e-6 / 4.9e-6; im2col: 2.2e-7 / 2.5e-7.
-FLOAT32_BOUND = {2: 1e-5, 4: 5e-6, 6: 1e-5}
+TILES = {(3, 3): (2, 4, 6), (1, 7): (2, 4), (7, 1): (2, 4), (5, 5): (2, 4)}  # kernel -> output tiles
+KERNEL_TILES = [(k, m) for k, ms in TILES.items() for m in ms]
+# float32 relative L2 error bounds, (kernel, m) -> bound: about twice the largest error measured
+# on the bundled photo's activations at every such stride-1 layer of InceptionV3 (forward / input
+# gradient of a Gaussian dy); im2col's is 1.1e-7 to 2.5e-7 on all of them.
+#   3x3: F(2x2) 1.5e-7 / 4.0e-7, F(4x4) 7.1e-7 / 2.6e-6, F(6x6) 1.3e-6 / 4.9e-6
+#   1x7 and 7x1: F(2) 5.0e-7 / 1.4e-6, F(4) 1.8e-6 / 5.3e-6;  5x5: F(2x2) 5.1e-7 / 1.7e-6, F(4x4) 8.2e-7 / 2.8e-6
+FLOAT32_BOUND = {((3, 3), 2): 1e-5, ((3, 3), 4): 5e-6, ((3, 3), 6): 1e-5,
+                 ((1, 7), 2): 3e-6, ((1, 7), 4): 1e-5, ((7, 1), 2): 3e-6, ((7, 1), 4): 1e-5,
+                 ((5, 5), 2): 4e-6, ((5, 5), 4): 6e-6}
 
 
 def _reference(x, w, b, padding, dy_seed=1):
@@ -31,8 +36,10 @@ def _reference(x, w, b, padding, dy_seed=1):
 
 
 def _winograd(x, w, b, padding, m, dy):
-    y = winograd.conv2d_forward(x, winograd.transform_weights(w, m), b, padding, m)
-    dx = winograd.conv2d_backward_input(dy, x.shape, winograd.transform_weights_for_backward(w, m), padding, m)
+    kernel = tuple(w.shape[2:])
+    y = winograd.conv2d_forward(x, winograd.transform_weights(w, m), b, padding, m, kernel)
+    dx = winograd.conv2d_backward_input(dy, x.shape, winograd.transform_weights_for_backward(w, m),
+                                        padding, m, kernel)
     return y, dx
 
 
@@ -66,7 +73,7 @@ def test_toom_cook_refuses_repeated_or_missing_points():
     assert at.shape == (2, 4)
 
 
-SHAPES = [  # (n, c, o, h, w, padding)
+SHAPES = [  # (n, c, o, h, w, padding) for a 3x3 kernel; other kernels grow the padding with them
     (1, 3, 5, 7, 9, (1, 1, 1, 1)),       # TF 'same', odd sizes
     (2, 4, 3, 5, 6, (0, 0, 0, 0)),       # 'valid', batch 2
     (1, 2, 2, 3, 3, (1, 1, 1, 1)),       # smaller than one tile
@@ -77,12 +84,21 @@ SHAPES = [  # (n, c, o, h, w, padding)
 ]
 
 
-@pytest.mark.parametrize("m", TILES)
+def _grown(shape, kernel):
+    """The 3x3 case of SHAPES for ``kernel``: the same output size and the padding grown with it."""
+    n, c, o, h, w, (t, b, l, r) = shape
+    gh, gw = kernel[0] - 3, kernel[1] - 3
+    t, b, l, r = max(0, t + gh // 2), max(0, b + gh - gh // 2), max(0, l + gw // 2), max(0, r + gw - gw // 2)
+    h, w = max(h, kernel[0] - t - b), max(w, kernel[1] - l - r)
+    return n, c, o, h, w, (t, b, l, r)
+
+
+@pytest.mark.parametrize("kernel, m", KERNEL_TILES, ids=str)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
-def test_float64_matches_the_readable_op(m, shape):
-    n, c, o, h, w, padding = shape
+def test_float64_matches_the_readable_op(kernel, m, shape):
+    n, c, o, h, w, padding = _grown(shape, kernel)
     rng = np.random.default_rng(0)
-    x, k, b = rng.standard_normal((n, c, h, w)), rng.standard_normal((o, c, 3, 3)), rng.standard_normal(o)
+    x, k, b = rng.standard_normal((n, c, h, w)), rng.standard_normal((o, c) + kernel), rng.standard_normal(o)
     y_ref, dy, dx_ref = _reference(x, k, b, padding)
     y, dx = _winograd(x, k, b, padding, m, dy)
     assert y.shape == y_ref.shape and dx.shape == x.shape
@@ -91,14 +107,15 @@ def test_float64_matches_the_readable_op(m, shape):
     assert rel_error(dx, dx_ref) <= 1e-10
 
 
-@pytest.mark.parametrize("m", TILES)
-def test_chunks_of_tile_rows_join_up(m, monkeypatch):
+@pytest.mark.parametrize("kernel, m", KERNEL_TILES, ids=str)
+def test_chunks_of_tile_rows_join_up(kernel, m, monkeypatch):
     """A scratch budget of a few tile rows splits the image into many chunks, last one partial."""
-    monkeypatch.setattr(winograd, "SCRATCH_ELEMENTS", 4000)
+    monkeypatch.setattr(winograd, "SCRATCH_ELEMENTS", 6000)
     rng = np.random.default_rng(1)
-    x, k = rng.standard_normal((2, 3, 31, 27)), rng.standard_normal((4, 3, 3, 3))
-    y_ref, dy, dx_ref = _reference(x, k, None, (1, 1, 1, 1))
-    y, dx = _winograd(x, k, None, (1, 1, 1, 1), m, dy)
+    x, k = rng.standard_normal((2, 3, 31, 27)), rng.standard_normal((4, 3) + kernel)
+    padding = ((kernel[0] - 1) // 2, kernel[0] // 2, (kernel[1] - 1) // 2, kernel[1] // 2)
+    y_ref, dy, dx_ref = _reference(x, k, None, padding)
+    y, dx = _winograd(x, k, None, padding, m, dy)
     assert rel_error(y, y_ref) <= 1e-10 and rel_error(dx, dx_ref) <= 1e-10
 
 
@@ -114,38 +131,40 @@ def test_float32_f2_within_1e5_of_float64():
 
 @pytest.fixture(scope="module")
 def inception_layers():
-    """Every 3x3 stride-1 convolution of InceptionV3 on the bundled photo's activations:
-    (name, input a, padding, float64 y, dy, float64 dx)."""
+    """Every stride-1 convolution of InceptionV3 with a kernel of TILES, on the bundled photo's
+    activations: {kernel: [(name, input a, padding, float64 y, dy, float64 dx)]}."""
     model = load_model()
     x = model.preprocess(load_image(sample_path()))
     convs = [node for node in model.nodes.values() if node.op == "conv2d"
-             and node.params["w"].shape[2:] == (3, 3) and layers.pair_stride(node) == 1]
+             and tuple(node.params["w"].shape[2:]) in TILES and layers.pair_stride(node) == 1]
     acts = model.forward(x, [node.inputs[0] for node in convs])
-    out = []
+    out = {}
     for node in convs:
-        a = acts[node.inputs[0]]
+        a, w = acts[node.inputs[0]], node.params["w"]
         padding = layers.window(node, a.shape[2:])[2]
-        y_ref, dy, dx_ref = _reference(a.astype(np.float64), node.params["w"].astype(np.float64), None, padding)
-        out.append((node, a, padding, y_ref, dy, dx_ref))
+        y_ref, dy, dx_ref = _reference(a.astype(np.float64), w.astype(np.float64), None, padding)
+        out.setdefault(tuple(w.shape[2:]), []).append((node, a, padding, y_ref, dy, dx_ref))
     return out
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("m", TILES)
-def test_float32_error_on_inception_layers(m, inception_layers):
-    assert len(inception_layers) == 10
-    for node, a, padding, y_ref, dy, dx_ref in inception_layers:
+@pytest.mark.parametrize("kernel, m", KERNEL_TILES, ids=str)
+def test_float32_error_on_inception_layers(kernel, m, inception_layers):
+    assert len(inception_layers[kernel]) == {(3, 3): 10, (1, 7): 6, (7, 1): 6, (5, 5): 3}[kernel]
+    for node, a, padding, y_ref, dy, dx_ref in inception_layers[kernel]:
         y, dx = _winograd(a, node.params["w"], None, padding, m, dy.astype(np.float32))
-        assert rel_l2_error(y, y_ref) <= FLOAT32_BOUND[m], node.name
-        assert rel_l2_error(dx, dx_ref) <= FLOAT32_BOUND[m], node.name
+        assert y.dtype == np.float32 and dx.dtype == np.float32
+        assert rel_l2_error(y, y_ref) <= FLOAT32_BOUND[kernel, m], node.name
+        assert rel_l2_error(dx, dx_ref) <= FLOAT32_BOUND[kernel, m], node.name
 
 
-@pytest.mark.parametrize("m", (2, 4))
-def test_on_the_cupy_standin(m, cupy_standin):
+@pytest.mark.parametrize("kernel, m", [((3, 3), 2), ((3, 3), 4), ((1, 7), 4), ((7, 1), 2)], ids=str)
+def test_on_the_cupy_standin(kernel, m, cupy_standin):
     rng = np.random.default_rng(3)
-    x, k, b = rng.standard_normal((2, 3, 11, 9)), rng.standard_normal((5, 3, 3, 3)), rng.standard_normal(5)
-    y_ref, dy, dx_ref = _reference(x, k, b, (1, 1, 0, 1))
-    y, dx = _winograd(to_device(x), to_device(k), to_device(b), (1, 1, 0, 1), m, to_device(dy))
+    x, k, b = rng.standard_normal((2, 3, 11, 9)), rng.standard_normal((5, 3) + kernel), rng.standard_normal(5)
+    padding = (kernel[0] - 1, 0, kernel[1] // 2, kernel[1] - 1 - kernel[1] // 2)  # asymmetric
+    y_ref, dy, dx_ref = _reference(x, k, b, padding)
+    y, dx = _winograd(to_device(x), to_device(k), to_device(b), padding, m, to_device(dy))
     assert isinstance(y, cupy_standin.ndarray) and isinstance(dx, cupy_standin.ndarray)
     assert rel_error(to_host(y), y_ref) <= 1e-10 and rel_error(to_host(dx), dx_ref) <= 1e-10
 
