@@ -40,7 +40,7 @@ weights, all in CuPy. On a GPU cuDNN's own Winograd or implicit GEMM is faster t
 separate passes, so the plan should keep cuDNN-backed paths there unless measured.
 """
 from ..backend import get_array_module
-from .winograd_transforms import matrices
+from .winograd_transforms import backward_matrices, matrices
 from .workspace import scratch
 
 # Scratch elements per chunk of tile rows (tiles, transformed tiles, GEMM output, half-transformed
@@ -72,15 +72,6 @@ def transform_weights(w, m):
     return xp.ascontiguousarray(u.reshape(gh.shape[0] * gw.shape[0], o, c).astype(w.dtype))
 
 
-def transform_weights_for_backward(w, m):
-    """U for the input gradient: the kernel flipped in space, input and output channels swapped.
-
-    w: (O, C, kh, kw) -> U_back: (nh * nw, C, O), for conv2d_backward_input.
-    """
-    xp = get_array_module(w)
-    return transform_weights(xp.ascontiguousarray(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]), m)
-
-
 def conv2d_forward(x, U, b, padding, m, kernel=(3, 3)):
     """Same result as numdream.ops.conv2d_forward with stride 1 (up to rounding).
 
@@ -89,10 +80,35 @@ def conv2d_forward(x, U, b, padding, m, kernel=(3, 3)):
     Returns y: (N, O, OH, OW) with OH = H + top + bottom - kh + 1 (no cache: the input
     gradient needs only shapes and the transformed weights).
     """
+    return _convolve(x, U, b, padding, tile_sizes(m, kernel), kernel, backward=False)
+
+
+def conv2d_backward_input(dy, x_shape, U, padding, m, kernel=(3, 3)):
+    """Same dx as numdream.ops.conv2d_backward for a stride-1 convolution (up to rounding).
+
+    dy: (N, O, OH, OW); U: the forward's transformed weights, transform_weights(w, m).
+    Returns dx: (N, C, H, W). dx[h] = sum_i dy[h + t - i] w[i]: a stride-1 correlation of dy
+    with the flipped kernel, channels swapped, padded by kh - 1 - t above and kh - 1 - b below,
+    so the forward routine serves. The flipped kernel's transformed weights are U's own,
+    transposed, at permuted and rescaled positions (winograd_transforms.backward_matrices folds
+    both into the transforms), so no second copy of the weights is made or kept.
+    """
+    kh, kw = kernel
+    t, b, l, r = padding
+    padding_back = (kh - 1 - t, kh - 1 - b, kw - 1 - l, kw - 1 - r)
+    dx = _convolve(dy, U.transpose(0, 2, 1), None, padding_back, tile_sizes(m, kernel), kernel, backward=True)
+    if dx.shape[1:] != tuple(x_shape[1:]):
+        raise ValueError(f"winograd: dy of shape {tuple(dy.shape)} with padding {tuple(padding)} "
+                         f"does not come from an input of shape {tuple(x_shape)}")
+    return dx
+
+
+def _convolve(x, U, b, padding, tile, kernel, backward):
+    """conv2d_forward with U: (nh * nw, O, C), possibly a transposed view (backward=True)."""
     xp = get_array_module(x)
     n, c, h, width = x.shape
-    (kh, kw), (mh, mw) = kernel, tile_sizes(m, kernel)
-    at_h, bt_h, at_w, bt_w = _device_matrices(xp, x.dtype, (mh, mw), (kh, kw))
+    (kh, kw), (mh, mw) = kernel, tile
+    at_h, bt_h, at_w, bt_w = _device_matrices(xp, x.dtype, (mh, mw), (kh, kw), backward)
     nh, nw = bt_h.shape[0], bt_w.shape[0]
     p, o, uc = U.shape
     if (p, uc) != (nh * nw, c):
@@ -116,30 +132,16 @@ def conv2d_forward(x, U, b, padding, m, kernel=(3, 3)):
 _device_cache = {}
 
 
-def _device_matrices(xp, dtype, tile, kernel):
+def _device_matrices(xp, dtype, tile, kernel, backward):
     """(AT_h, BT_h, AT_w, BT_w) as ``xp`` arrays of ``dtype`` (made once per module and dtype)."""
-    key = (xp.__name__, str(dtype), tile, kernel)
+    key = (xp.__name__, str(dtype), tile, kernel, backward)
     if key not in _device_cache:
-        (mh, mw), (kh, kw) = tile, kernel
-        (at_h, _, bt_h), (at_w, _, bt_w) = matrices(mh, kh), matrices(mw, kw)
-        _device_cache[key] = tuple(xp.asarray(a, dtype=dtype) for a in (at_h, bt_h, at_w, bt_w))
+        mats = []
+        for m, k in zip(tile, kernel):
+            at, _, bt = matrices(m, k)
+            mats += backward_matrices(m, k) if backward else (at, bt)
+        _device_cache[key] = tuple(xp.asarray(a, dtype=dtype) for a in mats)
     return _device_cache[key]
-
-
-def conv2d_backward_input(dy, x_shape, U_back, padding, m, kernel=(3, 3)):
-    """Same dx as numdream.ops.conv2d_backward for a stride-1 convolution (up to rounding).
-
-    dy: (N, O, OH, OW); U_back: from transform_weights_for_backward(w, m). Returns dx: (N, C, H, W).
-    dx[h] = sum_i dy[h + t - i] w[i]: a stride-1 correlation of dy with the flipped kernel,
-    padded by kh - 1 - t above and kh - 1 - b below, so the forward routine serves.
-    """
-    kh, kw = kernel
-    t, b, l, r = padding
-    dx = conv2d_forward(dy, U_back, None, (kh - 1 - t, kh - 1 - b, kw - 1 - l, kw - 1 - r), m, kernel)
-    if dx.shape[2:] != tuple(x_shape[2:]):
-        raise ValueError(f"winograd: dy of shape {tuple(dy.shape)} with padding {tuple(padding)} "
-                         f"does not come from an input of shape {tuple(x_shape)}")
-    return dx
 
 
 def _chunk(xp, x, U, b, y, tile_rows, origin, tile, mats):
@@ -169,7 +171,7 @@ def _chunk(xp, x, U, b, y, tile_rows, origin, tile, mats):
         v = out
 
     # one GEMM per tile position, all in one matmul: M[i, j] = U[i, j] @ V[i, j]
-    xp.matmul(U.reshape(p, 1, o, c), v.reshape(p, n, c, rows * tw), out=mm)
+    xp.matmul(U[:, None], v.reshape(p, n, c, rows * tw), out=mm)  # U may be a transposed view
 
     # output transform, along the width then along the height: Y = A^T M A. The width pass is
     # computed transposed, M[i]^T @ A_w, so that its output has the tile's column b innermost:

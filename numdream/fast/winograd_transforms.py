@@ -13,18 +13,22 @@ multiply there (n products), interpolate s back. With E_k the (n, k) evaluation 
 the leading coefficient), s = E_n^-1 ((E_r g) * (E_m h)). The correlation is the transpose of
 that linear map in h, hence AT = E_m^T, G = E_r, BT = E_n^-T. Any scaling D of the n products
 gives the same result (G -> D G, BT -> D^-1 BT); Lavin's choice, kept here, puts the fractions
-1 / prod_k (p_i - p_k) into G (the weights, transformed once per model) and leaves BT, applied
-to every input tile, with small integers.
+1 / prod_k (p_i - p_k) into G (the weights, transformed once per model).
 
-The points decide the accuracy. F(2, 3) uses 0, 1, -1 (and infinity): every coefficient of BT
-and AT is 0 or +-1, so its float32 error is about that of the direct sum. F(4, 3) needs two
-more points, 2 and -2: BT has entries 4 and 5, AT has 8, G has 1/24. Those larger coefficients
-amplify float32 rounding, in the transformed input (a sum of terms up to 5x the pixel values,
-rounded once, then multiplied) and in the output transform (products weighted by up to 8x,
-summed with cancellation): measured 3-10x im2col's error on the real layers, still a few 1e-6
-(tests/test_winograd.py, benchmarks/README.md). F(6, 3) adds +-1/2 (its AT has 32 and 1/32)
-and roughly doubles the error again. The points 1/2 and -1/2 instead of 2 and -2 for F(4, 3)
-give the same error within 10 % on those layers (measured), so Lavin's are kept.
+The points decide the accuracy, and one more property. F(2, 3) uses 0, 1, -1 (and infinity):
+every coefficient of BT and AT is 0 or +-1, so its float32 error is about that of the direct
+sum. F(4, 3) needs two more points. Lavin's 2 and -2 give BT entries 4 and 5, AT an 8 and G a
+1/24; larger coefficients amplify float32 rounding, in the transformed input (a sum of terms
+up to 5x the pixel values, rounded, then multiplied) and in the output transform (products
+weighted by up to 8x, summed with cancellation). Here F(4, 3) takes -2 and -1/2 instead: a set
+closed under p -> 1/p (0 <-> infinity), which makes the transformed flipped kernel a
+permutation of the transformed kernel (flip_permutation), so the input gradient reuses the
+forward's U instead of a second copy (numdream/fast/winograd.py). It costs float32 accuracy:
+measured on InceptionV3's 3x3 layers, 1.1e-6 / 3.2e-6 (forward / input gradient) against
+7.1e-7 / 2.5e-6 with Lavin's points and 2.2e-7 / 2.5e-7 for im2col; the figures of every
+kernel are in tests/test_winograd.py. Every set below is closed under inversion. Where there
+was a choice it was measured the same way: -2, -1/2 beat 2, 1/2 by 1.1-1.6x for F(4, 3) and
+2.5x for F(2, 5); for F(4, 7), 3, 1/3 and -3/2, -2/3 are within 15 %, and 3/2, 2/3 are 2x worse.
 """
 import functools
 from fractions import Fraction
@@ -32,22 +36,18 @@ from fractions import Fraction
 import numpy
 
 # Finite interpolation points of each F(m, r) used here (infinity is always the last point).
-# For F(4, 7), +-3/2 as the last pair gave the smallest float32 error of +-3, +-1/4, +-4 and (3, 1/3)
-# on InceptionV3's 1x7 and 7x1 layers (1.8e-6 / 5.3e-6 forward / input gradient, against
-# 2.6e-6 / 7.6e-6 for +-3); for F(4, 3), +-1/2 instead of +-2 made no difference (within 10 %).
 POINTS = {
     (2, 3): (0, 1, -1),
-    (4, 3): (0, 1, -1, 2, -2),
-    (6, 3): (0, 1, -1, 2, -2, 0.5, -0.5),
-    (2, 5): (0, 1, -1, 2, -2),
-    (4, 5): (0, 1, -1, 2, -2, 0.5, -0.5),
-    (2, 7): (0, 1, -1, 2, -2, 0.5, -0.5),
-    (4, 7): (0, 1, -1, 2, -2, 0.5, -0.5, 1.5, -1.5),
+    (4, 3): (0, 1, -1, -2, Fraction(-1, 2)),
+    (6, 3): (0, 1, -1, 2, -2, Fraction(1, 2), Fraction(-1, 2)),
+    (2, 5): (0, 1, -1, -2, Fraction(-1, 2)),
+    (4, 5): (0, 1, -1, 2, -2, Fraction(1, 2), Fraction(-1, 2)),
+    (2, 7): (0, 1, -1, 2, -2, Fraction(1, 2), Fraction(-1, 2)),
+    (4, 7): (0, 1, -1, 2, -2, Fraction(1, 2), Fraction(-1, 2), 3, Fraction(1, 3)),
     # 2-tap kernels: the phases of a stride-2 convolution (benchmarks/polyphase.py)
     (3, 2): (0, 1, -1),
-    (4, 2): (0, 1, -1, 2),
-    (5, 2): (0, 1, -1, 2, -2),
-    (6, 2): (0, 1, -1, 2, -2, 0.5),
+    (4, 2): (0, 1, 2, Fraction(1, 2)),
+    (5, 2): (0, 1, -1, -2, Fraction(-1, 2)),
 }
 
 
@@ -57,6 +57,11 @@ def toom_cook(m, r, points):
     Returns (AT (m, n), G (n, r), BT (n, n)) as float64 arrays, n = m + r - 1, computed in
     rational arithmetic (fractions.Fraction) so that they hold no rounding of their own.
     """
+    return tuple(_floats(mat) for mat in exact_toom_cook(m, r, points))
+
+
+def exact_toom_cook(m, r, points):
+    """toom_cook's matrices, exactly: lists of rows of Fractions."""
     n = m + r - 1
     pts = [Fraction(p) for p in points]
     if len(pts) != n - 1 or len(set(pts)) != len(pts):
@@ -70,7 +75,37 @@ def toom_cook(m, r, points):
     at = [list(col) for col in zip(*evaluation(m))]
     g = [[v / s for v in row] for row, s in zip(evaluation(r), scale)]
     bt = [[e_n_inverse[k][i] * scale[i] for k in range(n)] for i in range(n)]  # diag(scale) E_n^-T
-    return tuple(numpy.array([[float(v) for v in row] for row in mat]) for mat in (at, g, bt))
+    return at, g, bt
+
+
+def _floats(mat):
+    out = numpy.array([[float(v) for v in row] for row in mat])
+    out.flags.writeable = False  # shared by every caller through the caches below
+    return out
+
+
+def flip_permutation(g):
+    """(perm, scale) with G J = diag(scale) G[perm]: the flipped kernel, transformed, is the
+    transformed kernel with its positions permuted and scaled.
+
+    g: G of F(m, r) as rows of Fractions; J reverses the r taps. Flipping the taps turns the
+    kernel polynomial k(x) into x^(r-1) k(1/x), so its value at p is p^(r-1) times k's value at
+    1/p (and 0 and infinity swap): perm pairs p with 1/p. It exists when the points are closed
+    under p -> 1/p, which every POINTS entry is, so that the input gradient can use U itself.
+    """
+    perm, scale = [], []
+    for row in g:
+        flipped = row[::-1]
+        for k, other in enumerate(g):
+            j = next(j for j, v in enumerate(other) if v != 0)
+            c = flipped[j] / other[j]
+            if c != 0 and all(a == c * b for a, b in zip(flipped, other)):
+                perm.append(k)
+                scale.append(c)
+                break
+        else:
+            raise ValueError("the points are not closed under p -> 1/p (with 0 <-> infinity)")
+    return perm, scale
 
 
 def _product(values):
@@ -94,16 +129,34 @@ def _inverse(mat):
     return [row[n:] for row in a]
 
 
+def _points(m, r):
+    if (m, r) not in POINTS:
+        raise ValueError(f"no Winograd points for F({m}, {r}); known: {sorted(POINTS)}")
+    return POINTS[(m, r)]
+
+
 @functools.lru_cache(maxsize=None)
 def matrices(m, r):
     """(AT, G, BT) of F(m, r) with the points of POINTS; F(1, 1) (no tiling) is the identity."""
     if (m, r) == (1, 1):
-        one = numpy.ones((1, 1))
-        one.flags.writeable = False
-        return one, one, one
-    if (m, r) not in POINTS:
-        raise ValueError(f"no Winograd points for F({m}, {r}); known: {sorted(POINTS)}")
-    mats = toom_cook(m, r, POINTS[(m, r)])
-    for mat in mats:
-        mat.flags.writeable = False  # shared by every caller through the cache
-    return mats
+        return _floats([[1]]), _floats([[1]]), _floats([[1]])
+    return toom_cook(m, r, _points(m, r))
+
+
+@functools.lru_cache(maxsize=None)
+def backward_matrices(m, r):
+    """(AT~, BT~) with which the forward's own U computes the input gradient (no second U).
+
+    The gradient is a correlation of dy with the flipped kernel, channels swapped; its
+    transformed weights would be U_back[i, j] = s_i s_j U[p_i, p_j]^T (flip_permutation). So
+    the GEMM at position (i', j') can take U[i', j']^T if the input transform's rows are taken
+    in the order p and scaled by s (BT~[i'] = s_p(i') BT[p(i')]) and the output transform's
+    columns in the same order (AT~[:, i'] = AT[:, p(i')]).
+    """
+    if (m, r) == (1, 1):
+        return _floats([[1]]), _floats([[1]])
+    at, g, bt = exact_toom_cook(m, r, _points(m, r))
+    perm, scale = flip_permutation(g)
+    at_b = [[row[k] for k in perm] for row in at]
+    bt_b = [[scale[k] * v for v in bt[k]] for k in perm]
+    return _floats(at_b), _floats(bt_b)
