@@ -129,12 +129,22 @@ def layer_cases(model, hw, kind):
 
 
 def time_alternating(calls, repeats, clock=time.perf_counter):
-    """Median seconds of each zero-argument call, run in turn ``repeats`` times after a warm-up."""
-    for call in calls:
+    """Median seconds of each (library, zero-argument call), run in turn ``repeats`` times.
+
+    Where the library changes (numpy's OpenBLAS and torch's OpenMP), one untimed call comes
+    first: each library's threads spin for a while after a call, and measured here they slow
+    the other library's next call 2-4x on 2 cores. Without it the alternation would bill each
+    engine for the other's spinning threads.
+    """
+    for _, call in calls:
         call()
     times = [[] for _ in calls]
+    last = calls[-1][0]
     for _ in range(repeats):
-        for call, ts in zip(calls, times):
+        for (library, call), ts in zip(calls, times):
+            if library != last:
+                call()
+                last = library
             start = clock()
             call()
             ts.append(clock() - start)
@@ -179,10 +189,23 @@ def bench_layer(node, x_shape, padding, engines, repeats, rng, clock):
     xt, dyt = torch.from_numpy(x), torch.from_numpy(dy)
     calls = []
     for name, (forward, backward) in made:
-        ins = (xt, dyt) if name == "torch" else (x, dy)
-        calls += [lambda f=forward, a=ins[0]: f(a), lambda g=backward, a=ins[1]: g(a, x_shape)]
+        library, ins = ("torch", (xt, dyt)) if name == "torch" else ("numpy", (x, dy))
+        calls += [(library, lambda f=forward, a=ins[0]: f(a)), (library, lambda g=backward, a=ins[1]: g(a, x_shape))]
     times = time_alternating(calls, repeats, clock)
     return {name: (times[2 * i], times[2 * i + 1]) for i, (name, _) in enumerate(made)}
+
+
+def bench_kind(model, hw, kind, args, rng, clock):
+    """[(node, x shape, {engine: (forward s, backward s), "others": cores})] for every layer of ``kind``."""
+    rows = []
+    for node, x_shape, padding in layer_cases(model, hw, kind):
+        if args.wait_idle is not None:
+            wait_until_idle(args.wait_idle)
+        busy, own, start = busy_seconds(), own_seconds(), time.perf_counter()
+        result = bench_layer(node, x_shape, padding, ENGINES[kind], args.repeats, rng, clock)
+        result["others"] = max(0.0, (busy_seconds() - busy) - (own_seconds() - own)) / (time.perf_counter() - start)
+        rows.append((node, x_shape, result))
+    return rows
 
 
 def print_table(kind, size, rows, names):
@@ -243,17 +266,8 @@ def main():
     for text in args.sizes.split(","):
         w, h = (int(v) for v in text.split("x"))
         for kind in args.kinds.split(","):
-            names = [name for name, _ in ENGINES[kind]]
-            rows = []
-            for node, x_shape, padding in layer_cases(model, (h, w), kind):
-                if args.wait_idle is not None:
-                    wait_until_idle(args.wait_idle)
-                busy0, own0, start0 = busy_seconds(), own_seconds(), time.perf_counter()
-                result = bench_layer(node, x_shape, padding, ENGINES[kind], args.repeats, rng, clock)
-                elapsed = time.perf_counter() - start0
-                result["others"] = max(0.0, (busy_seconds() - busy0) - (own_seconds() - own0)) / elapsed
-                rows.append((node, x_shape, result))
-            print_table(kind, text, rows, names)
+            rows = bench_kind(model, (h, w), kind, args, rng, clock)
+            print_table(kind, text, rows, [name for name, _ in ENGINES[kind]])
     wall = time.perf_counter() - start
     others = max(0.0, (busy_seconds() - busy) - (own_seconds() - own)) / wall
     print(f"\nGEMM peak again at the end: {gemm_peak():.0f} GFLOP/s; other processes kept "

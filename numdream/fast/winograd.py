@@ -121,7 +121,7 @@ def _convolve(x, U, b, padding, tile, kernel, backward):
                          f"with padding {tuple(padding)}")
     th, tw = -(-oh // mh), -(-ow // mw)  # tiles per column and per row (the last may overhang)
     y = xp.empty((n, o, oh, ow), dtype=x.dtype)
-    per_row = (2 * p * c + p * o + nh * mw * o) * n * tw  # scratch per tile row, see _chunk
+    per_row = (2 * p * c + p * o + mh * nw * o) * n * tw  # scratch per tile row, see _chunk
     rows = max(1, SCRATCH_ELEMENTS // per_row)
     for r0 in range(0, th, rows):
         r1 = min(th, r0 + rows)
@@ -152,38 +152,48 @@ def _chunk(xp, x, U, b, y, tile_rows, origin, tile, mats):
     nh, nw = bt_h.shape[0], bt_w.shape[0]
     rows, tw = r1 - r0, -(-y.shape[3] // mw)
     q, qo = n * c * rows * tw, n * o * rows * tw  # elements per tile position, in and out
+    rows_in = rows * mh + nh - mh  # input rows that the chunk's tiles read
     parts = _carve(xp, x.dtype, {
-        "d": (nh, nw, n, c, rows, tw),  # the tiles; then V, or the input half-transformed
-        "t1": (nh, nw, q),
+        "a": (p * q,), "b": (p * q,),  # the input's stages, in turn (p * q holds the largest)
         "m": (p, n, o, rows * tw),  # the GEMM's output; then Y, or the output half-transformed
-        "r": (nh, mw, qo)})
-    d, t1, mm, r = parts["d"], parts["t1"], parts["m"], parts["r"]
-    _gather_tiles(xp, x, d, (row0 + r0 * mh, col0), (mh, mw))
+        "r": (mh, nw, qo)})
+    a, b_, mm, r = parts["a"], parts["b"], parts["m"], parts["r"]
 
-    # input transform, along the width then along the height: V = B^T d B
-    v = d
+    # input transform, along the width then along the height: V = B^T d B. Along the width
+    # first, on whole rows: the nw column phases of the chunk's input rows (stride mw), one
+    # matmul with BT_w; then the rows of each tile (row stride mh, contiguous inside) and one
+    # matmul with BT_h. Gathering whole tiles first would copy nh / mh times more with stride.
+    size = nw * n * c * rows_in * tw
+    cols = b_[:size].reshape(nw, n, c, rows_in, tw)
+    _gather_tiles(xp, x, cols[None], (row0 + r0 * mh, col0), (1, mw))
+    half, free = cols, a
     if nw > 1:
-        xp.matmul(bt_w, d.reshape(nh, nw, q), out=t1.reshape(nh, nw, q))
-        v = t1
+        half, free = a[:size].reshape(cols.shape), b_
+        xp.matmul(bt_w, cols.reshape(nw, -1), out=half.reshape(nw, -1))
+    v = half
     if nh > 1:
-        out = d if v is t1 else t1
-        xp.matmul(bt_h, v.reshape(nh, nw * q), out=out.reshape(nh, nw * q))
-        v = out
+        tiles = free[:p * q].reshape(nh, nw, n, c, rows, tw)
+        for ki in range(nh):
+            xp.copyto(tiles[ki], half[:, :, :, ki:ki + mh * (rows - 1) + 1:mh])
+        v = (b_ if free is a else a)[:p * q]  # where half was: consumed by the copies
+        xp.matmul(bt_h, tiles.reshape(nh, nw * q), out=v.reshape(nh, nw * q))
 
     # one GEMM per tile position, all in one matmul: M[i, j] = U[i, j] @ V[i, j]
     xp.matmul(U[:, None], v.reshape(p, n, c, rows * tw), out=mm)  # U may be a transposed view
 
-    # output transform, along the width then along the height: Y = A^T M A. The width pass is
-    # computed transposed, M[i]^T @ A_w, so that its output has the tile's column b innermost:
-    # (N, O, tile rows, tiles, b) is the layout of y's rows, and each row of the tile is then
-    # one copy with whole contiguous rows instead of mw copies with stride mw.
-    ytiles = mm.reshape(nh, nw * qo)  # nw == 1 unless the width pass below replaces it
-    if nw > 1:
-        xp.matmul(mm.reshape(nh, nw, qo).transpose(0, 2, 1), at_w.T, out=r.reshape(nh, qo, mw))
-        ytiles = r.reshape(nh, qo * mw)
+    # output transform, along the height then along the width: Y = A^T M A. The width pass is
+    # computed transposed, Y1[a]^T @ A_w, so that its output has the tile's column b innermost:
+    # (N, O, tile rows, tiles, b) is the layout of y's rows, and each row of the tile is then one
+    # copy of whole contiguous rows instead of mw copies with stride mw. (Width first, on the
+    # larger array, measured the same.)
+    ytiles = mm.reshape(nh, nw * qo)
     if nh > 1:
-        out = (mm if nw > 1 else r).reshape(-1)[:mh * qo * mw]  # whichever no longer holds data
-        xp.matmul(at_h, ytiles, out=out.reshape(mh, qo * mw))
+        out = r.reshape(-1)[:mh * nw * qo].reshape(mh, nw * qo)
+        xp.matmul(at_h, ytiles, out=out)
+        ytiles = out
+    if nw > 1:
+        out = mm.reshape(-1)[:mh * qo * mw].reshape(mh, qo, mw)  # M is consumed: its memory is free
+        xp.matmul(ytiles.reshape(mh, nw, qo).transpose(0, 2, 1), at_w.T, out=out)
         ytiles = out
     ytiles = ytiles.reshape(mh, n, o, rows, tw * mw)
     for a in range(mh):  # the bias rides along with the copy into y
