@@ -211,3 +211,13 @@ def test_polyphase_experiment_is_a_stride_2_convolution(m, shape, monkeypatch):
     assert rel_error(polyphase.conv2d_forward(x, u, b, padding, m), y_ref) <= 1e-10
     assert rel_error(polyphase.conv2d_backward_input(dy, x.shape, u, padding, m),
                      ops.conv2d_backward(dy, cache)) <= 1e-10
+
+
+def test_the_rule_takes_winograd_for_stride_1_kernels_it_was_measured_on():
+    assert winograd.tile_for((3, 3), (1, 1)) == 4
+    assert winograd.tile_for((1, 7), (1, 1)) == 4 and winograd.tile_for((7, 1), (1, 1)) == 4
+    assert winograd.tile_for((5, 5), (1, 1)) == 4
+    assert winograd.tile_for((3, 3), (2, 2)) is None  # the polyphase split did not pay
+    assert winograd.tile_for((1, 1), (1, 1)) is None and winograd.tile_for((3, 3), (1, 1), groups=2) is None
+    for kernel, m in winograd.TILE_FOR_KERNEL.items():  # every tile the rule picks is tested above
+        assert (kernel, m) in KERNEL_TILES

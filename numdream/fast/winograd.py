@@ -51,6 +51,26 @@ SCRATCH_ELEMENTS = 1 << 22
 _ALIGN = 16  # every scratch view starts on a 64-byte boundary (float32), for SIMD and BLAS
 
 
+# The rule measured by benchmarks/bench_winograd.py (benchmarks/README.md): every stride-1
+# convolution with one of these kernels, at every InceptionV3 shape at 512x512 and 1024x768,
+# ran faster through Winograd with this output tile than through im2col, at one thread and at
+# two; stride-2 (benchmarks/polyphase.py) and 1x1 convolutions did not, and stay on im2col.
+# F(4x4) rather than F(6x6) for 3x3: F(6x6) was 1-10 % faster in total but its U is 64 / 9 of
+# w's size against 36 / 9 (8 MB more for InceptionV3, a step's memory may grow 25 % at most)
+# and its float32 error is 1.2-1.5x larger.
+TILE_FOR_KERNEL = {(3, 3): 4, (5, 5): 4, (1, 7): 4, (7, 1): 4}
+
+
+def tile_for(kernel, stride, groups=1):
+    """The output tile m the fast path should use for a conv2d, or None for im2col.
+
+    kernel: (kh, kw); stride: (sh, sw); groups: Caffe's group count (grouped ones stay on im2col).
+    """
+    if tuple(stride) != (1, 1) or groups != 1:
+        return None
+    return TILE_FOR_KERNEL.get(tuple(kernel))
+
+
 def tile_sizes(m, kernel):
     """Output tile (mh, mw) for ``m`` (int or pair) and kernel (kh, kw): no tiling along a 1-tap axis."""
     mh, mw = (m, m) if isinstance(m, int) else m
