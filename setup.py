@@ -1,9 +1,14 @@
 """numdream: DeepDream written from scratch in NumPy, with an optional CuPy backend."""
 from setuptools import find_packages, setup
 
-VIDEO = ["imageio>=2.31", "imageio-ffmpeg>=0.4.9"]  # imageio-ffmpeg ships its own ffmpeg binary
+# imageio-ffmpeg ships its own ffmpeg binary; OpenCV (headless: no GUI libraries) estimates the optical
+# flow of numdream/flow.py; 4.10 is its first release built for NumPy 2 (tests pass on 4.10.0.84 and 5.0.0.93).
+VIDEO = ["imageio>=2.31", "imageio-ffmpeg>=0.4.9", "opencv-python-headless>=4.10"]
 DASK = ["dask[distributed]>=2023.1"]
-TUTORIALS = ["nbclient>=0.7", "nbformat>=5.7", "ipykernel>=6", "matplotlib>=3.6"]
+# what executes the notebooks (the tests and tutorials/make_notebooks.py run them too), and JupyterLab
+# to open them: `pip install ".[tutorials]"` then `jupyter lab tutorials/`
+NOTEBOOKS = ["nbclient>=0.7", "nbformat>=5.7", "ipykernel>=6", "matplotlib>=3.6"]
+TUTORIALS = NOTEBOOKS + ["jupyterlab>=4"]
 
 setup(
     name="numdream",
@@ -16,6 +21,7 @@ setup(
     # The converted weights live in the top-level weights/ folder and install as numdream.weights,
     # so `pip install .` and `pip install -e .` both find them without any download.
     packages=find_packages(include=["numdream", "numdream.*"]) + ["numdream.weights"],
+    py_modules=["numdream_main"],  # the console script's entry point (why: numdream_main.py)
     package_dir={"numdream.weights": "weights"},
     package_data={"numdream": ["data/*.png", "data/*.jpg", "data/*.txt"], "numdream.weights": ["*.h5", "*.md"]},
     install_requires=["numpy>=1.22", "scipy>=1.8", "pillow>=9.1", "h5py>=3.6", "tqdm>=4.60"],
@@ -26,7 +32,7 @@ setup(
         "tutorials": TUTORIALS,
         # torch is the autograd oracle of the tests; pin the CPU build this project is tested with.
         # The tests also execute the tutorials and exercise the video and Dask commands.
-        "test": ["pytest>=7", "torch==2.13.0"] + VIDEO + DASK + TUTORIALS,
+        "test": ["pytest>=7", "torch==2.13.0"] + VIDEO + DASK + NOTEBOOKS,
     },
-    entry_points={"console_scripts": ["numdream=numdream.cli:main"]},
+    entry_points={"console_scripts": ["numdream=numdream_main:main"]},
 )

@@ -63,8 +63,8 @@ def main():
         xt = torch.from_numpy(numpy.array(x))
 
         def ours():
-            acts = model.forward(x, UNTIL)
-            return model.backward(acts)  # L2 objective: the gradient is the activation itself
+            acts, tape = model.forward(x, UNTIL)
+            return model.backward(acts, tape)  # L2 objective: the gradient is the activation itself
 
         t_ours, t_torch = time_pair(ours, lambda: twin.step(xt, UNTIL), args.repeats)
         flops = conv_flops(model, (h, w), UNTIL)

@@ -47,7 +47,8 @@ def main(engine, size):
             return twin.step(xt, ["mixed5"])
     else:
         def step():
-            return model.backward(model.forward(x, ["mixed5"]))
+            acts, tape = model.forward(x, ["mixed5"])
+            return model.backward(acts, tape)
     before = current_rss_mb()
     step()
     step()

@@ -5,7 +5,7 @@ weight gradients."""
 import torch
 import torch.nn.functional as F
 
-from numdream.layers import resolve_padding
+from numdream.nodes import resolve_padding
 from numdream.ops.geometry import pair
 
 

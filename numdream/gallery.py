@@ -1,7 +1,7 @@
 """A contact sheet that shows at a glance what each layer draws.
 
     tiles, labels = layer_tiles(photo, ["mixed0", ..., "mixed5"])   # the same photo, one dream per layer
-    tiles, labels = channel_tiles("mixed4", 8, size=(224, 224))     # a layer's first channels, from noise
+    tiles, labels = channel_tiles("mixed4", 8, size=(224, 224))     # a layer's first channels, visualised
     sheet = contact_sheet(tiles, labels)                            # a labelled grid, uint8 (H, W, 3)
 
 Low layers draw strokes and textures, middle ones patterns and parts, high ones eyes and animals.
@@ -14,7 +14,11 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
+from .dream import dream
 from .errors import LayerError, NumdreamError
+from .featvis import channel, visualize
+from .images import load_image
+from .model import load_model
 
 DEFAULT_GALLERY_LAYERS = ("mixed0", "mixed1", "mixed2", "mixed3", "mixed4", "mixed5")
 GAP = 4          # pixels of white between cells and around the sheet
@@ -29,9 +33,6 @@ def layer_tiles(image, layers=DEFAULT_GALLERY_LAYERS, model=None, seed=0, origin
     comes first, labelled 'original'. options: dream() options (octaves, steps, ...).
     returns: (tiles, labels): uint8 (H, W, 3) arrays and their captions, in order.
     """
-    from .dream import dream
-    from .images import load_image
-    from .model import load_model
     pixels = load_image(image)
     model = model or load_model()
     layers = _check_layers(model, layers)
@@ -44,12 +45,14 @@ def layer_tiles(image, layers=DEFAULT_GALLERY_LAYERS, model=None, seed=0, origin
 
 
 def channel_tiles(layer, count, size=(224, 224), model=None, seed=0, progress=True, **options):
-    """Channels 0 .. count-1 of ``layer``, each maximised from the same noise (feature visualisation).
+    """Channels 0 .. count-1 of ``layer``, each visualised by numdream.visualize: the image that
+    maximises the channel's mean, in a Fourier parametrisation and decorrelated colour, through
+    random transformations, with Adam (see numdream.featvis). 'mixed4:pre_relu' reads the layer
+    before its last ReLU, where no channel is dead.
 
-    size: (W, H) of each tile. returns: (tiles, labels) as layer_tiles does.
+    size: (W, H) of each tile. options: visualize() options (steps, param, decorrelate,
+    transforms, lr). returns: (tiles, labels) as layer_tiles does.
     """
-    from .dream import dream
-    from .model import load_model
     model = model or load_model()
     (layer,) = _check_layers(model, [layer])
     channels = model.layer(layer).channels
@@ -58,8 +61,8 @@ def channel_tiles(layer, count, size=(224, 224), model=None, seed=0, progress=Tr
                             f"valid counts are 1 .. {channels}")
     tiles, labels = [], []
     for c in tqdm(range(count), desc="gallery", unit="channel", file=sys.stderr, disable=not progress):
-        tiles.append(dream(None, model=model, layers=layer, objective="channel", channels=[c], init="noise",
-                           size=tuple(size), seed=seed, progress=False, **options))
+        tiles.append(visualize(channel(layer, c), size=tuple(size), model=model, seed=seed, progress=False,
+                               **options)[0])
         labels.append(f"#{c} {layer}")
     return tiles, labels
 

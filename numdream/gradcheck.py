@@ -1,4 +1,4 @@
-"""Gradient checks for any forward/backward pair, and the registry of numdream's own ops.
+"""Gradient checks for any forward/backward pair: central differences and PyTorch autograd.
 
 A pair is ``forward(*inputs) -> (y, cache)`` and ``backward(dy, cache) -> dx`` (or a sequence of
 gradients, one per input checked). Both checks differentiate the scalar L = <forward(x), dy>:
@@ -20,17 +20,20 @@ A user's own op:
     def square_backward(dy, x): return 2 * x * dy
     check_op(square_forward, square_backward, [np.random.randn(3, 4)]).passed()   # True
 
-The registry (``CASES``, built in ``numdream.gradcheck_cases``) holds every op over a grid of
-configurations with its torch.nn.functional twin; ``numdream gradcheck`` and the tests use it.
+This module is the checking machinery only; it knows no op. The registry of numdream's own pairs
+over a grid of configurations (``numdream.opcases``) imports it, never the other way round.
 """
 import math
+from collections import namedtuple
 from dataclasses import dataclass
 
 import numpy as np
 
-from .backend import get_array_module, to_device, to_host
+from .backend import get_array_module, to_host
 from .errors import NumdreamError
-from .gradcheck_cases import CASES, OPS, Case, UnknownOpError, cases
+
+# forward(*inputs) -> (y, cache); backward(dy, cache) -> a gradient, or one per input
+Pair = namedtuple("Pair", "forward backward")
 
 FD_TOL = 1e-7  # float64 central differences
 TORCH_TOL = {"float64": 1e-10, "float32": 1e-5}  # rel_error in float64, rel_l2_error in float32
@@ -43,6 +46,8 @@ class TorchNotInstalled(NumdreamError):
 def import_torch():
     """torch, imported on first use; TorchNotInstalled if it is missing."""
     try:
+        # Lazy: torch is a test dependency, never a run-time one. Imported here, when a comparison
+        # runs, so that numdream (and `numdream gradcheck --no-torch`) works without it.
         import torch
     except ImportError:
         raise TorchNotInstalled("torch not installed: pip install torch (or numdream[test]) "
@@ -229,24 +234,8 @@ def compare_with_torch(forward, backward, inputs, torch_forward, dy=None, wrt=No
         backward_l2=max(rel_l2_error(g, t) for g, t in pairs))
 
 
-# --- the registry of numdream's ops: one source of truth for the tests and the CLI -----------
-
-def check_case(case, seed=0, elementwise=True, directions=3, ops=None):
-    """check_op for a registry case, its inputs on the active backend. Returns a GradcheckResult."""
-    inputs = [to_device(x) for x in case.inputs(seed)]
-    return check_op(case.forward(ops), case.backward(ops), inputs, eps=case.eps,
-                    directions=directions, elementwise=elementwise, seed=seed)
-
-
-def compare_case_with_torch(case, dtype="float64", seed=0):
-    """compare_with_torch for a registry case in ``dtype``, inputs on the active backend."""
-    inputs = [to_device(x) for x in case.inputs(seed, dtype)]
-    return compare_with_torch(case.forward(), case.backward(), inputs, case.torch_forward, seed=seed)
-
-
 __all__ = [
-    "FD_TOL", "TORCH_TOL", "TorchNotInstalled", "import_torch", "torch_available",
+    "Pair", "FD_TOL", "TORCH_TOL", "TorchNotInstalled", "import_torch", "torch_available",
     "rel_error", "rel_l2_error", "numerical_gradient", "directional_derivative",
     "GradcheckResult", "TorchResult", "check_op", "compare_with_torch",
-    "Case", "CASES", "OPS", "UnknownOpError", "cases", "check_case", "compare_case_with_torch",
 ]

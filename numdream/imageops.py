@@ -6,8 +6,7 @@ All images here are float arrays (N, C, H, W).
 import math
 
 from .backend import get_array_module
-from .ops import conv2d_backward, conv2d_forward
-from .ops.conv import ConvCache
+from .ops import conv2d_forward, conv2d_transpose
 
 
 def _interp_axis(x, size, axis):
@@ -60,10 +59,14 @@ def _binomial_kernel(dtype, xp):
 
 
 def _upsample(low, hw, kernel):
-    """Transposed stride-2 convolution: (M, 1, h, w) -> (M, 1, *hw), the adjoint of the blur-and-halve."""
-    xp = get_array_module(low)
-    like = xp.empty((low.shape[0], 1) + tuple(hw), dtype=low.dtype)  # only its shape is read
-    return conv2d_backward(low, ConvCache(like, kernel * 4, (2, 2), (2, 2, 2, 2), low.shape[2:]))
+    """(M, 1, h, w) -> (M, 1, *hw): the transposed stride-2 convolution, the adjoint of blur-and-halve.
+
+    The kernel is taken 4 times: a stride-2 transpose puts each low pixel on one of the four
+    (row, column) parities of the output, and each parity sees only the taps of that parity,
+    whose weights sum to 1/4 ([1, 4, 6, 4, 1] / 16 has even taps 8/16 and odd taps 8/16 per
+    axis). So 4 * kernel makes every output pixel a weighted mean: a flat image comes back flat.
+    """
+    return conv2d_transpose(low, kernel * 4, (2, 2), (2, 2, 2, 2), hw)
 
 
 def laplacian_split(x, levels):

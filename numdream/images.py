@@ -10,7 +10,8 @@ Conversions made by ``load_image`` (files, PIL images and arrays alike):
 - Grayscale (L, 1, I;16*, I, F) is repeated into three equal channels.
 - Transparency (RGBA, LA, P or L/RGB with a transparent colour) is composited over
   white: the colour under a fully transparent pixel is often garbage, and white is what
-  a viewer shows.
+  a viewer shows. ``load_image_and_alpha`` keeps the colour and the alpha apart instead,
+  for a dream that puts the alpha back.
 - 16-bit values are scaled by 255/65535 and rounded (65535 -> 255, 32768 -> 128), never
   clipped. Mode I (32-bit int, how Pillow holds some 16-bit files) is taken as 16-bit.
 - Float pixels in [0, 1] are scaled by 255, floats in [0, 255] are kept; a float (F)
@@ -20,9 +21,9 @@ Conversions made by ``load_image`` (files, PIL images and arrays alike):
   a larger image is refused.
 """
 import contextlib
+import io
 import os
 import re
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -31,6 +32,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .backend import to_host
 from .errors import ImageError
+from .fileio import atomic_write, one_line, open_regular_file, os_reason, resolved
+from .imagemeta import settings_save_options
+from .pixels import array_to_pixels, float_to_uint8, gray_to_rgb, over_white
 
 DATA_DIR = Path(__file__).parent / "data"
 SAMPLES = {"chelsea": DATA_DIR / "chelsea.png", "rocket": DATA_DIR / "rocket.jpg"}
@@ -40,6 +44,7 @@ FORMATS = {".png": ("PNG", False), ".jpg": ("JPEG", True), ".jpeg": ("JPEG", Tru
            ".webp": ("WEBP", True), ".bmp": ("BMP", False), ".tif": ("TIFF", False),
            ".tiff": ("TIFF", False)}
 _VALID_EXT = ", ".join(FORMATS)
+NO_ALPHA = ("JPEG", "BMP")  # formats whose RGBA is composited over white when written
 _MODES_16BIT = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 
 
@@ -48,10 +53,6 @@ def sample_path(name="chelsea"):
     if name not in SAMPLES:
         raise ImageError(f"unknown sample {name!r}; valid samples are {', '.join(SAMPLES)}")
     return SAMPLES[name]
-
-
-def _one_line(err):
-    return " ".join(str(err).split()) or type(err).__name__
 
 
 def load_image(source):
@@ -63,25 +64,53 @@ def load_image(source):
         in [0, 1] or [0, 255]. CuPy arrays are copied to the host.
     returns: (H, W, 3) uint8, C-contiguous, a new array.
     """
+    return _load(source, keep_alpha=False)
+
+
+def load_image_and_alpha(source):
+    """(rgb, alpha) of ``source`` (as load_image takes it), the colour not composited.
+
+    returns: rgb (H, W, 3) uint8, the colour as stored (under a transparent pixel, whatever the
+    file holds there), and alpha (H, W) uint8, or None when the source has no transparency.
+    """
+    pixels = _load(source, keep_alpha=True)
+    if pixels.shape[2] == 3:
+        return pixels, None
+    return np.ascontiguousarray(pixels[:, :, :3]), np.ascontiguousarray(pixels[:, :, 3])
+
+
+def load_image_bytes(data, name="stdin", keep_alpha=False):
+    """load_image (or, with keep_alpha, the (H, W, 3 or 4) pixels) of an encoded image in ``data``
+    (bytes, e.g. read from standard input), with the same checks and messages as a file's."""
+    with _read_errors(name):
+        return _open_and_decode(io.BytesIO(data), name, keep_alpha)
+
+
+def _load(source, keep_alpha):
     if isinstance(source, (str, os.PathLike)):
-        return _load_file(Path(source))
+        return _load_file(Path(source), keep_alpha)
     if isinstance(source, Image.Image):
         name = getattr(source, "filename", "") or "PIL image"
         with _read_errors(name):
-            return _decode(source, name)
-    return _array_to_rgb(source)
+            return _decode(source, name, keep_alpha)
+    return array_to_pixels(source, keep_alpha)
 
 
-def _load_file(path):
-    """Open, fully decode and convert one file; every failure becomes one ImageError line."""
-    if path.is_dir():
-        raise ImageError(f"cannot read image {str(path)!r}: it is a directory, not an image file")
-    with _read_errors(str(path)):
-        # The bomb *warning* is raised as an error so the limit is MAX_IMAGE_PIXELS, not twice it.
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                return _decode(im, str(path))
+def _load_file(path, keep_alpha=False):
+    """Open, fully decode and convert one file; every failure becomes one ImageError line.
+
+    Only a regular file is opened: a FIFO, a device, a folder, a socket or a loop of links is
+    named as such (numdream.fileio.open_regular_file), and nothing blocks on a pipe."""
+    with open_regular_file(path, "image", ImageError) as f, _read_errors(str(path)):
+        return _open_and_decode(f, str(path), keep_alpha)
+
+
+def _open_and_decode(f, name, keep_alpha):
+    # The bomb *warning* is raised as an error so the limit is MAX_IMAGE_PIXELS, not twice it.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with Image.open(f) as im:
+            return _decode(im, name, keep_alpha)
 
 
 @contextlib.contextmanager
@@ -108,95 +137,26 @@ def _read_errors(name):
                          "(or the file is corrupt)") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, MemoryError) as err:
         # Pillow reports truncated or corrupt data as OSError, SyntaxError or ValueError.
-        raise ImageError(f"{where}: truncated or corrupt ({_one_line(err)})") from None
+        raise ImageError(f"{where}: truncated or corrupt ({one_line(err)})") from None
 
 
-def _decode(im, name):
-    """Force a full decode (so truncation surfaces here), rotate upright, convert to RGB."""
+def _decode(im, name, keep_alpha=False):
+    """Force a full decode (so truncation surfaces here), rotate upright, convert to RGB (or to
+    RGBA, with ``keep_alpha``, when the image has transparency)."""
     im.load()
     im = ImageOps.exif_transpose(im)
     mode = im.mode
     if mode in _MODES_16BIT:
         gray = np.asarray(im).astype(np.float64).clip(0, 65535) * (255 / 65535)
-        return _gray_to_rgb(np.rint(gray).astype(np.uint8))
+        return gray_to_rgb(np.rint(gray).astype(np.uint8))
     if mode == "F":
-        return _gray_to_rgb(_float_to_uint8(np.asarray(im), name, stretch=True))
+        return gray_to_rgb(float_to_uint8(np.asarray(im), name, stretch=True))
     if mode in ("1", "L") and "transparency" not in im.info:
-        return _gray_to_rgb(np.asarray(im.convert("L")))
+        return gray_to_rgb(np.asarray(im.convert("L")))
     if mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info:
-        return _over_white(np.asarray(im.convert("RGBA")))
+        rgba = np.asarray(im.convert("RGBA"))
+        return np.array(rgba, order="C") if keep_alpha else over_white(rgba)
     return np.ascontiguousarray(np.asarray(im.convert("RGB")), dtype=np.uint8).copy()
-
-
-def _gray_to_rgb(gray):
-    """(H, W) uint8 -> (H, W, 3) uint8 with three equal channels."""
-    return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
-
-
-def _over_white(rgba):
-    """(H, W, 4) uint8 -> (H, W, 3) uint8: composite over white, rounded to nearest."""
-    rgb = rgba[:, :, :3].astype(np.uint32)
-    alpha = rgba[:, :, 3:].astype(np.uint32)
-    out = (rgb * alpha + 255 * (255 - alpha) + 127) // 255
-    return out.astype(np.uint8)
-
-
-def _float_to_uint8(a, name, stretch=False):
-    """Float (H, W[, C]) -> uint8: [0, 1] is scaled by 255, [0, 255] is kept.
-
-    Outside both ranges a file (``stretch``) maps min..max to 0..255; an array is refused.
-    """
-    a = np.asarray(a, dtype=np.float64)
-    if not np.all(np.isfinite(a)):
-        raise ImageError(f"cannot read image {name!r}: it has NaN or infinite pixel values")
-    lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
-    if lo >= 0 and hi <= 1:
-        a = a * 255
-    elif lo < 0 or hi > 255:
-        if not stretch:
-            raise ImageError(f"float image {name!r} has values in [{lo:g}, {hi:g}]; "
-                             "valid float pixels lie in [0, 1] or in [0, 255]")
-        a = (a - lo) * (255 / (hi - lo)) if hi > lo else np.zeros_like(a)
-    return np.rint(a).astype(np.uint8)
-
-
-def _array_to_rgb(source):
-    """Array-like (H, W) or (H, W, C) with C in 1..4 -> (H, W, 3) uint8."""
-    name = "array"
-    try:
-        a = to_host(source)
-    except Exception as err:
-        raise ImageError(f"cannot use {type(source).__name__} as an image ({_one_line(err)}); "
-                         "give a path, a PIL.Image or an (H, W, 3) array") from None
-    if a.dtype == object or a.dtype.kind not in "buif":
-        raise ImageError(f"cannot use {type(source).__name__} (dtype {a.dtype}) as an image; "
-                         "give a path, a PIL.Image or an (H, W, 3) numeric array")
-    if a.ndim == 2:
-        a = a[:, :, None]
-    if a.ndim != 3 or a.shape[2] not in (1, 2, 3, 4) or 0 in a.shape:
-        hint = ""
-        if a.ndim == 3 and a.shape[0] in (1, 3, 4):
-            hint = " (channels-first? use np.moveaxis(x, 0, -1))"
-        raise ImageError(f"image array has shape {a.shape}; valid shapes are (H, W), (H, W, 1), "
-                         f"(H, W, 2), (H, W, 3) or (H, W, 4) with H, W > 0{hint}")
-    if a.dtype == np.uint8:
-        pass
-    elif a.dtype == bool:
-        a = a.astype(np.uint8) * 255
-    elif a.dtype == np.uint16:
-        a = np.rint(a * (255 / 65535)).astype(np.uint8)
-    elif a.dtype.kind == "f":
-        a = _float_to_uint8(a, name)
-    elif a.min() < 0 or a.max() > 255:
-        raise ImageError(f"integer image array ({a.dtype}) has values in [{a.min()}, {a.max()}]; "
-                         "valid values lie in [0, 255] (or use uint16 for 16-bit)")
-    a = a.astype(np.uint8, copy=False)
-    if a.shape[2] in (2, 4):  # gray+alpha or RGBA: composite over white
-        color = a[:, :, :-1] if a.shape[2] == 4 else np.repeat(a[:, :, :1], 3, axis=2)
-        a = _over_white(np.concatenate([color, a[:, :, -1:]], axis=2))
-    elif a.shape[2] == 1:
-        a = np.repeat(a, 3, axis=2)
-    return np.array(a, dtype=np.uint8, order="C", copy=True)
 
 
 def check_output_path(path):
@@ -208,6 +168,14 @@ def check_output_path(path):
     """
     path = Path(path)
     where = f"cannot write image {str(path)!r}"
+    try:
+        _check_writable(path, where)
+    except OSError as err:  # pathlib raises for a name too long for the file system
+        raise ImageError(f"{where}: {os_reason(err)}") from None
+    return path
+
+
+def _check_writable(path, where):
     if path.is_dir():
         raise ImageError(f"{where}: it is a directory; give a file name such as "
                          f"{str(path / 'dream.png')!r}")
@@ -218,49 +186,59 @@ def check_output_path(path):
         raise ImageError(f"{where}: folder {str(path.parent)!r} does not exist")
     if not os.access(path.parent, os.W_OK | os.X_OK):
         raise ImageError(f"{where}: folder {str(path.parent)!r} is not writable")
-    return path
 
 
-def save_image(path, image, quality=95):
-    """Write ``image`` to ``path`` atomically: a temp file in the same folder, then os.replace.
+def save_image(path, image, quality=95, settings=None):
+    """Write ``image`` to ``path`` atomically (numdream.fileio.atomic_write).
 
-    image: (H, W, 3) uint8 (a CuPy array is copied to the host first).
+    image: uint8 (H, W, 3) RGB, (H, W, 4) RGBA or (H, W) gray (a CuPy array is copied to the
+    host first). RGBA keeps its alpha in PNG, WebP and TIFF; JPEG and BMP (whose alpha few
+    readers honour) get it composited over white.
     path: its extension picks the format (see FORMATS); the folder must already exist.
-    quality: 1..100, used by .jpg/.jpeg/.webp. An existing file at ``path`` is replaced
-    whole or not at all; no temp file is left behind on failure.
+    quality: 1..100, used by .jpg/.jpeg/.webp. settings: text (numdream's record of how the
+    image was made) stored in the file where its format has a place (numdream.imagemeta).
+    An existing file at ``path`` is replaced whole or not at all; no temp file is left
+    behind on failure.
     """
     path = check_output_path(path)
-    fmt, takes_quality = FORMATS[path.suffix.lower()]
+    picture, fmt, options = _encoding(str(path), path.suffix.lower(), image, quality, settings)
+    try:
+        with atomic_write(path) as tmp, open(tmp, "wb") as f:
+            picture.save(f, format=fmt, **options)
+    except (OSError, ValueError, KeyError) as err:
+        raise ImageError(f"cannot write image {str(path)!r}: {one_line(err)}") from None
+
+
+def image_bytes(image, ext=".png", quality=95, settings=None, name="stdout"):
+    """``image`` encoded as save_image would write it to a file ending in ``ext``, as bytes
+    (for standard output: the whole picture is encoded before the first byte is written)."""
+    picture, fmt, options = _encoding(name, ext, image, quality, settings)
+    buffer = io.BytesIO()
+    try:
+        picture.save(buffer, format=fmt, **options)
+    except (OSError, ValueError, KeyError) as err:
+        raise ImageError(f"cannot encode image for {name}: {one_line(err)}") from None
+    return buffer.getvalue()
+
+
+def _encoding(name, ext, image, quality, settings):
+    """(PIL image, Pillow format, save options) for ``image`` written as ``ext``."""
+    fmt, takes_quality = FORMATS[ext]
     if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100:
         raise ImageError(f"image quality {quality!r} is invalid; "
                          "valid qualities are integers 1..100")
     pixels = np.asarray(to_host(image))
-    if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] != 3 or 0 in pixels.shape:
-        raise ImageError(f"cannot write image {str(path)!r}: pixels are {pixels.dtype} "
-                         f"{pixels.shape}; valid pixels are uint8 of shape (H, W, 3), H, W > 0")
+    shape_ok = pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] in (3, 4))
+    if pixels.dtype != np.uint8 or not shape_ok or 0 in pixels.shape:
+        raise ImageError(f"cannot write image {name!r}: pixels are {pixels.dtype} {pixels.shape}; valid "
+                         "pixels are uint8 of shape (H, W, 3), (H, W, 4) or (H, W), H, W > 0")
+    if pixels.ndim == 3 and pixels.shape[2] == 4 and fmt in NO_ALPHA:
+        pixels = over_white(pixels)
+    picture = Image.fromarray(np.ascontiguousarray(pixels))
     options = {"quality": quality} if takes_quality else {}
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            Image.fromarray(np.ascontiguousarray(pixels)).save(f, format=fmt, **options)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-        tmp = None
-    except (OSError, ValueError, KeyError) as err:
-        raise ImageError(f"cannot write image {str(path)!r}: {_one_line(err)}") from None
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-
-
-def _umask():
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+    if settings is not None:
+        options.update(settings_save_options(fmt, settings))
+    return picture, fmt, options
 
 
 def default_output_path(input_path, suffix="_dream", ext=None):
@@ -281,8 +259,12 @@ def default_output_path(input_path, suffix="_dream", ext=None):
     if _same_path(folder, DATA_DIR):
         folder = Path(".")
     candidate, n = folder / f"{src.stem}{suffix}{ext}", 2
-    while candidate.exists() or candidate.is_symlink() or _same_path(candidate, src):
-        candidate, n = folder / f"{src.stem}{suffix}_{n}{ext}", n + 1
+    try:
+        while candidate.exists() or candidate.is_symlink() or _same_path(candidate, src):
+            candidate, n = folder / f"{src.stem}{suffix}_{n}{ext}", n + 1
+    except OSError as err:  # e.g. the input's name plus the suffix is too long for the file system
+        raise ImageError(f"cannot name an output {str(candidate)!r} beside {str(src)!r}: "
+                         f"{os_reason(err)}; name it with -o") from None
     return candidate
 
 
@@ -294,7 +276,7 @@ def _same_path(a, b):
             return True
     except OSError:
         pass
-    return a.resolve() == b.resolve()
+    return resolved(a) == resolved(b)
 
 
 def check_not_input(output_path, input_path):

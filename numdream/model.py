@@ -2,11 +2,13 @@
 
     model = load_model()                                  # the bundled InceptionV3 trunk
     x = model.preprocess(image)                           # (1, 3, H, W) in the network's input space
-    acts = model.forward(x, until=["mixed3"])             # {"mixed3": (1, 768, h, w)}
-    dx = model.backward({"mixed3": ones_like(acts["mixed3"])})  # dL/dx, (1, 3, H, W)
+    acts, tape = model.forward(x, until=["mixed3"])       # {"mixed3": (1, 768, h, w)}, and the tape
+    dx = model.backward({"mixed3": ones_like(acts["mixed3"])}, tape)  # dL/dx, (1, 3, H, W)
 
-forward() keeps each node's cache; backward() walks the nodes in reverse, adds up the gradients
-where a tensor fans out to several branches, and frees each cache once it has been used.
+As at the op level, forward keeps what backward needs and hands it over explicitly: an op returns
+(y, cache), the graph returns (acts, tape), a Tape holding every step's cache in order. backward
+walks the steps in reverse, adds up the gradients where a tensor fans out to several branches,
+and frees each cache once used, so a tape serves one backward pass.
 """
 import difflib
 from dataclasses import dataclass
@@ -15,10 +17,9 @@ from pathlib import Path
 
 import numpy
 
-from . import backend, layers, steps
+from . import backend, modelfile, nodes
 from .errors import LayerError, NumdreamError
-from .fast.memory import reuse_freed_memory
-from . import modelfile
+from .fast.plan import fused_plan
 
 BUNDLED = "inception_v3.h5"
 
@@ -44,49 +45,68 @@ def bundled_model_path():
         return str(Path(__file__).resolve().parent.parent / "weights" / BUNDLED)
 
 
-def load_model(path=None, dtype=numpy.float32):
-    """Read and validate a model file (the bundled InceptionV3 when path is None)."""
-    return Model(modelfile.read_model(path or bundled_model_path()), dtype=dtype)
+def load_model(path=None, dtype=numpy.float32, fuse=True):
+    """Read and validate a model file (the bundled InceptionV3 when path is None).
+
+    fuse: run the fused plan of numdream.fast (default), or False for the readable ops one node
+    at a time (same values; what a student steps through).
+    """
+    return Model(modelfile.read_model(path or bundled_model_path()), dtype=dtype, fuse=fuse)
+
+
+class Tape:
+    """What one forward pass kept for its backward: the steps that ran and their caches, in order.
+
+    Made by Model.forward and consumed by Model.backward, which frees each cache as it goes: a
+    tape serves one backward pass. Dropping a tape unused frees its caches too.
+    """
+
+    def __init__(self, model, steps, input_shape, input_xp):
+        self.model, self.steps, self.caches = model, steps, []
+        self.input_shape, self.input_xp = input_shape, input_xp
+        self.reached = {name for step in steps for name in step.outputs}
+        self.used = False
 
 
 class Model:
     """A validated graph whose parameters live on the active backend in ``dtype``.
 
-    fuse=True (the default) runs the fused, cache-friendly plan of numdream.steps and lets glibc
-    keep freed blocks for reuse (numdream.fast.memory); fuse=False runs every node through the
-    readable ops of numdream.ops, one by one.
+    fuse=True (the default) runs the fused, cache-friendly plan of numdream.fast.plan;
+    fuse=False runs every node through the readable ops of numdream.ops, one by one.
     """
 
     def __init__(self, spec, dtype=numpy.float32, fuse=True):
         self.spec = spec
         self.name = spec.name
         self.dtype = numpy.dtype(dtype)
-        self.nodes = {n.name: n for n in spec.nodes}
-        self.layer_names = [n.name for n in spec.nodes]
         for node in spec.nodes:
             node.params = {k: backend.to_device(v, self.dtype) for k, v in node.params.items()}
+        # the graph: the file's nodes, and a pre-ReLU concat after each Inception module
+        self.aliases, added = nodes.pre_relu_layers(spec.nodes)
+        after = {follows: node for node, follows in added}
+        self.graph = [n for node in spec.nodes for n in (node, after.get(node.name)) if n is not None]
+        self.nodes = {n.name: n for n in self.graph}
         self._input = next(n.name for n in spec.nodes if n.op == "input")
         self.layers = self._layer_infos()
+        self.layer_names = [n.name for n in spec.nodes]  # the file's nodes; self.layers adds ':pre_relu' ones
         pre = spec.preprocess
         self.channel_order = pre["channel_order"]
         self.mean = numpy.asarray(pre["mean"], dtype=numpy.float64).reshape(3)
         self.scale = float(pre["scale"])  # network input units per 0-255 pixel unit
         self.fuse = fuse  # False: run every node through the readable ops, one by one
-        if fuse:
-            reuse_freed_memory()  # the fast path allocates the same sizes every step
         self._plans = {}
-        self._steps, self._caches = None, []  # what the last forward ran, and its caches
 
     # ---- layers -------------------------------------------------------------------------------
 
     def _layer_infos(self):
+        """{name: LayerInfo} of every node and pre-ReLU alias (after its ReLU), in order."""
         info = {}
-        for node in self.spec.nodes:
+        for node in self.graph:
             if node.op == "input":
                 info[node.name] = LayerInfo(node.name, node.op, int(node.attrs.get("channels", 3)), 1)
                 continue
             srcs = [info[s] for s in node.inputs]
-            stride = srcs[0].stride * (layers.pair_stride(node) if node.op != "concat" else 1)
+            stride = srcs[0].stride * (nodes.spatial_stride(node) if node.op != "concat" else 1)
             if node.op in ("conv2d", "dense"):
                 channels = int(node.params["w"].shape[0])
             elif node.op == "concat":
@@ -94,13 +114,25 @@ class Model:
             else:
                 channels = srcs[0].channels
             info[node.name] = LayerInfo(node.name, node.op, channels, stride)
+            alias = node.name + nodes.PRE_RELU
+            if alias in self.aliases:
+                source = info[self.aliases[alias]]
+                info[alias] = LayerInfo(alias, source.op, source.channels, source.stride)
         return info
+
+    def has_pre_relu(self, name):
+        """True if layer ``name`` can be read before its last ReLU, as name + ':pre_relu'."""
+        return name + nodes.PRE_RELU in self.layers
+
+    def _node_names(self, until):
+        """Layer names -> the graph nodes that hold them (a ReLU's pre-ReLU alias is its input)."""
+        return [self.aliases.get(name, name) for name in until]
 
     def default_layers(self):
         """{layer: weight} that a dream targets when none are given (the model file's dream_layers)."""
         if self.spec.dream_layers:
             return dict(self.spec.dream_layers)
-        concats = [n for n in self.layer_names if self.nodes[n].op == "concat"][-3:]
+        concats = [n.name for n in self.spec.nodes if n.op == "concat"][-3:]
         hint = f", e.g. {', '.join(concats)}" if concats else ""
         raise LayerError(f"model {self.name!r} names no default dream layers; choose target layers "
                          f"(--layer NAME){hint}")
@@ -108,7 +140,7 @@ class Model:
     def layer(self, name):
         """LayerInfo of ``name``; an unknown name raises LayerError with the closest valid names."""
         if name not in self.layers:
-            close = difflib.get_close_matches(name, self.layer_names, n=3, cutoff=0.5)
+            close = difflib.get_close_matches(name, list(self.layers), n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise LayerError(f"unknown layer {name!r} in model {self.name!r}{hint} "
                              f"(`numdream layers` lists all {len(self.layer_names)})")
@@ -116,20 +148,20 @@ class Model:
 
     def needed(self, until):
         """Names of the nodes that the layers ``until`` depend on (themselves included), in execution order."""
-        needed, stack = set(), list(until)
+        needed, stack = set(), self._node_names(until)
         while stack:
             name = stack.pop()
             if name not in needed:
                 needed.add(name)
                 stack.extend(self.nodes[name].inputs)
-        return [n for n in self.layer_names if n in needed]
+        return [node.name for node in self.graph if node.name in needed]
 
     def output_shapes(self, in_hw, until=None):
         """{name: (H, W)} of every node needed for ``until`` (all nodes if None) at input size in_hw.
 
         Raises NumdreamError if the input is too small for some window.
         """
-        names = self.needed(until) if until else self.layer_names
+        names = self.needed(until) if until else [n.name for n in self.graph]
         hw = {}
         for name in names:
             node = self.nodes[name]
@@ -144,25 +176,61 @@ class Model:
                     f"input of {in_hw[0]}x{in_hw[1]} (HxW) is too small for {self.name} up to "
                     f"{', '.join(until or [self.layer_names[-1]])}: the minimum is "
                     f"{smallest}x{smallest}") from None
+        for alias in set(until or []) & set(self.aliases):
+            hw[alias] = hw[self.aliases[alias]]
         return hw
 
     def min_input_size(self, until=None):
-        """The smallest square input side that every needed window fits in."""
+        """The smallest square input side (up to 4096) that every needed window fits in and
+        that gives every needed dense node exactly the number of values it reads.
+
+        Found by bisection, about 13 passes over the nodes instead of one per side: every op's
+        output size is a non-decreasing function of its input size (floor((in + pad - k) / s) + 1,
+        ceil(in / s) for 'same', Caffe's ceil mode counts window starts below two bounds that
+        grow with in; global pools and dense nodes give 1), so "every window fits and every dense
+        node gets at least its K values" holds from some side on. A dense node needs exactly K:
+        its count only grows, so if the smallest such side gives some dense node more than K,
+        no larger side can fit (the non-monotone case of fixed classifier heads).
+        """
         names = self.needed(until) if until else self.layer_names
-        for side in range(1, 4097):
-            hw = {}
-            try:
-                for name in names:
-                    node = self.nodes[name]
-                    hw[name] = (side, side) if node.op == "input" else self._output_hw(node, hw)
-                return side
-            except ValueError:
+        low, high = 1, 4096
+        if self._fit_at(names, high) is None:
+            raise NumdreamError(f"model {self.name!r} fits no input up to {high} pixels")
+        while low < high:  # invariant: _fit_at(high) holds
+            mid = (low + high) // 2
+            low, high = (low, mid) if self._fit_at(names, mid) is not None else (mid + 1, high)
+        too_many = self._fit_at(names, high)
+        if too_many:
+            raise NumdreamError(f"model {self.name!r} fits no input up to 4096 pixels: dense node "
+                                f"{too_many[0]!r} gets fewer values than it reads below {high}x{high} "
+                                "(or a window does not fit) and more from there on")
+        return high
+
+    def _fit_at(self, names, side):
+        """At a side x side input: None if a window does not fit or a dense node gets fewer
+        values than it reads, else the list of dense nodes that get more (empty: it fits)."""
+        hw, too_many = {}, []
+        for name in names:
+            node = self.nodes[name]
+            if node.op == "input":
+                hw[name] = (side, side)
                 continue
-        raise NumdreamError(f"model {self.name!r} fits no input up to 4096 pixels")
+            try:  # without channel counts, output_hw leaves a dense node's count to us
+                hw[name] = nodes.output_hw(node, [hw[s] for s in node.inputs])
+            except ValueError:
+                return None
+            if node.op == "dense":
+                (h, w), src = hw[node.inputs[0]], node.inputs[0]
+                count, wanted = self.layers[src].channels * h * w, node.params["w"].shape[1]
+                if count < wanted:
+                    return None
+                if count > wanted:
+                    too_many.append(name)
+        return too_many
 
     def _output_hw(self, node, hw):
         """(H, W) of a node's output from hw, the sizes of the nodes before it."""
-        return layers.output_hw(node, [hw[s] for s in node.inputs],
+        return nodes.output_hw(node, [hw[s] for s in node.inputs],
                                 [self.layers[s].channels for s in node.inputs])
 
     # ---- pixels <-> network input ----------------------------------------------------------------
@@ -196,11 +264,17 @@ class Model:
         key = (tuple(sorted(until)), self.fuse)
         if key not in self._plans:
             order = [n for n in self.needed(until) if n != self._input]
-            self._plans[key] = steps.plan(self.nodes, order, set(until), fuse=self.fuse)
+            self._plans[key] = (fused_plan(self.nodes, order, set(until)) if self.fuse
+                                else [nodes.NodeStep(self.nodes[name]) for name in order])
         return self._plans[key]
 
-    def forward(self, x, until):
-        """Run the nodes that ``until`` needs. x: (N, C, H, W). Returns {name: activation}."""
+    def forward(self, x, until, keep_tape=True):
+        """Run the nodes that ``until`` needs. x: (N, C, H, W).
+
+        Returns (acts, tape): acts maps each name in ``until`` to its activation, and the tape
+        holds what backward() needs. keep_tape=False keeps no caches (to measure or to read
+        features without a backward pass) and returns (acts, None).
+        """
         until = [until] if isinstance(until, str) else list(until)
         for name in until:
             self.layer(name)
@@ -208,46 +282,52 @@ class Model:
             raise NumdreamError(f"input must be (N, {self.layers[self._input].channels}, H, W), "
                                 f"got shape {tuple(x.shape)}")
         self.output_shapes(x.shape[2:], until)  # a clear error before any work if x is too small
-        self._steps, self._caches = self._plan(until), []
-        self._input_shape, self._input_xp = x.shape, backend.get_array_module(x)
+        steps = self._plan(self._node_names(until))
+        tape = Tape(self, steps, x.shape, backend.get_array_module(x)) if keep_tape else None
         left = {}  # name -> how many steps still have to read it
-        for step in self._steps:
+        for step in steps:
             for src in step.inputs:
                 left[src] = left.get(src, 0) + 1
-        acts, out = {self._input: x}, {}
-        for step in self._steps:
+        acts, keep = {self._input: x}, set(self._node_names(until))
+        for step in steps:
             ys, cache = step.forward([acts[s] for s in step.inputs])
-            self._caches.append(cache)
+            if tape is not None:
+                tape.caches.append(cache)
             acts.update(zip(step.outputs, ys))
             for src in step.inputs:  # drop what no later step reads
                 left[src] -= 1
-                if left[src] == 0 and src not in until:
+                if left[src] == 0 and src not in keep:
                     del acts[src]
-        return {name: acts[name] for name in until}
+        return {name: acts[self.aliases.get(name, name)] for name in until}, tape
 
-    def release(self):
-        """Drop the caches of the last forward without running backward."""
-        self._caches, self._steps = [], None
+    def backward(self, grads, tape):
+        """{name: dL/d(activation)} -> dL/dx (N, C, H, W), through the caches of ``tape``.
 
-    def backward(self, grads):
-        """{name: dL/d(activation)} -> dL/dx (N, C, H, W), through the last forward's caches.
-
-        Gradients add up where a tensor feeds several nodes. Each cache is freed once used, so
-        call forward() again before the next backward().
+        Gradients add up where a tensor feeds several nodes. Each cache is freed once used, so a
+        tape serves one backward pass; run forward() again for the next.
         """
-        reached = {self._input} | {name for step in self._steps or [] for name in step.outputs}
-        unknown = [n for n in grads if n not in reached or self._steps is None]
+        if not isinstance(tape, Tape) or tape.model is not self:
+            raise NumdreamError("backward needs the tape that this model's forward() returned: "
+                                "acts, tape = model.forward(x, until); model.backward(grads, tape)")
+        if tape.used:
+            raise NumdreamError("this tape was already used by a backward pass, which freed its "
+                                "caches; run forward() again for another backward pass")
+        unknown = [n for n in grads if self.aliases.get(n, n) not in tape.reached and n != self._input]
         if unknown:
-            raise NumdreamError(f"no forward pass reached {', '.join(map(repr, unknown))}; "
-                                "call forward(x, until=[...]) with these layers first")
-        pending = dict(grads)
-        for step in reversed(self._steps):
-            cache = self._caches.pop()
+            raise NumdreamError(f"the forward pass of this tape did not reach "
+                                f"{', '.join(map(repr, unknown))}; call forward(x, until=[...]) "
+                                "with these layers")
+        tape.used = True
+        pending = {}
+        for name, grad in grads.items():  # a layer and its alias may both be given: they add up
+            node = self.aliases.get(name, name)
+            pending[node] = grad if node not in pending else pending[node] + grad
+        for step in reversed(tape.steps):
+            cache = tape.caches.pop()
             dys = [pending.pop(name, None) for name in step.outputs]
             if all(dy is None for dy in dys):
                 continue
             for src, dx in zip(step.inputs, step.backward(dys, cache)):
                 pending[src] = dx if src not in pending else pending[src] + dx
-        self.release()
         dx = pending.pop(self._input, None)
-        return dx if dx is not None else self._input_xp.zeros(self._input_shape, self.dtype)
+        return dx if dx is not None else tape.input_xp.zeros(tape.input_shape, self.dtype)

@@ -7,14 +7,15 @@ write a file that the reader refuses.
 """
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 
 import h5py
 import numpy as np
 
 from .errors import ModelFileError
-from .modelcheck import ATTRS, OPS, OPTIONAL_ATTRS, check_nodes, check_preprocess  # noqa: F401 (re-exported)
+from .fileio import atomic_write, one_line, open_regular_file
+from .modelcheck import check_graph, check_name, check_nodes, check_preprocess, short_repr
+from .modelstorage import check_self_contained, declared_stand_in, read_attr, read_param
 
 FORMAT_NAME = "numdream-model"
 FORMAT_VERSION = 1
@@ -54,24 +55,13 @@ def param_dataset_path(index, node_name, param):
 
 
 def write_model(path, spec):
-    """Check ``spec`` and write it to ``path`` atomically (temp file in the same folder, then
-    os.replace), so a reader never sees a half-written model. Raises ModelFileError."""
+    """Check ``spec`` and write it to ``path`` atomically (numdream.fileio.atomic_write), so a
+    reader never sees a half-written model. Raises ModelFileError."""
     path = os.fspath(path)
     check_nodes(spec.nodes, path)
     check_preprocess(spec.preprocess, path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".h5")
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            _write_contents(f, spec)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp made it private; give it a normal file's mode
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
+        _write_contents(f, spec)
 
 
 def _write_contents(f, spec):
@@ -122,66 +112,108 @@ def _write_tree(group, tree):
 
 
 # ---- reading ----------------------------------------------------------------------------------
+# A model file may only hold what numdream wrote: hard links, datasets stored inside the file,
+# gzip-compressed at most. Everything is checked before any bytes of a dataset are read: links and
+# storage first (numdream.modelstorage), then every param's declared shape against the graph and
+# the budget of numdream.modelcheck (check_graph), and only then the weights.
+
+MAX_GRAPH_BYTES = 64 << 20      # the graph JSON (InceptionV3's is 40 KB)
+MAX_PROVENANCE_DEPTH = 16       # nested provenance groups (converters write 2)
+MAX_DREAM_LAYER_WEIGHT = 1e6    # converters write 1.0; beyond this a float32 objective overflows
+
 
 def read_model(path):
     """Read and check a model file. Returns a ModelSpec with ``path`` set and every param a
-    float32 numpy array. Any problem raises ModelFileError, one line naming the file."""
+    float32 numpy array. Any problem raises ModelFileError, one line naming the file.
+
+    The path must be a regular file (numdream.fileio.open_regular_file: no FIFO, device or
+    directory, never a blocking open); h5py reads it through that one open descriptor.
+    """
     path = os.fspath(path)
-    if os.path.isdir(path):
-        raise ModelFileError(f"{path}: is a directory, not a model file (.h5)")
-    if not os.path.isfile(path):
-        raise ModelFileError(f"{path}: model file not found")
-    try:
-        with h5py.File(path, "r") as f:
-            spec = _read_contents(f, path)
-    except ModelFileError:
-        raise
-    except Exception as err:  # h5py reports truncation and corruption as OSError, KeyError, ...
-        raise ModelFileError(f"{path}: not a readable HDF5 model file "
-                             f"({type(err).__name__}: {_one_line(err)})") from None
+    with open_regular_file(path, "model file", ModelFileError, where=path) as fileobj:
+        try:
+            with h5py.File(fileobj, "r") as f:
+                spec = _read_contents(f, path)
+        except ModelFileError:
+            raise
+        except Exception as err:  # h5py reports truncation and corruption as OSError, KeyError, ...
+            raise ModelFileError(f"{path}: not a readable HDF5 model file "
+                                 f"({one_line(err, with_type=True)})") from None
     check_nodes(spec.nodes, path)
     check_preprocess(spec.preprocess, path)
     return spec
 
 
 def _read_contents(f, path):
-    fmt = _plain(f.attrs.get("format"))
+    check_self_contained(f, path)
+    fmt = _plain(read_attr(f, "format", path))
     if fmt != FORMAT_NAME:
-        raise ModelFileError(f"{path}: format attribute is {fmt!r}, expected {FORMAT_NAME!r}")
-    version = _plain(f.attrs.get("format_version"))
+        raise ModelFileError(f"{path}: format attribute is {short_repr(fmt)}, expected {FORMAT_NAME!r}")
+    version = _plain(read_attr(f, "format_version", path))
     if version != FORMAT_VERSION:
-        raise ModelFileError(f"{path}: unsupported format_version {version!r}; this numdream "
+        raise ModelFileError(f"{path}: unsupported format_version {short_repr(version)}; this numdream "
                              f"reads version {FORMAT_VERSION}")
-    if "graph" not in f:
-        raise ModelFileError(f"{path}: missing the 'graph' dataset")
-    try:
-        graph = json.loads(_text(f["graph"][()]))
-    except (ValueError, TypeError) as err:
-        raise ModelFileError(f"{path}: graph is not valid JSON ({_one_line(err)})") from None
-    nodes = [_node_from_json(f, path, i, item) for i, item in enumerate(_node_list(graph, path))]
-    if "preprocess" not in f:
+    graph = _read_graph(f, path)
+    nodes, datasets = [], []
+    for index, item in enumerate(_node_list(graph, path)):
+        node, refs = _node_from_json(f, path, index, item)
+        nodes.append(node)
+        datasets += [(node, index, key, ds) for key, ds in refs.items()]
+    check_graph(nodes, path)  # declared shapes against the graph and the budget, nothing read yet
+    for node, index, key, ds in datasets:
+        node.params[key] = read_param(ds, f"{path}: node {index} ({short_repr(node.name)})")
+    if not isinstance(f.get("preprocess"), h5py.Group):
         raise ModelFileError(f"{path}: missing the 'preprocess' group")
-    pre = f["preprocess"].attrs
-    preprocess = {"channel_order": _text(pre.get("channel_order")),
-                  "mean": [float(m) for m in np.ravel(pre.get("mean", []))],
-                  "scale": float(pre.get("scale", "nan"))}
-    provenance = _read_tree(f["provenance"]) if "provenance" in f else {}
-    return ModelSpec(_text(f.attrs.get("name", "")), nodes, preprocess, provenance, path=path,
+    pre = f["preprocess"]
+    mean = _plain(read_attr(pre, "mean", path, []))
+    preprocess = {"channel_order": _plain(read_attr(pre, "channel_order", path)),
+                  "mean": mean if isinstance(mean, list) else [mean],  # check_preprocess wants 3
+                  "scale": _plain(read_attr(pre, "scale", path, float("nan")))}
+    provenance = _read_tree(f["provenance"], path) if isinstance(f.get("provenance"), h5py.Group) else {}
+    name = _plain(read_attr(f, "name", path, ""))
+    if name != "":  # printed by `numdream layers`: a string without terminal escapes
+        check_name(name, f"{path}: model name")
+    return ModelSpec(name, nodes, preprocess, provenance, path=path,
                      dream_layers=_dream_layers(f, path, {n.name for n in nodes}))
+
+
+def _read_graph(f, path):
+    """The graph JSON: a scalar string dataset of at most MAX_GRAPH_BYTES."""
+    ds = f.get("graph")
+    if not isinstance(ds, h5py.Dataset):
+        raise ModelFileError(f"{path}: missing the 'graph' dataset")
+    string = h5py.check_string_dtype(ds.dtype)
+    if ds.shape != () or string is None:
+        raise ModelFileError(f"{path}: the 'graph' dataset must be one string (JSON), got shape "
+                             f"{ds.shape} of {ds.dtype}")
+    if string.length is not None and string.length > MAX_GRAPH_BYTES:
+        raise ModelFileError(f"{path}: the graph JSON declares {string.length} bytes; at most "
+                             f"{MAX_GRAPH_BYTES}")
+    try:
+        return json.loads(_text(ds[()]))
+    except (ValueError, TypeError, RecursionError) as err:  # RecursionError: nested thousands deep
+        raise ModelFileError(f"{path}: graph is not valid JSON "
+                             f"({one_line(err)})") from None
 
 
 def _dream_layers(f, path, names):
     """The optional root attribute 'dream_layers': JSON {layer: weight} of existing layers."""
-    if "dream_layers" not in f.attrs:
+    text = read_attr(f, "dream_layers", path)
+    if text is None:
         return {}
     try:
-        layers = json.loads(_text(f.attrs["dream_layers"]))
+        layers = json.loads(_text(text))
         layers = {str(k): float(v) for k, v in layers.items()}
-    except (ValueError, TypeError, AttributeError) as err:
-        raise ModelFileError(f"{path}: dream_layers is not a JSON {{layer: weight}} ({_one_line(err)})") from None
+    except (ValueError, TypeError, AttributeError, RecursionError, OverflowError) as err:
+        raise ModelFileError(f"{path}: dream_layers is not a JSON {{layer: weight}} "
+                             f"({one_line(err)})") from None
     unknown = sorted(set(layers) - names)
     if unknown:
-        raise ModelFileError(f"{path}: dream_layers names unknown layer {unknown[0]!r}")
+        raise ModelFileError(f"{path}: dream_layers names unknown layer {short_repr(unknown[0])}")
+    odd = next((k for k, v in layers.items() if not abs(v) <= MAX_DREAM_LAYER_WEIGHT), None)
+    if odd is not None:
+        raise ModelFileError(f"{path}: dream_layers gives {short_repr(odd)} the weight {layers[odd]!r}; "
+                             f"weights must be finite, at most {MAX_DREAM_LAYER_WEIGHT:g} in size")
     return layers
 
 
@@ -193,8 +225,12 @@ def _node_list(graph, path):
 
 
 def _node_from_json(f, path, index, item):
+    """(Node whose params are stand-ins of their declared shapes, {param: h5py.Dataset}).
+
+    A stand-in is a zero-strided view (np.broadcast_to): check_graph sees every shape and no
+    memory is spent before the shapes have passed."""
     name = item.get("name")
-    where = f"{path}: node {index} ({name!r})"
+    where = f"{path}: node {index} ({short_repr(name)})"
     if not isinstance(name, str) or not name:
         raise ModelFileError(f"{where}: 'name' must be a non-empty string")
     for key, kind in (("op", str), ("inputs", list), ("attrs", dict), ("params", dict)):
@@ -202,24 +238,25 @@ def _node_from_json(f, path, index, item):
             raise ModelFileError(f"{where}: {key!r} must be a {kind.__name__}")
     if not all(isinstance(src, str) for src in item.get("inputs", [])):
         raise ModelFileError(f"{where}: 'inputs' must hold node names (strings)")
-    params = {}
+    params, datasets = {}, {}
     for key, ds_path in item.get("params", {}).items():
-        ds = f.get(ds_path) if isinstance(ds_path, str) else None
+        ds = f.get(ds_path) if isinstance(ds_path, str) and ds_path else None
         if not isinstance(ds, h5py.Dataset):
-            raise ModelFileError(f"{where}: param {key!r} refers to a missing dataset {ds_path!r}")
-        if ds.dtype.kind != "f":
-            raise ModelFileError(f"{where}: param {key!r} has dtype {ds.dtype}, expected float32")
-        try:
-            params[key] = np.asarray(ds[()], dtype=np.float32)
-        except Exception as err:  # a corrupt chunk fails only when it is decompressed
-            raise ModelFileError(f"{where}: cannot read dataset {ds_path!r} "
-                                 f"({type(err).__name__}: {_one_line(err)})") from None
-    return Node(name, item.get("op", ""), list(item.get("inputs", [])), item.get("attrs", {}), params)
+            raise ModelFileError(f"{where}: param {key!r} refers to a missing dataset {short_repr(ds_path)}")
+        params[key] = declared_stand_in(ds, f"{where}: param {key!r} ({short_repr(ds_path)})")
+        datasets[key] = ds
+    return Node(name, item.get("op", ""), list(item.get("inputs", [])), item.get("attrs", {}), params), datasets
 
 
-def _read_tree(group):
-    tree = {key: _plain(value) for key, value in group.attrs.items()}
-    tree.update({key: _read_tree(sub) for key, sub in group.items() if isinstance(sub, h5py.Group)})
+def _read_tree(group, path, depth=0):
+    """Sub-groups -> nested dicts, attributes -> leaves; at most MAX_PROVENANCE_DEPTH deep (a
+    group hard-linked into itself would otherwise recurse forever)."""
+    if depth > MAX_PROVENANCE_DEPTH:
+        raise ModelFileError(f"{path}: provenance nests deeper than {MAX_PROVENANCE_DEPTH} groups "
+                             f"at {short_repr(group.name)} (a group linked into itself?)")
+    tree = {key: _plain(read_attr(group, key, path)) for key in group.attrs}
+    tree.update({key: _read_tree(sub, path, depth + 1) for key, sub in group.items()
+                 if isinstance(sub, h5py.Group)})
     return tree
 
 
@@ -234,7 +271,3 @@ def _plain(value):
 
 def _text(value):
     return value.decode("utf-8") if isinstance(value, bytes) else value
-
-
-def _one_line(err):
-    return " ".join(str(err).split())

@@ -1,118 +1,58 @@
-"""Frames on disk, and movies in and out: what the zoom and video commands share.
+"""Movies in and out: decode a video, and encode frames (frames.py) into a GIF or an MP4.
 
-A movie is made one numbered PNG at a time (``frame_00000.png``, ``frame_00001.png``, ...) in a
-frames folder, each written atomically, so an interrupted run resumes after the last frame on
-disk. A small ``numdream-frames.json`` in the folder records the settings that made the frames:
-resuming with other settings is refused instead of splicing two different movies.
+    check_fps("zoom.gif", 12)                      # before a long run: a rate this format can store
+    write_movie("zoom.mp4", frame_paths, fps=12)   # atomically; checked after encoding
 
-Movies are read and written with imageio (the optional ``video`` extra; imageio-ffmpeg brings
-its own ffmpeg binary), imported only by the functions that need it.
+A movie lands under its final name only once it is whole and checked: ffmpeg's exit status and
+the frames it reads back in the file (for a GIF, Pillow's), so a failed encode (a rate ffmpeg
+refuses, a full disk) leaves no file and raises one NumdreamError line, and the frames stay.
+Movies are read with imageio and written by imageio-ffmpeg's ffmpeg binary (the optional
+``video`` extra, imported only by require_imageio and require_ffmpeg).
 """
-import contextlib
-import hashlib
-import json
-import os
+import numbers
+import subprocess
 import tempfile
+from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
+from PIL import Image
 
-from .errors import ImageError, NumdreamError
+from .errors import NumdreamError
+from .fileio import atomic_write, check_regular_file, one_line
+from .images import load_image
 
-FRAME_NAME = "frame_{:05d}.png"
-SETTINGS_NAME = "numdream-frames.json"
 MOVIE_FORMATS = (".gif", ".mp4")
+# A GIF stores each frame's delay in whole hundredths of a second, 2 to 65535 of them (most
+# viewers play a delay of 0 or 1 as 1/10 s): 50 fps at most, 100/65535 fps at least.
+# ffmpeg's H.264 in MP4 refuses rates above 2**31 fps and, depending on the frame count, below
+# about 1/20000 fps (measured with imageio-ffmpeg 0.8); 0.001 to 1000 fps keeps well inside.
+FPS_RANGES = {".gif": (0.0016, 50.0), ".mp4": (0.001, 1000.0)}
+_WHY = {".gif": "a GIF stores each frame's delay in whole 1/100 s, 2 to 65535 of them",
+        ".mp4": "the range ffmpeg's H.264 encoder takes with room to spare"}
+# Pillow holds every frame of a GIF it writes (palettised, a byte a pixel): bound their pixels
+GIF_PIXELS = 4 * (Image.MAX_IMAGE_PIXELS or 89_478_485)
+MP4_CRF = 10  # x264 quality (0 best, 51 worst); what imageio's quality=8 gave, which numdream used before
 
 
 def require_imageio():
     """The imageio.v2 module, or one clear NumdreamError saying how to install it."""
     try:
-        import imageio.v2 as imageio
+        import imageio.v2 as imageio  # here, not at the top: the optional video extra
     except ImportError:
         raise NumdreamError("movies need imageio and imageio-ffmpeg, which are not installed; "
                             "run: pip install 'numdream[video]'") from None
     return imageio
 
 
-def frame_seed(seed, index):
-    """The dream seed of frame ``index``: a fixed function of the run's seed and the index, so a
-    resumed run draws exactly the jitter an uninterrupted one would have."""
-    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
-
-
-def frame_path(folder, index):
-    return Path(folder) / FRAME_NAME.format(index)
-
-
-def resume_point(folder):
-    """(count, last) for the frames already in ``folder``: frames 0 .. count-1 all exist, and
-    ``last`` is frame count-1 as uint8 (H, W, 3) (None when count is 0).
-
-    Frames are written atomically, so a frame on disk is whole; one that still cannot be read
-    (damaged later) is made again, and so is everything after it.
-    """
-    from .images import load_image
-    count = 0
-    while frame_path(folder, count).is_file():
-        count += 1
-    while count:
-        try:
-            return count, load_image(frame_path(folder, count - 1))
-        except ImageError:
-            count -= 1
-    return 0, None
-
-
-def check_settings(folder, settings):
-    """Record ``settings`` (a JSON-able dict) in ``folder``, or refuse if the frames already there
-    were made with other settings. The folder is created (one level) if missing."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        if folder.exists():
-            raise NumdreamError(f"frames folder {str(folder)!r} is a file, not a folder")
-        if not folder.parent.is_dir():
-            raise NumdreamError(f"cannot make frames folder {str(folder)!r}: "
-                                f"folder {str(folder.parent)!r} does not exist")
-        folder.mkdir()
-    settings = json.loads(json.dumps(settings))  # tuples become lists, as they read back
-    record = folder / SETTINGS_NAME
-    if record.is_file() and frame_path(folder, 0).is_file():
-        old = json.loads(record.read_text(encoding="utf-8"))
-        for key in sorted(set(old) | set(settings)):
-            if old.get(key) != settings.get(key):
-                raise NumdreamError(
-                    f"{str(folder)!r} holds frames made with other settings ({key}: "
-                    f"{old.get(key)!r} then, {settings.get(key)!r} now); resume with the same "
-                    "settings, or write to another folder")
-        return
-    write_atomically(record, lambda tmp: Path(tmp).write_text(json.dumps(settings, indent=1), encoding="utf-8"))
-
-
-def file_digest(path):
-    """SHA-1 of a file's bytes, to recognise the same input on resume."""
-    digest = hashlib.sha1()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def write_atomically(path, write):
-    """Call ``write(tmp_path)`` for a temp file beside ``path`` (same extension), then os.replace."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
+def require_ffmpeg():
+    """Path of the ffmpeg binary that imageio-ffmpeg brings (or $IMAGEIO_FFMPEG_EXE)."""
+    require_imageio()
     try:
-        write(tmp)
-        mask = os.umask(0o022)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-        tmp = None
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        import imageio_ffmpeg  # here, not at the top: the optional video extra
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError) as err:
+        raise NumdreamError(f"movies need ffmpeg, which imageio-ffmpeg did not find ({one_line(err)}); "
+                            "run: pip install 'numdream[video]'") from None
 
 
 def check_movie_path(path, ext):
@@ -120,53 +60,129 @@ def check_movie_path(path, ext):
     path = Path(path)
     if path.suffix.lower() != ext:
         raise NumdreamError(f"movie {str(path)!r} must end in {ext}")
-    if not path.parent.is_dir():
-        raise NumdreamError(f"cannot write movie {str(path)!r}: folder {str(path.parent)!r} does not exist")
-    if path.is_dir():
-        raise NumdreamError(f"cannot write movie {str(path)!r}: it is a directory")
+    try:
+        if not path.parent.is_dir():
+            raise NumdreamError(f"cannot write movie {str(path)!r}: folder {str(path.parent)!r} does not exist")
+        if path.is_dir():
+            raise NumdreamError(f"cannot write movie {str(path)!r}: it is a directory")
+    except OSError as err:  # pathlib raises for a name too long for the file system
+        raise NumdreamError(f"cannot write movie {str(path)!r}: {one_line(err)}") from None
     return path
 
 
-def write_movie(path, frame_paths, fps):
+def check_fps(path, fps):
+    """Refuse a frame rate that movie ``path``'s format cannot store (see FPS_RANGES)."""
+    ext = Path(path).suffix.lower()
+    low, high = FPS_RANGES[ext]
+    if isinstance(fps, bool) or not isinstance(fps, numbers.Real) or not low <= fps <= high:
+        raise NumdreamError(f"frame rate {fps!r} does not fit {str(path)!r}: {ext[1:].upper()} rates go "
+                            f"from {low:g} to {high:g} fps ({_WHY[ext]})")
+    return float(fps)
+
+
+def check_movie_size(path, count, hw):
+    """Refuse a GIF of ``count`` frames of hw = (H, W) pixels that would not fit GIF_PIXELS (an MP4
+    is encoded one frame at a time, so any length fits)."""
+    if Path(path).suffix.lower() == ".gif" and count * hw[0] * hw[1] > GIF_PIXELS:
+        raise NumdreamError(f"a GIF of {count} frames of {hw[1]}x{hw[0]} pixels would hold "
+                            f"{count * hw[0] * hw[1]:,} pixels in memory while it is written, more than "
+                            f"the {GIF_PIXELS:,} allowed; make fewer or smaller frames, or an MP4")
+
+
+def write_movie(path, frame_paths, fps, comment=None):
     """Assemble PNG frames into a .gif or .mp4 at ``fps`` frames per second, atomically.
 
+    comment: ASCII text kept in a GIF's comment extension (numdream's settings record).
     MP4 is H.264 in yuv420p, which needs even sizes: an odd last row or column is cropped.
+    returns: Path(path). Raises NumdreamError (one line) if ffmpeg or Pillow fails or the file
+    does not read back with every frame; no file is left under ``path`` then.
     """
-    from .images import load_image
-    imageio = require_imageio()
     path = Path(path)
     if path.suffix.lower() not in MOVIE_FORMATS:
         raise NumdreamError(f"movie {str(path)!r} must end in {' or '.join(MOVIE_FORMATS)}")
     if not frame_paths:
         raise NumdreamError(f"no frames to write into {str(path)!r}")
-
-    def gif(tmp):
-        frames = [load_image(p) for p in frame_paths]
-        imageio.mimsave(tmp, frames, format="GIF", duration=1000 / fps, loop=0)
-
-    def mp4(tmp):
-        writer = imageio.get_writer(tmp, format="FFMPEG", fps=fps, codec="libx264", quality=8,
-                                    pixelformat="yuv420p", macro_block_size=1)
-        try:
-            for p in frame_paths:
-                frame = load_image(p)
-                writer.append_data(frame[: frame.shape[0] // 2 * 2, : frame.shape[1] // 2 * 2])
-        finally:
-            writer.close()
-
+    fps = check_fps(path, fps)
     try:
-        write_atomically(path, gif if path.suffix.lower() == ".gif" else mp4)
+        with atomic_write(path) as tmp:
+            if path.suffix.lower() == ".gif":
+                _write_gif(tmp, frame_paths, fps, comment)
+            else:
+                _write_mp4(tmp, frame_paths, fps)
+    except OverflowError:  # Pillow merges repeated frames into one, adding up their delays
+        raise NumdreamError(f"cannot write movie {str(path)!r}: repeated frames merge into one whose "
+                            f"delay passes a GIF's 655.35 s at {fps:g} fps; use a higher --fps") from None
     except (OSError, RuntimeError, ValueError) as err:
         raise NumdreamError(f"cannot write movie {str(path)!r}: {one_line(err)}") from None
     return path
 
 
+def _write_gif(tmp, frame_paths, fps, comment=None):
+    """All frames into GIF file ``tmp``; Pillow reads them one by one and keeps each palettised."""
+    first = load_image(frame_paths[0])
+    check_movie_size(tmp, len(frame_paths), first.shape[:2])
+    rest = (Image.fromarray(load_image(p)) for p in frame_paths[1:])
+    extra = {} if comment is None else {"comment": comment.encode("ascii")}
+    Image.fromarray(first).save(tmp, format="GIF", save_all=True, append_images=rest, duration=1000 / fps,
+                                loop=0, **extra)
+    with Image.open(tmp) as gif:  # read every frame back: a short write fails here
+        for index in range(gif.n_frames):
+            gif.seek(index)
+            gif.load()
+
+
+def _write_mp4(tmp, frame_paths, fps):
+    """Encode the frames as H.264 in yuv420p into file ``tmp`` with ffmpeg, one frame in memory at
+    a time; raises RuntimeError unless ffmpeg exits 0 and the file holds every frame."""
+    first = load_image(frame_paths[0])
+    h, w = first.shape[0] // 2 * 2, first.shape[1] // 2 * 2
+    rate = str(Fraction(fps).limit_denominator(1_000_000))
+    command = [require_ffmpeg(), "-y", "-f", "rawvideo", "-vcodec", "rawvideo", "-s", f"{w}x{h}",
+               "-pix_fmt", "rgb24", "-r", rate, "-i", "-", "-an", "-vcodec", "libx264",
+               "-pix_fmt", "yuv420p", "-crf", str(MP4_CRF), "-v", "error", "-f", "mp4", tmp]
+    with tempfile.TemporaryFile() as log:
+        # its own session, so a Ctrl-C reaches numdream, which stops ffmpeg itself
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                   stderr=log, start_new_session=True)
+        try:
+            for index, frame_file in enumerate(frame_paths):
+                frame = first if index == 0 else load_image(frame_file)
+                if frame.shape != first.shape:
+                    raise ValueError(f"frame {str(frame_file)!r} is {frame.shape[1]}x{frame.shape[0]}, "
+                                     f"the first is {first.shape[1]}x{first.shape[0]}")
+                process.stdin.write(frame[:h, :w].tobytes())
+            process.stdin.close()
+        except BrokenPipeError:
+            pass  # ffmpeg stopped reading: its exit status and log say why
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+        status = process.wait()
+        log.seek(0)
+        said = log.read()[-2000:].decode("utf-8", "replace")
+    if status != 0:
+        raise RuntimeError(f"ffmpeg failed (exit status {status}): {one_line(said) or 'no message'}")
+    _check_frame_count(tmp, len(frame_paths))
+
+
+def _check_frame_count(movie, expected):
+    """Raise RuntimeError unless the movie file holds ``expected`` video frames (counted by ffmpeg
+    from the container, without decoding)."""
+    import imageio_ffmpeg  # the optional video extra, as in require_ffmpeg
+    try:
+        found, _ = imageio_ffmpeg.count_frames_and_secs(movie)
+    except (RuntimeError, OSError, ValueError) as err:
+        raise RuntimeError(f"ffmpeg wrote a file it cannot read back ({one_line(err, limit=120)})") from None
+    if found != expected:
+        raise RuntimeError(f"ffmpeg wrote {found} frames of {expected}")
+
+
 def open_video(path):
     """(reader, fps, count) for a video file; reader yields uint8 (H, W, 3) frames."""
     imageio = require_imageio()
+    check_regular_file(path, "video")
     where = f"cannot read video {str(path)!r}"
-    if not Path(path).is_file():
-        raise NumdreamError(f"{where}: no such file")
     try:
         reader = imageio.get_reader(path, format="FFMPEG")
         fps = float(reader.get_meta_data().get("fps") or 25.0)
@@ -174,8 +190,3 @@ def open_video(path):
     except (OSError, RuntimeError, ValueError, IndexError) as err:
         raise NumdreamError(f"{where}: not a video ffmpeg can read ({one_line(err)})") from None
     return reader, fps, count
-
-
-def one_line(err):
-    first = str(err).strip().splitlines()
-    return first[0] if first else type(err).__name__

@@ -9,17 +9,21 @@ so the picture seems to fly into its own hallucinations. Every frame is written 
 PNG is lossless, so a run resumed after an interruption continues from the last frame on disk
 and writes exactly the frames an uninterrupted run would have.
 """
-import hashlib
 import math
+import numbers
 import sys
-from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 from tqdm import tqdm
 
+from .dream import dream
 from .errors import NumdreamError
-from .movie import check_settings, frame_path, frame_seed, resume_point
+from .images import load_image, save_image
+from .model import load_model
+from .frames import (MAX_FRAMES, array_digest, check_frames_folder, claim_frames_folder, describe, frame_path,
+                     frame_seed, model_settings, resume_point)
+from .options import check_options
 
 
 def zoom_image(image, zoom, rotate=0.0):
@@ -45,12 +49,16 @@ def zoom_image(image, zoom, rotate=0.0):
 
 
 def check_zoom(frames, zoom, rotate):
-    if isinstance(frames, bool) or not isinstance(frames, int) or frames < 1:
-        raise NumdreamError(f"frames must be a whole number >= 1, got {frames!r}")
-    if not (isinstance(zoom, (int, float)) and 0 <= zoom < 1):
+    if not (isinstance(frames, numbers.Integral) and not isinstance(frames, bool) and 1 <= frames <= MAX_FRAMES):
+        raise NumdreamError(f"frames must be a whole number from 1 to {MAX_FRAMES}, got {frames!r}")
+    if not (_real(zoom) and 0 <= zoom < 1):
         raise NumdreamError(f"zoom must be a number in [0, 1), got {zoom!r} (0.05 magnifies by about 5 % a frame)")
-    if not (isinstance(rotate, (int, float)) and math.isfinite(rotate)):
+    if not (_real(rotate) and math.isfinite(rotate)):
         raise NumdreamError(f"rotate must be a finite number of degrees, got {rotate!r}")
+
+
+def _real(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def zoom_frames(image, folder, frames, zoom=0.05, rotate=0.0, model=None, seed=0, progress=True,
@@ -58,52 +66,40 @@ def zoom_frames(image, folder, frames, zoom=0.05, rotate=0.0, model=None, seed=0
     """Dream a zoom sequence of ``frames`` frames into ``folder``; resume from the frames there.
 
     image: path, PIL image or uint8 (H, W, 3); ignored (may be None) with init="noise".
-    folder: created (one level) if missing. seed: the run's seed (each frame derives its own).
+    folder: created (one level) if missing; an existing one must be empty or hold frames of
+        the same settings (numdream.frames.claim_frames_folder). seed: the run's seed (each frame derives its own).
     options: dream() options and targets (layers, objective, octaves, steps, ..., init, size).
     returns: the paths of frames 0 .. frames-1, in order.
     """
-    from .dream import dream
-    from .images import load_image, save_image
-    from .model import load_model
     check_zoom(frames, zoom, rotate)
+    check_options(dict(options, seed=seed))
+    check_frames_folder(folder, adopt_empty=True)
     noise = options.get("init") == "noise"
     pixels = None if noise else load_image(image)
     model = model or load_model()
-    check_settings(folder, _settings(pixels, model, zoom, rotate, seed, options))
-    done, frame = resume_point(folder)
-    later = {k: v for k, v in options.items() if k not in ("init", "size")}  # frames 1.. start from the last
-    bar = tqdm(total=frames, initial=min(done, frames), desc="zoom", unit="frame", file=sys.stderr,
-               disable=not progress)
-    for i in range(done, frames):
-        if i == 0:
-            frame = dream(pixels, model=model, seed=frame_seed(seed, 0), progress=False, **options)
-        else:
-            frame = dream(zoom_image(frame, zoom, rotate), model=model, seed=frame_seed(seed, i),
-                          progress=False, **later)
-        save_image(frame_path(folder, i), frame)
-        bar.update()
-    bar.close()
+    with claim_frames_folder(folder, _settings(pixels, model, zoom, rotate, seed, options), adopt_empty=True):
+        done, frame = resume_point(folder)
+        later = {k: v for k, v in options.items() if k not in ("init", "size")}  # frames 1.. start from the last
+        bar = tqdm(total=frames, initial=min(done, frames), desc="zoom", unit="frame", file=sys.stderr,
+                   disable=not progress)
+        try:
+            for i in range(done, frames):
+                if i == 0:
+                    frame = dream(pixels, model=model, seed=frame_seed(seed, 0), progress=False, **options)
+                else:
+                    frame = dream(zoom_image(frame, zoom, rotate), model=model, seed=frame_seed(seed, i),
+                                  progress=False, **later)
+                save_image(frame_path(folder, i), frame)
+                bar.update()
+        finally:
+            bar.close()
     return [frame_path(folder, i) for i in range(frames)]
 
 
 def _settings(pixels, model, zoom, rotate, seed, options):
     """What decides the frames, as JSON-able values: resuming with anything else is refused."""
-    described = {key: _describe(value) for key, value in sorted(options.items()) if key != "callback"}
-    source = "noise" if pixels is None else "sha1:" + hashlib.sha1(pixels.tobytes()).hexdigest()
+    described = {key: describe(value) for key, value in sorted(options.items()) if key != "callback"}
+    source = "noise" if pixels is None else array_digest(pixels)
     return dict(command="zoom", input=source, shape=None if pixels is None else list(pixels.shape),
-                model=str(getattr(model.spec, "path", None) or model.name), zoom=zoom, rotate=rotate,
-                seed=seed, **described)
-
-
-def _describe(value):
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, dict):
-        return {str(k): _describe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_describe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return f"array {list(value.shape)} sha1:{hashlib.sha1(np.ascontiguousarray(value).tobytes()).hexdigest()}"
-    return repr(value)
+                **model_settings(model), zoom=describe(zoom), rotate=describe(rotate), seed=describe(seed),
+                **described)

@@ -11,6 +11,7 @@ compute with NumPy underneath, and behave like CuPy where a stray ``np.`` call w
   than CuPy, which dispatches some of them through ``__array_function__``: the stand-in exists
   to prove that ops compute with ``xp = get_array_module(x)``, never with ``np``.
 - ``a.get()`` copies to a NumPy array; ``cuda.runtime.getDeviceCount()`` returns 1.
+- ``fft`` is CuPy's FFT namespace (cupy.fft): numpy.fft's functions on device arrays.
 
 The module namespace is the xp namespace: any NumPy function or ufunc (``zeros``, ``maximum``,
 ``concatenate``, ``take_along_axis``, ``tensordot`` ...) is delegated to NumPy with device
@@ -187,6 +188,9 @@ def get_array_module(*arrays):
 
 
 cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=lambda: 1))
+# cupy.fft: a module attribute, so the refusal of NumPy submodules below does not reach it
+fft = types.SimpleNamespace(**{name: _device_call(getattr(_np.fft, name)) for name in
+                               ("fft", "ifft", "rfft", "irfft", "fft2", "ifft2", "rfft2", "irfft2")})
 
 
 def __getattr__(name):

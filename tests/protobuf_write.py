@@ -195,7 +195,8 @@ def tensor(array, content=True):
 
 
 def attr_value(value):
-    """AttrValue: list = 1 (ListValue: i = 3), s = 2, i = 3, f = 4, b = 5, type = 6, tensor = 8."""
+    """AttrValue: list = 1 (ListValue: i = 3), s = 2, i = 3, f = 4, b = 5, type = 6, shape = 7,
+    tensor = 8."""
     if isinstance(value, np.ndarray):
         return f_len(8, tensor(value))
     if isinstance(value, tuple) and value[0] == "tensor":  # ("tensor", array, content)
@@ -204,6 +205,8 @@ def attr_value(value):
         return f_len(8, f_varint(1, DT_FLOAT) + f_len(2, tensor_shape(value[2])) + f_packed_floats(5, [value[1]]))
     if isinstance(value, tuple) and value[0] == "type":
         return f_varint(6, value[1])
+    if isinstance(value, tuple) and value[0] == "shape":  # ("shape", dims): a TensorShapeProto
+        return f_len(7, tensor_shape(value[1]))
     if isinstance(value, bool):
         return f_varint(5, value)
     if isinstance(value, int):

@@ -1,5 +1,6 @@
-"""Batches on Dask: the plan, a LocalCluster on loopback, failures that do not stop the batch,
-re-runs that skip finished outputs, BLAS threads per worker, and the missing-Dask message."""
+"""Batches on Dask: which images are to do and which are done, a LocalCluster on loopback,
+failures that do not stop the batch, re-runs that skip finished outputs, BLAS threads per worker,
+and the missing-Dask message."""
 import os
 import sys
 
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 
 from numdream import batch
-from numdream.batch import BLAS_THREAD_VARIABLES, connect, plan
+from numdream.batch import BLAS_THREAD_VARIABLES, connect, todo_and_done
 from numdream.cli import main
 from numdream.dream import dream
 from numdream.errors import NumdreamError
@@ -53,11 +54,11 @@ def environ_restored():
     os.environ.update(saved)
 
 
-def test_plan_lists_images_and_skips_finished_outputs(photos, tmp_path):
+def test_todo_and_done_lists_images_and_skips_finished_outputs(photos, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "b.jpg").write_bytes(b"done before")
-    todo, skipped = plan(photos, out)
+    todo, skipped = todo_and_done(photos, out)
     assert [(s.name, t.name) for s, t in todo] == [("a.png", "a.png"), ("broken.png", "broken.png"),
                                                    ("c.png", "c.png")]
     assert all(s.is_absolute() and t.parent == out.resolve() for s, t in todo)
@@ -69,9 +70,16 @@ def test_plan_lists_images_and_skips_finished_outputs(photos, tmp_path):
     (lambda d: (d / "none", d / "out"), "does not exist or is not a folder"),
     (lambda d: (d / "photos" / "sub", d / "out"), "no images in"),
 ])
-def test_plan_refuses_bad_folders(photos, tmp_path, make, message):
+def test_todo_and_done_refuses_bad_folders(photos, tmp_path, make, message):
     with pytest.raises(NumdreamError, match=message):
-        plan(*make(tmp_path))
+        todo_and_done(*make(tmp_path))
+
+
+def test_a_crashed_task_is_reported_on_one_line_with_its_type():
+    crash = RuntimeError("worker process died\n  Traceback (most recent call last):\n  ...")
+    assert batch._describe_error(crash) == ("RuntimeError: worker process died Traceback (most recent "
+                                            "call last): ...")
+    assert batch._describe_error(MemoryError()) == "MemoryError"
 
 
 @pytest.mark.slow

@@ -149,9 +149,9 @@ def test_real_model_smoke_run_raises_the_energy_of_the_default_layers(capsys, tm
 # ---- errors: one line on stderr, exit 2, no traceback, input untouched, no output -------------
 
 ERRORS = [  # (arguments after the photo, fragments the one error line must hold)
-    (["--steps", "-1"], ["--steps", "'-1'", ">= 0"]),
+    (["--steps", "-1"], ["--steps", "'-1'", "from 0 to 100000"]),
     (["--steps", "abc"], ["--steps", "'abc'", "whole number"]),
-    (["--octaves", "0"], ["--octaves", "'0'", ">= 1"]),
+    (["--octaves", "0"], ["--octaves", "'0'", "from 1 to 100"]),
     (["--octave-scale", "1"], ["--octave-scale", "'1'", "> 1.0"]),
     (["--step-size", "0"], ["--step-size", "'0'", "> 0.0"]),
     (["--smooth", "-1"], ["--smooth", "'-1'", ">= 0.0"]),
@@ -159,7 +159,7 @@ ERRORS = [  # (arguments after the photo, fragments the one error line must hold
     (["--seed", "-3"], ["--seed", "'-3'"]),
     (["--size", "10"], ["--size", "'10'", "WIDTHxHEIGHT"]),
     (["--layer", "mixed3:abc"], ["'mixed3:abc'", "weight 'abc'", "NAME:WEIGHT"]),
-    (["--layer", "mixed:inf"], ["'mixed:inf'", "not a finite number"]),
+    (["--layer", "mixed:inf"], ["'mixed:inf'", "not a number from -1e+06 to 1e+06"]),
     (["--layer", ":2"], ["':2'", "no layer name"]),
     (["--neuron", "1:2"], ["'1:2'", "CHANNEL:Y:X"]),
     (["--channel", "a"], ["'a'", "channel"]),
@@ -177,7 +177,7 @@ ERRORS = [  # (arguments after the photo, fragments the one error line must hold
     (["-o", "PHOTO"], ["is the input image"]),
     (["-o", "./photo.png"], ["'./photo.png' is the input image"]),
     (["-o", "link.png"], ["'link.png' is the input image"]),
-    (["-o", "out.gif"], ["'.gif'", ".png, .jpg"]),
+    (["-o", "out.avi"], ["'.avi'", ".png, .jpg", ".gif (a GIF of the steps)", "- (a PNG on standard output)"]),
     (["-o", "missing/out.png"], ["folder 'missing' does not exist"]),
     (["-o", "GUIDE", "--guide", "GUIDE"], ["is the input image"]),
 ]

@@ -9,14 +9,17 @@ from cli_helpers import (ROOT, assert_one_line_error, run_cli, run_subprocess, s
 from numdream.model import load_model
 
 
-def rows(out):
-    """The table rows (not the header or the footer) as {name: (op, channels, stride, rest)}."""
+def rows(out, pre_relu=None):
+    """The table rows (not the header or the footer) as {name: (op, channels, stride, rest)};
+    pre_relu, a dict, gets {name: 'yes' or '-'} from the pre_relu column."""
     table = out.split("\n\n")[0].splitlines()
-    assert table[0].split() == ["layer", "op", "channels", "stride"]
+    assert table[0].split() == ["layer", "op", "channels", "stride", "pre_relu"]
     parsed = {}
     for line in table[1:]:
-        name, op, channels, stride, *rest = line.split()
+        name, op, channels, stride, pre, *rest = line.split()
         parsed[name] = (op, int(channels), int(stride), " ".join(rest))
+        if pre_relu is not None:
+            pre_relu[name] = pre
     return parsed
 
 
@@ -33,6 +36,12 @@ def test_lists_every_inception_layer_with_channels_and_stride(capsys):
     assert listed["mixed3"] == ("concat", 768, 16, "(default target)")
     assert listed["mixed0"] == ("concat", 256, 8, "")
     assert listed["input_1"] == ("input", 3, 1, "")
+    pre_relu = {}
+    rows(out, pre_relu)
+    assert {name for name, mark in pre_relu.items() if mark == "yes"} == {
+        name for name in model.layer_names if model.has_pre_relu(name)}
+    assert pre_relu["mixed4"] == pre_relu["activation_5"] == "yes" and pre_relu["conv2d_1"] == "-"
+    assert set(pre_relu.values()) == {"yes", "-"}
     assert out.rstrip().splitlines()[-1].startswith(
         "115 layers; smallest input 43x43 pixels; model inception_v3 from ")
 
@@ -82,7 +91,7 @@ def test_a_reader_that_leaves_early_gets_no_traceback():
 
 
 @pytest.mark.parametrize("argv,command,fragment", [
-    (["layers", "extra"], None, "unrecognized arguments: extra"),
+    (["layers", "extra"], "layers", "unrecognized argument 'extra' (usage: numdream layers [options]; "),
     (["layers", "--model"], "layers", "--model: expected one argument"),
 ])
 def test_bad_arguments_are_one_line(capsys, argv, command, fragment):

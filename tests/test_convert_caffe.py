@@ -7,12 +7,16 @@ PyTorch model built here from the same layer list with Caffe's rules (ceil-mode 
 pooling that counts padding, in-place ReLU), forward and input gradient, float64.
 The full-size bvlc_googlenet structure is in test_convert_caffe_googlenet.py.
 """
+import os
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
+import hostile
 import protobuf_write as pw
+from numdream.errors import ModelFileError
 from numdream.gradcheck import rel_error
 from numdream.model import Model, load_model
 from tool_paths import TOOLS  # noqa: F401 (puts tools/ on sys.path)
@@ -138,9 +142,9 @@ def test_converted_net_equals_caffe_rules_in_torch(tmp_path, write):
     model = Model(load_model(convert(tmp_path, layers, **write)).spec, dtype=np.float64)
     rng = np.random.default_rng(1)
     x = rng.uniform(-120, 120, (2, 3, 40, 40))
-    acts = model.forward(x, TARGETS)
+    acts, tape = model.forward(x, TARGETS)
     grads = {t: rng.standard_normal(acts[t].shape) for t in TARGETS}
-    dx = model.backward(grads)
+    dx = model.backward(grads, tape)
     xt = torch.tensor(x, requires_grad=True)
     ref = caffe_in_torch(layers, xt)
     sum((ref[t].reshape(acts[t].shape) * torch.tensor(grads[t])).sum() for t in TARGETS).backward()
@@ -191,7 +195,7 @@ def test_deploy_prototxt_gives_the_structure_and_the_caffemodel_the_weights(tmp_
     assert "loss1/fc" not in deployed.layer_names and deployed.layer_names[-1] == "prob"
     full = Model(load_model(convert(tmp_path, layers)).spec, dtype=np.float64)
     x = np.random.default_rng(2).uniform(-100, 100, (1, 3, 40, 40))
-    np.testing.assert_array_equal(deployed.forward(x, ["prob"])["prob"], full.forward(x, ["prob"])["prob"])
+    np.testing.assert_array_equal(deployed.forward(x, ["prob"])[0]["prob"], full.forward(x, ["prob"])[0]["prob"])
 
 
 def test_deploy_layer_missing_from_the_caffemodel_is_named(tmp_path):
@@ -212,7 +216,7 @@ def _cli_error(capsys, *argv):
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):
-    assert "missing.caffemodel: file not found" in _cli_error(capsys, tmp_path / "missing.caffemodel")
+    assert "missing.caffemodel: no such file" in _cli_error(capsys, tmp_path / "missing.caffemodel")
     (tmp_path / "photo.caffemodel").write_bytes(bytes(range(256)) * 4)
     assert "photo.caffemodel: not a Caffe .caffemodel" in _cli_error(capsys, tmp_path / "photo.caffemodel")
     (tmp_path / "empty.caffemodel").write_bytes(pw.f_len(1, "just a name"))
@@ -238,3 +242,163 @@ def test_cli_writes_beside_the_input_by_default(tmp_path, capsys):
     assert convert_caffe.main([str(tmp_path / "net.caffemodel")]) == 0
     assert capsys.readouterr().out.startswith(f"wrote {tmp_path / 'net.h5'}: ")
     assert load_model(tmp_path / "net.h5").layer("inception_3a/output").channels == 16
+
+
+# ---- hostile nets: one line each, the input untouched, nothing written -------------------------
+
+def small_net(rng=None):
+    """data -> conv1 (+ in-place relu) -> pool1 -> norm1 -> global pool -> fc: the smallest net
+    the hostile cases below edit."""
+    rng = rng or np.random.default_rng(3)
+    return ([{"name": "data", "type": "Data", "top": ["data"], "transform": {"mean_value": MEAN}}]
+            + _conv(rng, "conv1", "data", 3, 4, 3)
+            + [_pool("pool1", "conv1", 0, 2, 2),
+               {"name": "norm1", "type": "LRN", "bottom": ["pool1"], "top": ["norm1"],
+                "param": {"local_size": 3, "alpha": 1e-4, "beta": 0.75, "k": 1.0}},
+               {"name": "gap", "type": "Pooling", "bottom": ["norm1"], "top": ["gap"],
+                "param": {"pool": 1, "global_pooling": True}},
+               _fc(rng, "fc", "gap", 4, 2)])
+
+
+def layer(layers, name):
+    return next(l for l in layers if l["name"] == name)
+
+
+def caffe_refused(tmp_path, data, says, error=CaffeError, prototxt=None, limit_mb=64):
+    """Convert ``data`` (bytes of a .caffemodel, or a layer list) and expect one line; the
+    folder must be unchanged afterwards (no output, no temp file)."""
+    source = tmp_path / "net.caffemodel"
+    source.write_bytes(data if isinstance(data, bytes) else pw.caffemodel(data))
+    if prototxt is not None:
+        (tmp_path / "deploy.prototxt").write_text(prototxt)
+    before = hostile.snapshot(tmp_path)
+    proto = str(tmp_path / "deploy.prototxt") if prototxt is not None else None
+    message = hostile.refused(lambda: convert_caffe.convert(str(source), str(tmp_path / "out.h5"), proto),
+                              error, says, limit_mb=limit_mb)
+    assert hostile.snapshot(tmp_path) == before
+    return message
+
+
+def with_blob(name, blob_bytes):
+    """small_net's caffemodel with layer ``name``'s first blob replaced by raw BlobProto bytes."""
+    layers = small_net()
+    target = layer(layers, name)
+    encoded = pw.caffe_layer({**target, "blobs": []})
+    out = pw.f_len(1, "TinyNet")
+    for l in layers:
+        out += pw.f_len(100, encoded + pw.f_len(7, blob_bytes) + b"".join(
+            pw.f_len(7, pw.blob(b, packed=True)) for b in target["blobs"][1:]) if l is target else pw.caffe_layer(l))
+    return out
+
+
+def edit(change):
+    layers = small_net()
+    change(layers)
+    return layers
+
+
+HOSTILE_NETS = {  # name -> (input, what the line says, error class)
+    "0x0 kernel": (edit(lambda ls: layer(ls, "conv1").update(param={"num_output": 4, "kernel_size": 0},
+                                                          blobs=[np.zeros((4, 3, 0, 0), np.float32), np.zeros(4, np.float32)])),
+                   "layer 'conv1' (Convolution): its weight blob is empty (shape (4, 3, 0, 0))", CaffeError),
+    "0x0 pool window": (edit(lambda ls: layer(ls, "pool1")["param"].update(kernel_size=0)),
+                        "attr 'size' is [0, 0]", ModelFileError),
+    "stride 0": (edit(lambda ls: layer(ls, "pool1")["param"].update(stride=0)), "attr 'stride' is [0, 0]", ModelFileError),
+    "padding of 100000": (edit(lambda ls: layer(ls, "conv1")["param"].update(pad=100000)),
+                          "each 0..1024 px", ModelFileError),
+    "group 0": (edit(lambda ls: layer(ls, "conv1")["param"].update(group=0)), "attr 'groups' is 0", ModelFileError),
+    "LRN size 0": (edit(lambda ls: layer(ls, "norm1")["param"].update(local_size=0)), "attr 'size' is 0", ModelFileError),
+    "LRN k 0": (edit(lambda ls: layer(ls, "norm1")["param"].update(k=0.0)), "lrn k=0.0", ModelFileError),
+    "concat of different spatial sizes": (
+        edit(lambda ls: ls.insert(4, {"name": "cat", "type": "Concat", "bottom": ["conv1", "pool1"], "top": ["cat"]})
+             or layer(ls, "norm1").update(bottom=["cat"])),
+        "concat joins inputs at different spatial scales: 'conv1' (1/1 x 1/1 of the image) and 'pool1'", ModelFileError),
+    "negative blob dims": (with_blob("conv1", pw.f_len(7, pw.f_packed_varints(1, [4, -3, 3, 3])) + pw.f_packed_floats(5, [0] * 4)),
+                           "a weight blob declares shape (4, -3, 3, 3); dims must be >= 0", CaffeError),
+    "overflowing blob dims": (with_blob("conv1", pw.f_len(7, pw.f_packed_varints(1, [1 << 40, 1 << 40, 1 << 40]))),
+                              "a weight blob declares shape (1099511627776, 1099511627776, 1099511627776)", CaffeError),
+    "int64-wrapping blob dims": (with_blob("conv1", pw.f_len(7, pw.f_packed_varints(1, [1 << 32, 1 << 32, 0]))
+                                           + pw.f_packed_floats(5, [1.0])), "holds 1 values", CaffeError),
+    "packed floats of 7 bytes": (with_blob("conv1", pw.f_len(7, pw.f_packed_varints(1, [1])) + pw.f_len(5, b"\x00" * 7)),
+                                 "a packed run of floats is 7 bytes, not a multiple of 4", CaffeError),
+    "Dropout without a bottom": (edit(lambda ls: ls.insert(5, {"name": "drop", "type": "Dropout", "bottom": [], "top": ["norm1"]})),
+                                 "layer 'drop' (Dropout): takes one bottom blob", CaffeError),
+    "InnerProduct with an empty blob": (edit(lambda ls: layer(ls, "fc").update(blobs=[np.zeros(0, np.float32), np.zeros(2, np.float32)])),
+                                        "layer 'fc' (InnerProduct): its weight blob is empty", CaffeError),
+    "a cycle": (edit(lambda ls: layer(ls, "conv1").update(bottom=["norm1"])),
+                "layer 'conv1' reads blob 'norm1' before layer 'norm1' writes it", CaffeError),
+    "NaN weights": (edit(lambda ls: layer(ls, "conv1")["blobs"][0].__setitem__((1, 2, 0, 0), np.nan)),
+                    "node 1 ('conv1/pre_relu'): param 'w': value nan at index (1, 2, 0, 0)", ModelFileError),
+    "infinite bias": (edit(lambda ls: layer(ls, "fc")["blobs"][1].__setitem__(0, np.inf)), "param 'b': value inf", ModelFileError),
+    "NaN mean": (edit(lambda ls: layer(ls, "data").update(transform={"mean_value": [np.nan, 1.0, 2.0]})),
+                 "mean (3 finite numbers)", ModelFileError),
+    "data layer scale 1e-45": (edit(lambda ls: layer(ls, "data").update(transform={"mean_value": MEAN, "scale": 1e-45})),
+                                         "overflows float32", ModelFileError),
+    "a blob name with a terminal escape": (edit(lambda ls: layer(ls, "gap").update(top=["gap\x1b[2J"])
+                                                or layer(ls, "fc").update(bottom=["gap\x1b[2J"])),
+                                           "name 'gap\\x1b[2J' holds control or non-printable", ModelFileError),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_NETS))
+def test_a_hostile_net_is_refused_in_one_line(tmp_path, case):
+    data, says, error = HOSTILE_NETS[case]
+    caffe_refused(tmp_path, data, says, error)
+
+
+def test_the_small_net_itself_converts(tmp_path):
+    """The control: the cases above are small_net with one thing changed."""
+    (tmp_path / "net.caffemodel").write_bytes(pw.caffemodel(small_net()))
+    spec = convert_caffe.convert(str(tmp_path / "net.caffemodel"), str(tmp_path / "net.h5"))
+    assert [n.name for n in spec.nodes] == ["data", "conv1/pre_relu", "conv1", "pool1", "norm1", "gap", "fc"]
+
+
+def test_a_deeply_nested_prototxt_and_a_net_name_with_escapes_are_refused(tmp_path):
+    caffe_refused(tmp_path, small_net(), "messages nest deeper than 100 levels",
+                  prototxt="layer { " * 20000 + "}" * 20000)
+    caffe_refused(tmp_path, small_net(), "model name: name 'evil\\x1b]0;x\\x07'",
+                  error=ModelFileError, prototxt=pw.prototxt(small_net()[1:], name="evil\x1b]0;x\x07"))
+
+
+def test_20000_unwritten_blobs_give_a_short_line_quickly(tmp_path):
+    """The input search is one pass (it was quadratic: 15 s) and lists at most five names."""
+    layers = [{"name": f"r{i}", "type": "ReLU", "bottom": [f"in{i}"], "top": [f"out{i}"]} for i in range(20000)]
+    message = caffe_refused(tmp_path, layers, "it reads 20000: 'in0', 'in1', 'in2', 'in3', 'in4' and 19995 more")
+    assert len(message) < 300
+
+
+def test_a_20000_layer_net_converts(tmp_path):
+    """A long chain of ReLUs after one conv: linear all the way through."""
+    layers = small_net()[:3] + [{"name": f"r{i}", "type": "ReLU", "bottom": [f"b{i - 1}" if i else "conv1"],
+                                 "top": [f"b{i}"]} for i in range(20000)]
+    (tmp_path / "long.caffemodel").write_bytes(pw.caffemodel(layers))
+    spec = convert_caffe.convert(str(tmp_path / "long.caffemodel"), str(tmp_path / "long.h5"))
+    assert len(spec.nodes) == 20003 and spec.nodes[-1].name == "b19999"
+
+
+def test_devices_and_directories_are_refused_as_inputs(tmp_path):
+    for path, says in [("/dev/zero", "/dev/zero: it is a character device, not a regular file"),
+                       (str(tmp_path), "it is a directory, not a regular file")]:
+        hostile.refused(lambda: convert_caffe.convert(path, str(tmp_path / "o.h5")), CaffeError, says)
+    (tmp_path / "net.caffemodel").write_bytes(pw.caffemodel(small_net()))
+    hostile.refused(lambda: convert_caffe.convert(str(tmp_path / "net.caffemodel"), str(tmp_path / "o.h5"), "/dev/zero"),
+                    CaffeError, "/dev/zero: it is a character device")
+
+
+@pytest.mark.parametrize("which", ["caffemodel", "prototxt"])
+def test_a_fifo_input_is_refused_without_blocking(tmp_path, which):
+    (tmp_path / "net.caffemodel").write_bytes(pw.caffemodel(small_net()))
+    fifo = tmp_path / f"pipe.{which}"
+    os.mkfifo(fifo)
+    args = [fifo] if which == "caffemodel" else [tmp_path / "net.caffemodel", fifo]
+    done = hostile.run_tool("convert_caffe.py", *args, "-o", tmp_path / "o.h5", timeout=60)
+    hostile.assert_cli_refused(done, "convert_caffe", f"{fifo}: it is a FIFO (named pipe), not a regular file")
+    assert not (tmp_path / "o.h5").exists()
+
+
+@pytest.mark.parametrize("case", ["a cycle", "negative blob dims", "NaN weights"])
+def test_the_command_line_refuses_hostile_nets_in_one_line(tmp_path, case):
+    (tmp_path / "net.caffemodel").write_bytes(pw.caffemodel(HOSTILE_NETS[case][0])
+                                              if not isinstance(HOSTILE_NETS[case][0], bytes) else HOSTILE_NETS[case][0])
+    done = hostile.run_tool("convert_caffe.py", tmp_path / "net.caffemodel", "-o", tmp_path / "o.h5")
+    hostile.assert_cli_refused(done, "convert_caffe", HOSTILE_NETS[case][1])

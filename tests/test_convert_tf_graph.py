@@ -7,12 +7,16 @@ softmax2). The numdream model must equal a PyTorch model that runs the same node
 TensorFlow's rules (SAME padding, NHWC Reshape before MatMul, LRN with alpha not divided by the
 window), forward and input gradient, float64.
 """
+import os
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
+import hostile
 import protobuf_write as pw
+from numdream.errors import ModelFileError
 from numdream.gradcheck import rel_error
 from numdream.model import Model, load_model
 from tool_paths import TOOLS  # noqa: F401 (puts tools/ on sys.path)
@@ -172,9 +176,9 @@ def test_converted_graph_equals_tensorflow_rules_in_torch(tmp_path, order):
     model = Model(load_model(convert(tmp_path, written)).spec, dtype=np.float64)
     rng = np.random.default_rng(1)
     x = rng.uniform(-117, 138, (2, 3, 32, 32))
-    acts = model.forward(x, TARGETS)
+    acts, tape = model.forward(x, TARGETS)
     grads = {t: rng.standard_normal(acts[t].shape) for t in TARGETS}
-    dx = model.backward(grads)
+    dx = model.backward(grads, tape)
     xt = torch.tensor(x, requires_grad=True)
     ref = tf_in_torch(nodes, xt)
     sum((ref[t].reshape(acts[t].shape) * torch.tensor(grads[t])).sum() for t in TARGETS).backward()
@@ -239,7 +243,7 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
         out, err = capsys.readouterr()
         assert out == "" and len(err.splitlines()) == 1
         return err
-    assert "missing.pb: file not found" in error(tmp_path / "missing.pb")
+    assert "missing.pb: no such file" in error(tmp_path / "missing.pb")
     (tmp_path / "noise.pb").write_bytes(bytes(range(256)) * 8)
     assert "noise.pb: not a TensorFlow GraphDef (.pb)" in error(tmp_path / "noise.pb")
     (tmp_path / "model.caffemodel").write_bytes(pw.caffemodel([]))
@@ -249,3 +253,132 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert convert_tf_graph.main([str(tmp_path / "g.pb")]) == 0
     assert capsys.readouterr().out.startswith(f"wrote {tmp_path / 'g.h5'}: ")
     assert load_model(tmp_path / "g.h5").layer("mixed3a").channels == 16
+
+
+# ---- hostile graphs: one line each, bounded, nothing written ------------------------------------
+
+def small_graph():
+    """input -> conv (+ bias) -> relu -> pool -> lrn -> concat with the pool -> flatten -> dense."""
+    rng = np.random.default_rng(4)
+    n = [("input", "Placeholder", [], {"dtype": ("type", 1), "shape": ("shape", [1, 8, 8, 3])})]
+    _conv(rng, n, "conv", "input", 3, 4, 3)
+    _pool(n, "pool", "MaxPool", "conv", 2, 2, VALID)
+    n.append(("lrn", "LRN", ["pool"], {"depth_radius": 2, "alpha": 0.1, "beta": 0.75, "bias": 2.0}))
+    n.append(("axis", "Const", [], {"value": np.array(3, dtype=np.int32)}))
+    n.append(("cat", "ConcatV2", ["lrn", "pool", "axis"], {"N": 2}))
+    n.append(("flat/shape", "Const", [], {"value": np.int32([-1, 8 * 16])}))
+    n.append(("flat", "Reshape", ["cat", "flat/shape"], {}))
+    _dense(rng, n, "logits", "flat", 8 * 16, 5)
+    return n
+
+
+def shaped(shape, content=b"", dtype=pw.DT_FLOAT):
+    """A Const 'value' that declares ``shape`` but carries only ``content`` as tensor_content."""
+    tensor = pw.f_varint(1, dtype) + pw.f_len(2, pw.tensor_shape(shape))
+    return ("raw tensor", tensor + (pw.f_len(4, content) if content else b""))
+
+
+def graph_bytes(nodes):
+    """GraphDef bytes; a ("raw tensor", bytes) attr value is written as it is."""
+    out = b""
+    for name, op, inputs, attrs in nodes:
+        raw = {k: v for k, v in attrs.items() if isinstance(v, tuple) and v[0] == "raw tensor"}
+        body = pw.node_def(name, op, inputs, {k: v for k, v in attrs.items() if k not in raw})
+        for key_, (_, tensor) in raw.items():
+            body += pw.f_len(5, pw.f_len(1, key_) + pw.f_len(2, pw.f_len(8, tensor)))
+        out += pw.f_len(1, body)
+    return out
+
+
+def tf_refused(tmp_path, nodes, says, error=GraphError, limit_mb=64):
+    (tmp_path / "g.pb").write_bytes(graph_bytes(nodes))
+    before = hostile.snapshot(tmp_path)
+    message = hostile.refused(lambda: convert_tf_graph.convert(str(tmp_path / "g.pb"), str(tmp_path / "g.h5")),
+                              error, says, limit_mb=limit_mb)
+    assert hostile.snapshot(tmp_path) == before
+    return message
+
+
+def changed(change):
+    nodes = small_graph()
+    change(nodes)
+    return nodes
+
+
+def const(name, value):
+    return lambda n: _replace(n, name, attrs={"value": value})
+
+
+def attrs_of(nodes, name):
+    return next(node for node in nodes if node[0] == name)[3]
+
+
+HOSTILE_GRAPHS = {  # name -> (change of small_graph, what the line says, error class)
+    "a two-node cycle": (lambda n: _replace(n, "conv_pre_relu/conv", inputs=["conv", "conv_w"]),
+                         "the graph has a cycle through", GraphError),
+    "a node reading itself": (lambda n: _replace(n, "lrn", inputs=["lrn"]), "a cycle through 1 node(s): 'lrn', 'lrn'", GraphError),
+    "a cycle away from the input": (lambda n: n.extend([("a", "Relu", ["b"], {}), ("b", "Relu", ["c"], {}), ("c", "Relu", ["a"], {})]),
+                                    "a cycle through 3 node(s): 'a', 'b', 'c', 'a'", GraphError),
+    "a 1 GB Const without values": (const("conv_w", shaped([16384, 16384])),
+                                    "a tensor of shape (16384, 16384) (268435456 values) holds 0 values", GraphError),
+    "a Const filled from one value past the fill cap": (const("conv_b", ("fill", 0.5, [1 << 21])),
+                                                        "numdream fills a shape from one value (or none) only up to 1048576", GraphError),
+    "a Const of 2 values for 4": (const("conv_b", ("raw tensor", pw.f_varint(1, pw.DT_FLOAT) + pw.f_len(2, pw.tensor_shape([4]))
+                                                  + pw.f_packed_floats(5, [1.0, 2.0]))),
+                                  "a tensor of shape (4,) (4 values) holds 2 values", GraphError),
+    "a Const with a negative dim": (const("conv_w", shaped([3, -3, 3, 4])), "declares shape (3, -3, 3, 4)", GraphError),
+    "a Const of 2**120 values": (const("conv_w", shaped([1 << 40, 1 << 40, 1 << 40])), "hold at most 268435456 values", GraphError),
+    "tensor content not whole floats": (const("conv_b", shaped([4], b"\x00" * 15)),
+                                        "tensor_content of 15 bytes is not a whole number of float32 values", GraphError),
+    "Conv2D without padding": (lambda n: attrs_of(n, "conv_pre_relu/conv").pop("padding"), "has no padding attr", GraphError),
+    "Conv2D with one input": (lambda n: _replace(n, "conv_pre_relu/conv", inputs=["input"]), "takes 2 input(s), has 1", GraphError),
+    "Identity without inputs": (lambda n: n.append(("out", "Identity", [], {})), "node 'out' (Identity): takes 1 input(s), has 0", GraphError),
+    "ConcatV2 without tensors": (lambda n: _replace(n, "cat", inputs=["axis"]), "takes at least 2 input(s), has 1", GraphError),
+    "Concat without inputs": (lambda n: n.append(("cat2", "Concat", [], {})), "takes at least 2 input(s), has 0", GraphError),
+    "a 1-D MatMul weight": (const("logits_w", np.ones(128, np.float32)), "has shape (128,); a MatMul weight is 2-D", GraphError),
+    "depth_radius as a list": (lambda n: attrs_of(n, "lrn").update(depth_radius=[1, 2]),
+                               "attr 'depth_radius' is [1, 2], expected an int", GraphError),
+    "a Placeholder shape that is an int": (lambda n: _replace(n, "input", attrs={"shape": 7}),
+                                           "attr 'shape' is 7, expected a shape", GraphError),
+    "a zero-size filter": (const("conv_w", np.zeros((0, 3, 3, 4), np.float32)), "every dim at least 1", GraphError),
+    "a bias of the wrong size": (const("conv_b", np.zeros(7, np.float32)), "a bias of 7 values for 4 channels", GraphError),
+    "two nodes of one name": (lambda n: n.append(("lrn", "Relu", ["pool"], {})), "two nodes are named 'lrn'", GraphError),
+    "strides of [1, 2, 1]": (lambda n: attrs_of(n, "pool").update(strides=[1, 2, 1]), "strides [1, 2, 1] is not [1, h, w, 1]",
+                             GraphError),
+    "a stride of 0": (lambda n: attrs_of(n, "pool").update(strides=[1, 0, 0, 1]), "attr 'stride' is [0, 0]", ModelFileError),
+    "an axis that is not one int": (const("axis", np.array([3, 3], np.int32)), "is not one integer", GraphError),
+    "NaN weights": (const("conv_w", np.full((3, 3, 3, 4), np.nan, np.float32)), "param 'w': value nan", ModelFileError),
+    "LRN bias 0": (lambda n: attrs_of(n, "lrn").update(bias=0.0), "lrn k=0.0", ModelFileError),
+    "a pool window of 4096": (lambda n: attrs_of(n, "pool").update(ksize=[1, 4096, 4096, 1]), "each at most 1024 px", ModelFileError),
+    "a node name with a newline": (lambda n: n.append(("out\nfake", "Relu", ["cat"], {})),
+                                   "name 'out\\nfake' holds control or non-printable", ModelFileError),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_GRAPHS))
+def test_a_hostile_graph_is_refused_in_one_line(tmp_path, case):
+    change, says, error = HOSTILE_GRAPHS[case]
+    tf_refused(tmp_path, changed(change), says, error)
+
+
+def test_the_small_graph_itself_converts(tmp_path):
+    (tmp_path / "g.pb").write_bytes(graph_bytes(small_graph()))
+    spec = convert_tf_graph.convert(str(tmp_path / "g.pb"), str(tmp_path / "g.h5"))
+    assert [n.op for n in spec.nodes] == ["input", "conv2d", "relu", "max_pool2d", "lrn", "concat", "dense"]
+
+
+def test_a_fifo_and_a_device_are_refused_without_blocking(tmp_path):
+    hostile.refused(lambda: convert_tf_graph.convert("/dev/zero", str(tmp_path / "o.h5")), GraphError,
+                    "/dev/zero: it is a character device, not a regular file")
+    os.mkfifo(tmp_path / "pipe.pb")
+    done = hostile.run_tool("convert_tf_graph.py", tmp_path / "pipe.pb", "-o", tmp_path / "o.h5", timeout=60)
+    hostile.assert_cli_refused(done, "convert_tf_graph", "pipe.pb: it is a FIFO (named pipe), not a regular file")
+
+
+@pytest.mark.parametrize("case", ["a two-node cycle", "a 1 GB Const without values", "depth_radius as a list"])
+def test_the_command_line_refuses_hostile_graphs_in_one_line(tmp_path, case):
+    change, says, _ = HOSTILE_GRAPHS[case]
+    (tmp_path / "g.pb").write_bytes(graph_bytes(changed(change)))
+    done = hostile.run_tool("convert_tf_graph.py", tmp_path / "g.pb", "-o", tmp_path / "g.h5")
+    hostile.assert_cli_refused(done, "convert_tf_graph", says)
+    assert not (tmp_path / "g.h5").exists()

@@ -5,15 +5,20 @@ against values computed here independently; the slow one re-converts the real ns
 tarball and checks it reproduces the committed weights/inception_v3.h5.
 """
 import hashlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tarfile
 
 import numpy as np
 import pytest
 
+import hostile
 import tfjs_synthetic as synth
+from numdream.errors import ModelFileError
 from numdream.modelfile import read_model
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -22,6 +27,7 @@ sys.path.insert(0, os.path.join(REPO, "tools"))
 
 import convert_tfjs  # noqa: E402
 from tfjs.jsliteral import JSLiteralError, module_exports, parse_literal  # noqa: E402
+from tfjs import package as package_module  # noqa: E402
 from tfjs.package import ConversionError  # noqa: E402
 
 KEPT = ["input_1", "conv2d_1", "activation_1", "max_pooling2d_1", "conv2d_2", "activation_2",
@@ -139,7 +145,7 @@ def test_a_retrained_layer_before_mixed5_is_refused(tmp_path):
     layers = synth.synthetic_layers()
     next(l for l in layers if l["name"] == "conv2d_3")["config"]["trainable"] = True
     synth.write_package(str(tmp_path / "src"), layers=layers)
-    with pytest.raises(ConversionError, match="conv2d_3 are trainable"):
+    with pytest.raises(ConversionError, match="layers 'conv2d_3' are trainable"):
         convert_tfjs.convert(str(tmp_path / "src"), str(tmp_path / "out.h5"))
     assert not (tmp_path / "out.h5").exists()
 
@@ -206,3 +212,170 @@ def test_real_package_reproduces_the_committed_weights(tmp_path):
     assert fresh.preprocess == committed.preprocess
     assert fresh.provenance["source_sha256"] == committed.provenance["source_sha256"]
     assert len(fresh.nodes) == 115 and fresh.nodes[-1].name == "mixed5"
+
+
+# ---- hostile packages: bounded, inside the package, one line each ----------------------------------
+
+MODEL_JS = os.path.join("package", synth.MODEL_DIR, "model.min.js")
+
+
+def edit_model_js(root, pattern, replacement):
+    """Rewrite model.min.js: every match of ``pattern`` becomes ``replacement`` (text, taken as
+    it is, or a function of the match); it must match."""
+    path = os.path.join(str(root), MODEL_JS)
+    with open(path) as f:
+        text = f.read()
+    edited, count = re.subn(pattern, replacement if callable(replacement) else lambda m: replacement, text)
+    assert count, pattern
+    with open(path, "w") as f:
+        f.write(edited)
+
+
+def quantization_of(weight, field, value):
+    """(pattern, replacement) setting the ``field`` ('min' or 'scale') of a weight's quantization."""
+    before = r"(?:min:[^,]+,)?" if field == "scale" else ""
+    pattern = rf'(name:"{re.escape(weight)}",shape:\[[\d,]*\],dtype:"float32",quantization:\{{{before}){field}:[^,}}]+'
+    return pattern, lambda m: f"{m.group(1)}{field}:{value}"
+
+
+def tfjs_refused(source, tmp_path, says, error=ConversionError, limit_mb=64):
+    before = hostile.snapshot(tmp_path)
+    message = hostile.refused(lambda: convert_tfjs.convert(str(source), str(tmp_path / "out.h5")), error, says,
+                              limit_mb=limit_mb)
+    assert hostile.snapshot(tmp_path) == before
+    return message
+
+
+class _Zeros:
+    """A file object of ``size`` zero bytes that never holds them all in memory."""
+
+    def __init__(self, size):
+        self.left = size
+
+    def read(self, n=-1):
+        n = self.left if n < 0 else min(n, self.left)
+        self.left -= n
+        return bytes(n)
+
+
+def tarball_with(root, tgz, extra):
+    """root/package as an npm tarball, then extra members [(name, size)] of zeros (a later
+    member of the same name replaces an earlier one, as tar extraction does)."""
+    with tarfile.open(tgz, "w:gz", compresslevel=1) as tar:
+        tar.add(os.path.join(str(root), "package"), arcname="package")
+        for name, size in extra:
+            info = tarfile.TarInfo(f"package/{name}")
+            info.size = size
+            tar.addfile(info, _Zeros(size))
+    return tgz
+
+
+def test_a_gzip_bomb_stops_at_the_unpacked_limit(package, tmp_path, monkeypatch):
+    root, _ = package
+    tgz = tarball_with(root, str(tmp_path / "bomb.tgz"), [("junk.bin", 64 << 20)])  # 64 MB of zeros, 64 KB packed
+    assert os.path.getsize(tgz) < 1 << 20
+    monkeypatch.setattr(package_module, "MAX_UNPACKED_BYTES", 8 << 20)
+    tfjs_refused(tgz, tmp_path, "bomb.tgz: unpacks to more than 8388608 bytes", limit_mb=16)
+
+
+def test_a_file_declaring_more_than_the_file_limit_is_not_read(package, tmp_path):
+    root, _ = package
+    tgz = tarball_with(root, str(tmp_path / "big.tgz"), [(MODEL_JS.split("/", 1)[1], 300 << 20)])
+    tfjs_refused(tgz, tmp_path, "declares 314572800 bytes; a package file is at most 268435456", limit_mb=32)
+
+
+def test_a_tarball_of_too_many_files_is_refused(package, tmp_path, monkeypatch):
+    root, _ = package
+    tgz = tarball_with(root, str(tmp_path / "many.tgz"), [(f"f{i}", 1) for i in range(60)])
+    monkeypatch.setattr(package_module, "MAX_MEMBERS", 50)
+    tfjs_refused(tgz, tmp_path, "holds more than 50 files")
+
+
+@pytest.mark.parametrize("shard_path", ["../../../../secret", "../../../../../../../../etc/passwd"])
+def test_shard_paths_stay_inside_the_package_folder(package, tmp_path, shard_path):
+    root, _ = package
+    (tmp_path / "secret.min.js").write_text("not for you")
+    edit_model_js(root, r'"group1-shard1of3"', json.dumps(shard_path))
+    tfjs_refused(root, tmp_path, "leads outside the package folder")
+
+
+def test_a_symlinked_shard_pointing_outside_is_refused(package, tmp_path):
+    """The shard's content is genuine, so only the containment check can refuse it."""
+    root, _ = package
+    shard = os.path.join(str(root), "package", synth.MODEL_DIR, "group1-shard2of3.min.js")
+    outside = tmp_path / "elsewhere.min.js"
+    shutil.move(shard, outside)
+    os.symlink(outside, shard)
+    tfjs_refused(root, tmp_path, "'dist/models/inception_v3/group1-shard2of3.min.js' leads outside the package folder")
+
+
+HOSTILE_MODEL_JS = {  # model.min.js edit -> what the line says, error class
+    "a literal nested 10,000 deep": ((r"modelTopology:", "modelTopology:" + "[" * 10000 + "]" * 10000 + ",x:"),
+                                     "objects and arrays nest deeper than 200 levels", ConversionError),
+    "a bad \\u escape": ((r'"group1-shard1of3"', r'"group1-\uZZZZ"'), "bad \\u escape 'ZZZZ'", ConversionError),
+    "a weight shape with a negative dim": ((r'shape:\[6\]', "shape:[-6]"), "is not a list of whole numbers >= 0",
+                                           ConversionError),
+    "a negative variance": (quantization_of("batch_normalization_1/moving_variance", "min", -5),
+                            "moving_variance + epsilon is", ConversionError),
+    "a NaN quantization scale": (quantization_of("conv2d_1/kernel", "scale", "NaN"),
+                                 "node 1 ('conv2d_1'): param 'w': value nan", ModelFileError),
+    "a gray input": ((r"batch_input_shape:\[null,17,17,3\]", "batch_input_shape:[null,17,17,1]"),
+                     "the model's input takes 1 channel(s); numdream dreams RGB images", ModelFileError),
+    "a cycle in the topology": ((r'inbound_nodes:\[\[\["input_1",', 'inbound_nodes:[[["activation_1",'),
+                                "input 'activation_1' is a later node", ModelFileError),
+    "a layer name with an escape": ((r'"activation_2"', '"activation\\u001b[2J"'),
+                                    "name 'activation\\x1b[2J' holds control or non-printable", ModelFileError),
+    "strides that are a number": ((r"strides:\[2,2\]", "strides:2"),
+                                  "unexpected model.min.js layout (TypeError: 'int' object is not iterable)", ConversionError),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_MODEL_JS))
+def test_a_hostile_model_js_is_refused_in_one_line(package, tmp_path, case):
+    (pattern, replacement), says, error = HOSTILE_MODEL_JS[case]
+    root, _ = package
+    edit_model_js(root, pattern, replacement)
+    tfjs_refused(root, tmp_path, says, error)
+
+
+def test_every_layer_retrained_gives_a_short_line(tmp_path):
+    layers = synth.synthetic_layers()
+    for layer in layers[1:]:
+        layer["config"]["trainable"] = True
+    synth.write_package(str(tmp_path / "src"), layers=layers)
+    message = tfjs_refused(tmp_path / "src", tmp_path, "layers 'conv2d_1', 'batch_normalization_1'")
+    assert " more are trainable" in message and len(message) < 300
+
+
+def test_a_shard_listed_many_times_is_bounded(package, tmp_path, monkeypatch):
+    root, _ = package
+    edit_model_js(root, r'paths:\["group1-shard1of3"', "paths:[" + '"group1-shard1of3",' * 1000 + '"group1-shard1of3"')
+    monkeypatch.setattr(package_module, "MAX_WEIGHT_BYTES", 1 << 16)
+    tfjs_refused(root, tmp_path, "the weight shards hold more than 65536 bytes together")
+
+
+def test_devices_are_refused(tmp_path):
+    tfjs_refused("/dev/zero", tmp_path, "/dev/zero: it is a character device, not a regular file")
+
+
+@pytest.mark.parametrize("where", ["the tarball", "a shard in a folder"])
+def test_a_fifo_is_refused_without_blocking(package, tmp_path, where):
+    root, _ = package
+    if where == "the tarball":
+        source = fifo = tmp_path / "pipe.tgz"
+    else:
+        source, fifo = root, os.path.join(str(root), "package", synth.MODEL_DIR, "group1-shard2of3.min.js")
+        os.unlink(fifo)
+    os.mkfifo(fifo)
+    done = hostile.run_tool("convert_tfjs.py", source, "-o", tmp_path / "o.h5", timeout=60)
+    hostile.assert_cli_refused(done, "convert_tfjs", f"{fifo}: it is a FIFO (named pipe)")
+    assert not (tmp_path / "o.h5").exists()
+
+
+@pytest.mark.parametrize("case", ["a literal nested 10,000 deep", "a negative variance"])
+def test_the_command_line_refuses_hostile_packages_in_one_line(package, tmp_path, case):
+    (pattern, replacement), says, _ = HOSTILE_MODEL_JS[case]
+    root, _ = package
+    edit_model_js(root, pattern, replacement)
+    done = hostile.run_tool("convert_tfjs.py", root, "-o", tmp_path / "o.h5")
+    hostile.assert_cli_refused(done, "convert_tfjs", says)

@@ -1,4 +1,6 @@
 """The dream loop on a tiny model: tiling, octaves, reproducibility, and that it really dreams."""
+import importlib
+
 import numpy as np
 import pytest
 
@@ -100,7 +102,7 @@ def test_step_size_is_in_pixel_units(tiny, smooth):
 
 
 @pytest.mark.parametrize("options,message", [
-    ({"octaves": 0}, "octaves must be a whole number >= 1, got 0"),
+    ({"octaves": 0}, "octaves must be a whole number from 1 to 100, got 0"),
     ({"octave_scale": 1.0}, "octave_scale must be a number > 1.0"),
     ({"steps": -1}, "steps must be"),
     ({"step_size": "big"}, "step_size must be a number"),
@@ -120,21 +122,34 @@ def test_image_smaller_than_the_network_is_refused(tiny):
 
 
 @pytest.mark.parametrize("normalize,smooth", [("mean", 0.0), ("std", 1.0), ("laplacian", 0.5)])
-def test_a_float32_dream_step_stays_float32(tiny, normalize, smooth):
-    """No silent upcast to float64 anywhere in a step: gradient, normalisation, smoothing, update."""
-    from numdream.dream import dream_step
+def test_a_float32_dream_step_stays_float32(tiny, normalize, smooth, monkeypatch):
+    """No silent upcast to float64 anywhere in a step: the gradient, smoothing, normalisation and
+    the update itself. x is updated in place, which would hide a float64 temporary, so every
+    stage's output is recorded as dream_step passes it on, and the update is checked against
+    the same arithmetic done in float32."""
+    engine = importlib.import_module("numdream.dream")  # numdream.dream is also the function
     from numdream.objectives import Channel
     from numdream.options import DreamOptions
-    x = tiny.preprocess(PHOTO)
+    seen = []
+
+    def recorded(stage):
+        def run(*args, **kwargs):
+            out = stage(*args, **kwargs)
+            seen.append((stage.__name__, out[1] if isinstance(out, tuple) else out))
+            return out
+        return run
+
+    for name in ("objective_gradient", "gaussian_blur", "normalize_gradient"):
+        monkeypatch.setattr(engine, name, recorded(getattr(engine, name)))
     low, high = tiny.input_range()
-    opts = DreamOptions(normalize=normalize, smooth=smooth, tile_size=40)
-    from numdream.dream import normalize_gradient
-    from numdream.imageops import gaussian_blur, resize
+    opts = DreamOptions(normalize=normalize, smooth=smooth, tile_size=40, jitter=0)
     for objective in (L2("mixed"), Channel("top", [1])):
-        _, g = objective_gradient(tiny, x, objective, tile_size=40)
-        assert x.dtype == g.dtype == np.float32
-        # each stage returns float32 itself (an in-place update would hide a float64 temporary)
-        assert normalize_gradient(g, normalize).dtype == np.float32
-        assert gaussian_blur(g, 1.0).dtype == resize(g, (20, 30)).dtype == np.float32
-        dream_step(tiny, x, objective, opts, np.random.default_rng(0), low, high)
-        assert x.dtype == np.float32
+        seen.clear()
+        x = tiny.preprocess(PHOTO)
+        before = x.copy()
+        engine.dream_step(tiny, x, objective, opts, np.random.default_rng(0), low, high)
+        stages = ["objective_gradient"] + ["gaussian_blur"] * (smooth > 0) + ["normalize_gradient"]
+        assert [name for name, _ in seen] == stages
+        assert all(out.dtype == np.float32 for _, out in seen), [(n, o.dtype) for n, o in seen]
+        step = np.float32(opts.step_size * tiny.scale) * seen[-1][1]
+        np.testing.assert_array_equal(x, np.clip(before + step, low, high))

@@ -5,6 +5,7 @@ import pytest
 from numdream.cli import main
 from numdream.dream import dream
 from numdream.errors import LayerError, NumdreamError
+from numdream.featvis import channel, visualize
 from numdream.gallery import GAP, channel_tiles, contact_sheet, layer_tiles, sheet_layout
 from numdream.images import load_image, sample_path, save_image
 from numdream.model import Model
@@ -72,10 +73,12 @@ def test_an_unknown_layer_fails_before_any_dream(tiny):
         layer_tiles(PHOTO, ["norm1", "mixd"], model=tiny, progress=False, **DREAM)
 
 
-def test_channel_tiles_come_from_noise_one_channel_each(tiny):
-    tiles, labels = channel_tiles("mixed", 3, size=(40, 30), model=tiny, seed=1, progress=False, **DREAM)
-    assert labels == ["#0 mixed", "#1 mixed", "#2 mixed"]
+def test_channel_tiles_are_feature_visualisations_one_channel_each(tiny):
+    tiles, labels = channel_tiles("mixed:pre_relu", 3, size=(40, 30), model=tiny, seed=1, progress=False, steps=4)
+    assert labels == ["#0 mixed:pre_relu", "#1 mixed:pre_relu", "#2 mixed:pre_relu"]
     assert all(t.shape == (30, 40, 3) for t in tiles)
+    expected = visualize(channel("mixed:pre_relu", 1), size=(40, 30), steps=4, seed=1, model=tiny, progress=False)
+    assert np.array_equal(tiles[1], expected[0])
     assert not np.array_equal(tiles[0], tiles[1]) and not np.array_equal(tiles[1], tiles[2])
     with pytest.raises(NumdreamError, match="cannot show 17 channels of 'mixed': it has 16; valid counts are 1 .. 16"):
         channel_tiles("mixed", 17, model=tiny, progress=False)
@@ -96,10 +99,10 @@ def test_cli_writes_the_sheet(tmp_path, tiny_h5, capsys):
 def test_cli_channels_mode(tmp_path, tiny_h5, capsys):
     sheet = tmp_path / "channels.png"
     code = main(["gallery", "--channels", "4", "--layer", "mixed", "--size", "32x24", "-o", str(sheet),
-                 "--model", str(tiny_h5), "--octaves", "1", "--steps", "2", "-q"])
+                 "--model", str(tiny_h5), "--steps", "2", "--seed", "3", "-q"])
     assert code == 0, capsys.readouterr().err
-    (h, w), _, _ = sheet_layout(4, (24, 32))
-    assert load_image(sheet).shape == (h, w, 3)
+    tiles, labels = channel_tiles("mixed", 4, size=(32, 24), model=Model(tiny_spec()), seed=3, progress=False, steps=2)
+    assert np.array_equal(load_image(sheet), contact_sheet(tiles, labels))
 
 
 @pytest.mark.parametrize("flags, message", [
@@ -107,6 +110,8 @@ def test_cli_channels_mode(tmp_path, tiny_h5, capsys):
     (["--channels", "2"], "give exactly one --layer (got 0)"),
     (["--channels", "2", "--layer", "top", "--layer", "mixed"], "give exactly one --layer (got 2)"),
     (["--channels", "99", "--layer", "top"], "cannot show 99 channels of 'top': it has 6"),
+    (["--channels", "2", "--layer", "top", "--octaves", "2"], "--octaves applies to a photo's gallery"),
+    (["--channels", "2", "--layer", "top", "--jitter", "3"], "--jitter applies to a photo's gallery"),
 ])
 def test_cli_bad_choices_are_one_line_errors(tmp_path, tiny_h5, capsys, flags, message):
     code = main(["gallery", "-o", str(tmp_path / "s.png"), "--model", str(tiny_h5), "-q", *flags])

@@ -1,5 +1,6 @@
 """numdream.gradcheck as a user feature: its error measure, its checks on a user's own ops, its
-PyTorch comparison (and its absence), and the registry's coverage of the grid.
+PyTorch comparison (and its absence); and the registry (numdream.opcases): its coverage of the
+grid, and that it sits on top of gradcheck, not beside it in a circle.
 
 torch is imported at the top on purpose: a missing torch is an error here, never a skip.
 """
@@ -12,8 +13,9 @@ import numpy as np
 import pytest
 import torch
 
-from numdream import gradcheck as gc
-from numdream import NumdreamError, ops
+from numdream import featvis, gradcheck as gc
+from numdream import NumdreamError, opcases, ops
+from numdream.featvis import terms
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -120,10 +122,10 @@ def test_numdream_imports_without_torch_and_says_so():
     code = """
 import sys
 sys.modules["torch"] = None  # import torch now raises ImportError
-import numdream, numdream.gradcheck as gc, numdream.ops.naive, numdream.cli.gradcheck
+import numdream, numdream.gradcheck as gc, numdream.opcases, numdream.ops.naive, numdream.cli.gradcheck
 assert not gc.torch_available()
 try:
-    gc.compare_case_with_torch(gc.CASES[0])
+    numdream.opcases.compare_case_with_torch(numdream.opcases.CASES[0])
 except gc.TorchNotInstalled as err:
     print(err)
 from numdream.cli import main
@@ -138,18 +140,48 @@ print("exit", main(["gradcheck", "--op", "relu"]))
 
 
 def test_importing_gradcheck_does_not_import_torch():
-    done = _run("import sys, numdream.gradcheck, numdream.cli.gradcheck; print('torch' in sys.modules)")
+    done = _run("import sys, numdream.gradcheck, numdream.opcases, numdream.cli.gradcheck; "
+                "print('torch' in sys.modules)")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
 
 
-def test_registry_covers_every_op_and_the_grid():
-    forwards = {name[:-len("_forward")] for name in ops.__all__ if name.endswith("_forward")}
-    assert forwards == set(gc.OPS)
-    by_op = {op: gc.cases(op) for op in gc.OPS}
-    assert all(len(c) >= 2 for c in by_op.values())
+def test_gradcheck_knows_no_registry():
+    """The machinery stands alone: the registry imports it, it never imports the registry back."""
+    done = _run("import sys, numdream.gradcheck; "
+                "print([m for m in ('numdream.opcases', 'numdream.ops.naive') if m in sys.modules])")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def _forwards(names):
+    return {name[:-len("_forward")] for name in names if name.endswith("_forward")}
+
+
+def test_registry_covers_every_op_and_every_featvis_pair():
+    """Every op of numdream.ops has its entry in OPS; every forward/backward pair of feature
+    visualisation (parametrisations, transformations, objective terms, the network's input map)
+    has cases; every name listed has two configurations or more."""
+    assert _forwards(ops.__all__) == set(opcases.OPS)
+    featvis_pairs = _forwards(featvis.__all__) | _forwards(n for n in dir(terms) if not n.startswith("_"))
+    featvis_pairs = {"pipeline" if name == "replay" else name for name in featvis_pairs}  # replays a pipeline
+    assert featvis_pairs >= {"fourier", "decorrelate", "sigmoid", "image", "pad", "crop", "scale", "rotate",
+                             "pipeline", "network_input", "channel", "neuron", "direction", "diversity"}
+    assert set(opcases.NAMES) == set(opcases.OPS) | featvis_pairs | {"class_probability", "objective"}
+    assert len(opcases.NAMES) == len(set(opcases.NAMES))
+    assert all(len(opcases.cases(name)) >= 2 for name in opcases.NAMES)
+
+
+def test_registry_covers_the_grid():
+    by_op = {op: opcases.cases(op) for op in opcases.OPS}
     conv = by_op["conv2d"]
     assert {c.shapes[1][2:] for c in conv} >= {(1, 1), (3, 3), (5, 5), (7, 7), (1, 7), (7, 1)}
+    grouped = [c for c in conv if c.kw["groups"] > 1]
+    assert {c.kw["groups"] for c in grouped} >= {2, 3}
+    assert {c.kw["stride"] for c in grouped} >= {(1, 1), (2, 2)}
+    assert any(p[0] == p[1] > 0 and p[2] == p[3] for p in [c.kw["padding"] for c in grouped])
+    assert any(p[0] != p[1] or p[2] != p[3] for p in [c.kw["padding"] for c in grouped])
+    assert any(c.kw["groups"] == c.shapes[0][1] for c in grouped), "no depthwise convolution"
     strides = {c.kw["stride"] for op in ("conv2d", "max_pool2d", "avg_pool2d") for c in by_op[op]}
     assert {(1, 1), (2, 2)} <= strides
     for op in ("conv2d", "max_pool2d", "avg_pool2d"):
@@ -167,11 +199,11 @@ def test_registry_covers_every_op_and_the_grid():
 
 
 def test_distinct_inputs_never_tie_and_stay_away_from_zero():
-    (x,) = gc.cases("max_pool2d")[0].inputs(seed=5)
+    (x,) = opcases.cases("max_pool2d")[0].inputs(seed=5)
     assert len(np.unique(x)) == x.size
     assert np.abs(x).min() == pytest.approx(0.05)
 
 
 def test_unknown_op_names_the_valid_ones():
     with pytest.raises(NumdreamError, match="unknown op 'conv'; valid ops are conv2d, max_pool2d"):
-        gc.cases("conv")
+        opcases.cases("conv")

@@ -224,6 +224,7 @@ def test_permission_denied_is_an_image_error(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
     monkeypatch.setattr(images.Image, "open", refuse)
+    (tmp_path / "locked.png").write_bytes(b"\x89PNG")  # a regular file, which Pillow then cannot read
     with pytest.raises(ImageError) as err:
         load_image(tmp_path / "locked.png")
     assert "permission denied" in _one_line_naming(err, "locked.png")
@@ -259,7 +260,7 @@ def test_save_quality_changes_jpeg(tmp_path):
     ("out.gif", None, 95, "valid extensions are .png, .jpg"),
     ("out", None, 95, "'(none)'"),
     ("out.png", np.zeros((4, 4, 3), np.float32), 95, "uint8 of shape (H, W, 3)"),
-    ("out.png", np.zeros((4, 4), np.uint8), 95, "uint8 of shape (H, W, 3)"),
+    ("out.png", np.zeros((4, 4, 2), np.uint8), 95, "uint8 of shape (H, W, 3)"),
     ("out.jpg", None, 0, "1..100"),
     ("nofolder/out.png", None, 95, "does not exist"),
 ])

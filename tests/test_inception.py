@@ -81,8 +81,7 @@ def test_input_below_the_minimum_is_refused_with_the_minimum(model32):
     assert model32.min_input_size() == 43
     with pytest.raises(NumdreamError, match="minimum is 43x43"):
         model32.forward(np.zeros((1, 3, 42, 301), np.float32), ["mixed5"])
-    acts = model32.forward(np.zeros((1, 3, 43, 43), np.float32), ["mixed5"])
-    model32.release()
+    acts, _ = model32.forward(np.zeros((1, 3, 43, 43), np.float32), ["mixed5"], keep_tape=False)
     assert acts["mixed5"].shape == (1, 768, 1, 1)
 
 
@@ -92,9 +91,9 @@ def test_float64_activations_and_input_gradient_match_autograd(model64, spec):
     rng = np.random.default_rng(0)
     cat = model64.preprocess(photo("chelsea", (227, 301)))
     x = np.concatenate([cat, rng.uniform(-1, 1, cat.shape)])
-    acts = model64.forward(x, TARGETS)
+    acts, tape = model64.forward(x, TARGETS)
     grads = {name: rng.standard_normal(a.shape) for name, a in acts.items()}
-    dx = model64.backward(grads)
+    dx = model64.backward(grads, tape)
     ref_acts, ref_dx = autograd(spec, x, TARGETS, torch.float64, grads)
     assert acts["mixed5"].shape == (2, 768, 12, 17)
     for name in TARGETS:
@@ -113,8 +112,7 @@ def test_float32_activations_match_autograd(model32, spec, source):
         x = model32.preprocess(photo("rocket", (301, 227)))
     else:
         x = rng.uniform(-1, 1, (1, 3, 301, 227)).astype(np.float32)
-    acts = model32.forward(x, TARGETS)
-    model32.release()
+    acts, _ = model32.forward(x, TARGETS, keep_tape=False)
     ref_acts, _ = autograd(spec, x, TARGETS, torch.float32)
     for name in TARGETS:
         assert acts[name].dtype == np.float32
@@ -126,12 +124,12 @@ def test_batch_images_are_independent(model64):
     rng = np.random.default_rng(2)
     x = rng.uniform(-1, 1, (3, 3, 43, 45))
     dy = rng.standard_normal((3, 768, 1, 1))
-    batch = model64.forward(x, ["mixed5"])["mixed5"]
-    dx = model64.backward({"mixed5": dy})
+    acts, tape = model64.forward(x, ["mixed5"])
+    batch, dx = acts["mixed5"], model64.backward({"mixed5": dy}, tape)
     for i in range(3):
-        alone = model64.forward(x[i:i + 1], ["mixed5"])["mixed5"]
-        np.testing.assert_allclose(batch[i:i + 1], alone, rtol=1e-12, atol=1e-12)
-        np.testing.assert_allclose(dx[i:i + 1], model64.backward({"mixed5": dy[i:i + 1]}),
+        alone, tape = model64.forward(x[i:i + 1], ["mixed5"])
+        np.testing.assert_allclose(batch[i:i + 1], alone["mixed5"], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(dx[i:i + 1], model64.backward({"mixed5": dy[i:i + 1]}, tape),
                                    rtol=1e-12, atol=1e-12)
 
 
@@ -149,13 +147,12 @@ def test_input_gradient_matches_central_differences_to_mixed5(model64):
     side = model64.min_input_size()
     x = rng.uniform(-1, 1, (1, 3, side, side))
     dy = rng.standard_normal((1, 768, 1, 1))
-    model64.forward(x, ["mixed5"])
-    dx = model64.backward({"mixed5": dy})
+    _, tape = model64.forward(x, ["mixed5"])
+    dx = model64.backward({"mixed5": dy}, tape)
 
     def loss(z):
-        value = float((model64.forward(z, ["mixed5"])["mixed5"] * dy).sum())
-        model64.release()
-        return value
+        acts, _ = model64.forward(z, ["mixed5"], keep_tape=False)
+        return float((acts["mixed5"] * dy).sum())
 
     eps = 1e-6
     for _ in range(3):

@@ -39,7 +39,7 @@ def unknown_op(path):
 
 
 BAD_FILES = {  # how to make it -> what the message must say besides the path
-    missing: "model file not found",
+    missing: "no such file",
     truncated: "not a readable HDF5 model file",
     text: "not a readable HDF5 model file",
     unknown_op: "unknown op 'deformable_conv'; valid ops: input, conv2d",

@@ -19,9 +19,9 @@ def test_forward_and_input_gradient_match_autograd(shape):
     model = Model(tiny_spec(), dtype=np.float64)
     until = ["norm1", "b3b", "mixed", "top"]
     x = rng.standard_normal(shape)
-    acts = model.forward(x, until)
+    acts, tape = model.forward(x, until)
     grads = {u: rng.standard_normal(acts[u].shape) for u in until}
-    dx = model.backward(grads)
+    dx = model.backward(grads, tape)
 
     xt = torch.tensor(x, requires_grad=True)
     ref = TorchTwin(tiny_spec()).forward(xt, until)
@@ -37,36 +37,68 @@ def test_fan_out_gradients_add_up():
     rng = np.random.default_rng(3)
     model = Model(tiny_spec(), dtype=np.float64)
     x = rng.standard_normal((1, 3, 33, 33))
-    acts = model.forward(x, ["mixed"])
+    acts, tape = model.forward(x, ["mixed"])
     dmixed = rng.standard_normal(acts["mixed"].shape)
-    full = model.backward({"mixed": dmixed})
+    full = model.backward({"mixed": dmixed}, tape)
     parts = []
     for channels in [slice(0, 4), slice(4, 8), slice(8, 12), slice(12, 16)]:
-        model.forward(x, ["mixed"])
+        _, tape = model.forward(x, ["mixed"])
         only = np.zeros_like(dmixed)
         only[:, channels] = dmixed[:, channels]
-        parts.append(model.backward({"mixed": only}))
+        parts.append(model.backward({"mixed": only}, tape))
     assert all(np.abs(p).max() > 0 for p in parts)
     np.testing.assert_allclose(full, sum(parts), rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("fuse", [True, False])
-def test_forward_runs_only_what_targets_need_and_backward_frees_caches(fuse):
+def test_forward_runs_only_what_targets_need_and_backward_frees_the_tape(fuse):
     model = Model(tiny_spec(), dtype=np.float64, fuse=fuse)
-    model.forward(np.zeros((1, 3, 31, 31)), ["b2a"])
-    ran = {name for step in model._steps for name in step.outputs}
+    _, tape = model.forward(np.zeros((1, 3, 31, 31)), ["b2a"])
+    ran = {name for step in tape.steps for name in step.outputs}
     assert "b2a" in ran and "b2b" not in ran and "mixed" not in ran
-    assert len(model._caches) == len(model._steps)
-    model.backward({"b2a": np.ones((1, 3, 7, 7))})
-    assert model._caches == [] and model._steps is None
-    with pytest.raises(NumdreamError, match="forward"):
-        model.backward({"mixed": np.ones((1, 16, 7, 7))})
+    assert len(tape.caches) == len(tape.steps)
+    with pytest.raises(NumdreamError, match="did not reach 'mixed'"):
+        model.backward({"mixed": np.ones((1, 16, 7, 7))}, tape)
+    model.backward({"b2a": np.ones((1, 3, 7, 7))}, tape)
+    assert tape.caches == []
+    with pytest.raises(NumdreamError, match="already used by a backward pass"):
+        model.backward({"b2a": np.ones((1, 3, 7, 7))}, tape)
+
+
+def test_tapes_are_independent_and_belong_to_their_model():
+    """Two forwards before their backwards (what an objective's prepare() used to break): each
+    tape gives its own input's gradient, in any order; another model's tape is refused."""
+    rng = np.random.default_rng(4)
+    model = Model(tiny_spec(), dtype=np.float64)
+    x1, x2 = rng.standard_normal((2, 1, 3, 31, 31))
+    acts1, tape1 = model.forward(x1, ["mixed"])
+    acts2, tape2 = model.forward(x2, ["mixed"])
+    dx2 = model.backward({"mixed": acts2["mixed"]}, tape2)
+    dx1 = model.backward({"mixed": acts1["mixed"]}, tape1)
+    for x, dx in ((x1, dx1), (x2, dx2)):
+        acts, tape = model.forward(x, ["mixed"])
+        np.testing.assert_array_equal(model.backward({"mixed": acts["mixed"]}, tape), dx)
+    assert np.abs(dx1 - dx2).max() > 0
+    _, tape = Model(tiny_spec(), dtype=np.float64).forward(x1, ["mixed"])
+    for wrong in (tape, None, {"mixed": 1}):
+        with pytest.raises(NumdreamError, match="needs the tape that this model's forward"):
+            model.backward({"mixed": acts1["mixed"]}, wrong)
+
+
+def test_forward_without_a_tape_keeps_no_caches():
+    model = Model(tiny_spec(), dtype=np.float64)
+    x = np.random.default_rng(5).standard_normal((1, 3, 31, 31))
+    acts, tape = model.forward(x, ["mixed", "top"], keep_tape=False)
+    assert tape is None
+    with_tape, _ = model.forward(x, ["mixed", "top"])
+    for name in ("mixed", "top"):
+        np.testing.assert_array_equal(acts[name], with_tape[name])
 
 
 def test_gradient_at_a_layer_without_path_to_it_is_zero_where_not_connected():
     model = Model(tiny_spec(), dtype=np.float64)
-    acts = model.forward(np.random.default_rng(0).standard_normal((1, 3, 31, 31)), ["conv1"])
-    dx = model.backward({"conv1": np.zeros_like(acts["conv1"])})
+    acts, tape = model.forward(np.random.default_rng(0).standard_normal((1, 3, 31, 31)), ["conv1"])
+    dx = model.backward({"conv1": np.zeros_like(acts["conv1"])}, tape)
     assert dx.shape == (1, 3, 31, 31) and not dx.any()
 
 
@@ -107,9 +139,9 @@ def test_preprocess_deprocess_round_trip(order):
 
 def test_float32_model_keeps_float32():
     model = Model(tiny_spec())
-    acts = model.forward(np.ones((1, 3, 31, 31), np.float32), ["top"])
+    acts, tape = model.forward(np.ones((1, 3, 31, 31), np.float32), ["top"])
     assert acts["top"].dtype == np.float32
-    assert model.backward({"top": np.ones_like(acts["top"])}).dtype == np.float32
+    assert model.backward({"top": np.ones_like(acts["top"])}, tape).dtype == np.float32
 
 
 def test_default_layers_come_from_the_model_file(tmp_path):

@@ -53,9 +53,9 @@ def test_heads_match_autograd(fuse):
     until = ["mixed", "prob", "grid_logits"]
     model = Model(head_spec(), dtype=np.float64, fuse=fuse)
     x = rng.standard_normal((2, 3, 12, 12))
-    acts = model.forward(x, until)
+    acts, tape = model.forward(x, until)
     grads = {u: rng.standard_normal(acts[u].shape) for u in until}
-    dx = model.backward(grads)
+    dx = model.backward(grads, tape)
     xt = torch.tensor(x, requires_grad=True)
     ref = TorchTwin(head_spec()).forward(xt, until)
     sum((ref[u] * torch.tensor(grads[u])).sum() for u in until).backward()
@@ -118,6 +118,6 @@ def test_model_file_checks_the_new_ops(change, message):
 
 def test_grouped_pointwise_siblings_are_not_stacked_into_one_gemm():
     """Two grouped 1x1 convs of one input must not run as one ungrouped GEMM."""
-    from numdream.steps import PointwiseGroupStep
+    from numdream.fast.plan import PointwiseGroupStep
     model = Model(head_spec(), dtype=np.float64)
     assert not any(isinstance(s, PointwiseGroupStep) for s in model._plan(["mixed"]))

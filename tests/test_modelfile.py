@@ -122,7 +122,7 @@ def test_bundled_weights_read_and_check():
 # ---- bad files --------------------------------------------------------------------------------
 
 def test_missing_file(tmp_path):
-    assert "model file not found" in read_error(str(tmp_path / "absent.h5"))
+    assert "no such file" in read_error(str(tmp_path / "absent.h5"))
 
 
 def test_truncated_file(tmp_path):

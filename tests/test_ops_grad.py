@@ -1,9 +1,10 @@
-"""Every op's backward pass against float64 central differences, over the registry's whole grid,
-on NumPy and on the CuPy stand-in. Element-wise and along random directions; conv2d includes
+"""Every op of numdream.ops: its backward pass against float64 central differences, over the registry's
+grid (OP_CASES; feature visualisation's pairs are tests/test_featvis_grad.py's), on NumPy and on the CuPy stand-in. Element-wise and along random directions; conv2d includes
 the weight and bias gradients (the registry calls it with weights=True)."""
 import pytest
 
-from numdream.gradcheck import CASES, FD_TOL, check_case
+from numdream.gradcheck import FD_TOL
+from numdream.opcases import OP_CASES as CASES, check_case
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

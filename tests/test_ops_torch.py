@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from numdream.gradcheck import CASES, TORCH_TOL, compare_case_with_torch
+from numdream.gradcheck import TORCH_TOL
+from numdream.opcases import CASES, compare_case_with_torch
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -27,7 +28,7 @@ def test_matches_pytorch_autograd(case, dtype, xp):
 def test_twin_output_shape_and_dtype(case):
     """The twin itself is sound: torch agrees with numdream on the output's shape."""
     inputs = case.inputs(seed=0, dtype="float32")
-    y, _ = case.forward()(*inputs)
+    y, _ = case.pair().forward(*inputs)
     y_torch = case.torch_forward(*(torch.from_numpy(x) for x in inputs))
     assert tuple(y_torch.shape) == y.shape
     assert y_torch.dtype == torch.float32 and y.dtype == np.float32

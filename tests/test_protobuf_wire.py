@@ -75,3 +75,24 @@ def test_text_format_matches_the_binary_reading():
 def test_broken_text_raises_with_the_line(text, message):
     with pytest.raises(TextFormatError, match=message):
         parse_text(text, SCHEMA)
+
+
+# ---- hostile messages: bounded, one WireError each -----------------------------------------------
+
+@pytest.mark.parametrize("data, message", [
+    (pw.f_len(5, b"\x00" * 5), "a packed run of floats is 5 bytes, not a multiple of 4"),
+    (pw.f_len(5, b"\x00" * 4 * 7 + b"\x01"), "29 bytes, not a multiple of 4"),
+    (pw.f_len(6, b"\x01" * ((1 << 20) + 1)), "a packed run of more than 1048576 integers"),
+    (pw.f_len(6, b"\xff" * 11), "varint longer than 10 bytes"),
+    (pw.key(1, 2) + pw.varint(1 << 62) + b"x", "runs"),
+])
+def test_hostile_wire_messages_raise_wire_errors(data, message):
+    with pytest.raises(WireError, match=message):
+        decode(data, SCHEMA)
+
+
+def test_text_format_nesting_is_bounded_not_a_recursion_error():
+    deep = "unknown_block { " * 5000 + "}" * 5000
+    with pytest.raises(TextFormatError, match="nest deeper than 100 levels"):
+        parse_text(deep, SCHEMA)
+    parse_text("unknown_block { " * 90 + "}" * 90, SCHEMA)  # deep but fine

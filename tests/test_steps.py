@@ -1,18 +1,19 @@
-"""The fused execution plan (numdream.steps) against the readable ops, node by node."""
+"""The fused execution plan (numdream.fast.plan) against the readable ops, node by node."""
 import numpy as np
 import pytest
 
 from numdream.model import Model, load_model
-from numdream.steps import ConvStep, NodeStep, PointwiseGroupStep
+from numdream.fast.plan import ConvStep, PointwiseGroupStep
+from numdream.nodes import NodeStep
 from tiny_model import tiny_spec
 
 
 def _both(model_fused, model_plain, x, until, seed=0):
     rng = np.random.default_rng(seed)
-    a = model_fused.forward(x, until)
-    b = model_plain.forward(x, until)
+    a, tape_a = model_fused.forward(x, until)
+    b, tape_b = model_plain.forward(x, until)
     grads = {u: rng.standard_normal(a[u].shape).astype(x.dtype) for u in until}
-    return a, b, model_fused.backward(grads), model_plain.backward(grads)
+    return a, b, model_fused.backward(grads, tape_a), model_plain.backward(grads, tape_b)
 
 
 def test_tiny_plan_fuses_pointwise_siblings_and_conv_relu():
@@ -26,12 +27,19 @@ def test_tiny_plan_fuses_pointwise_siblings_and_conv_relu():
     # unless the pool's own value is wanted
     assert any(isinstance(s, NodeStep) and s.outputs == ["b4pool"] for s in model._plan(["b4pool", "mixed"]))
     assert any(isinstance(s, ConvStep) and s.relu is not None and s.outputs == ["b2b_relu"] for s in steps)
+    # the stem's max pool takes the ReLU's place: relu(maxpool(conv)) = maxpool(relu(conv))
+    assert any(isinstance(s, ConvStep) and s.pool is not None and s.outputs == ["pool1"] for s in steps)
+    assert not any(isinstance(s, NodeStep) and s.outputs == ["pool1"] for s in steps)
+    # unless the ReLU's own value is wanted
+    kept = model._plan(["conv2_relu", "mixed"])
+    assert any(isinstance(s, ConvStep) and s.pool is None and s.outputs == ["conv2_relu"] for s in kept)
     # a conv that is itself a target keeps its pre-ReLU value: it is not fused with its ReLU
     assert any(isinstance(s, ConvStep) and s.relu is None and s.outputs == ["conv2"]
                for s in model._plan(["conv2", "mixed"]))
 
 
-@pytest.mark.parametrize("until", [["mixed"], ["b2a", "mixed", "top"], ["conv2", "b3b"], ["b4pool", "b4"]])
+@pytest.mark.parametrize("until", [["mixed"], ["b2a", "mixed", "top"], ["conv2", "b3b"], ["b4pool", "b4"],
+                                   ["conv2_relu", "pool1"], ["pool1", "mixed:pre_relu"]])
 def test_tiny_fused_equals_unfused(until):
     x = np.random.default_rng(1).standard_normal((2, 3, 35, 29))
     a, b, da, db = _both(Model(tiny_spec(), np.float64), Model(tiny_spec(), np.float64, fuse=False), x, until)
@@ -42,18 +50,17 @@ def test_tiny_fused_equals_unfused(until):
 
 def test_user_gradients_are_not_modified():
     model = Model(tiny_spec(), np.float64)
-    acts = model.forward(np.random.default_rng(2).standard_normal((1, 3, 31, 31)), ["b1_relu", "mixed"])
+    acts, tape = model.forward(np.random.default_rng(2).standard_normal((1, 3, 31, 31)), ["b1_relu", "mixed"])
     grads = {k: np.random.default_rng(3).standard_normal(v.shape) for k, v in acts.items()}
     kept = {k: v.copy() for k, v in grads.items()}
-    model.backward(grads)
+    model.backward(grads, tape)
     for k in grads:
         np.testing.assert_array_equal(grads[k], kept[k])
 
 
 @pytest.mark.slow
 def test_inception_fused_equals_unfused_float64():
-    fused, plain = load_model(dtype=np.float64), load_model(dtype=np.float64)
-    plain.fuse = False
+    fused, plain = load_model(dtype=np.float64), load_model(dtype=np.float64, fuse=False)
     kinds = {type(s) for s in fused._plan(["mixed5"])}
     assert PointwiseGroupStep in kinds and ConvStep in kinds
     x = np.random.default_rng(4).uniform(-1, 1, (1, 3, 97, 83))
@@ -91,3 +98,37 @@ def test_fast_conv_on_the_standin(cupy_standin):
     ref, cache = ops.conv2d_forward(x, w, None, (1, 1), (1, 1, 1, 1))
     assert isinstance(dx, type(x))
     np.testing.assert_allclose(dx.get(), ops.conv2d_backward(ref, cache).get(), rtol=1e-12)
+
+
+def test_the_readable_plan_is_one_node_step_per_node_and_only_the_fused_plan_tunes_malloc(monkeypatch):
+    from numdream.fast import plan as fast_plan
+    calls = []
+    monkeypatch.setattr(fast_plan, "reuse_freed_memory", lambda: calls.append(1))
+    plain = Model(tiny_spec(), np.float64, fuse=False)
+    steps = plain._plan(["mixed"])
+    assert all(type(s) is NodeStep for s in steps) and len(steps) == len(plain.needed(["mixed"])) - 1
+    assert calls == []  # neither building nor planning the readable model touches glibc
+    Model(tiny_spec(), np.float64)._plan(["mixed"])
+    assert calls == [1]
+
+
+def test_load_model_takes_fuse():
+    assert load_model().fuse is True and load_model(fuse=False).fuse is False
+
+
+def test_relu_after_the_max_pool_routes_ties_as_the_readable_ops_do():
+    """An identity 1x1 conv on integers -1..2: windows full of ties, of positive maxima and of
+    all-negative ones. Moving the ReLU after the pool must give the same values and gradients."""
+    from numdream.modelfile import ModelSpec, Node
+    nodes = [Node("input", "input", [], {"channels": 3}),
+             Node("conv", "conv2d", ["input"], {"stride": 1, "padding": "valid"},
+                  {"w": np.eye(3).reshape(3, 3, 1, 1), "b": np.zeros(3)}),
+             Node("relu", "relu", ["conv"]),
+             Node("pool", "max_pool2d", ["relu"], {"size": 3, "stride": 2, "padding": "valid", "ceil_mode": True})]
+    spec = ModelSpec("ties", nodes, {"channel_order": "RGB", "mean": [0.0] * 3, "scale": 1.0}, {})
+    fused, plain = Model(spec, np.float64), Model(spec, np.float64, fuse=False)
+    assert [type(s) for s in fused._plan(["pool"])] == [ConvStep] and fused._plan(["pool"])[0].pool is not None
+    x = np.random.default_rng(7).integers(-1, 3, (2, 3, 12, 11)).astype(np.float64)
+    a, b, da, db = _both(fused, plain, x, ["pool"])
+    np.testing.assert_array_equal(a["pool"], b["pool"])
+    np.testing.assert_array_equal(da, db)

@@ -4,6 +4,7 @@ The slow tests execute each committed notebook from a clean slate (outputs clear
 of this interpreter, top to bottom, as tutorials/make_notebooks.py does; a failing cell fails
 the test with that cell's traceback. Times are printed (pytest -s shows them), never asserted.
 """
+import re
 import sys
 from pathlib import Path
 
@@ -66,6 +67,19 @@ def test_percent_format_cells_are_split_and_uncommented(tmp_path):
     assert [(c.cell_type, c.source) for c in nb.cells] == [
         ("markdown", "# Title\n\nSome *prose*."), ("code", "x = 1  # a comment stays"),
         ("markdown", "$a^2$")]
+
+
+def test_every_notebook_prints_how_long_it_ran_in_its_last_cell(tmp_path):
+    source = tmp_path / "99_example.py"
+    source.write_text("# %%\nx = 1\n")
+    built = make_notebooks.build(source)
+    assert [c.source for c in built.cells] == [make_notebooks.CLOCK_START, "x = 1", make_notebooks.CLOCK_END]
+    make_notebooks.execute(built, timeout=120)
+    assert re.fullmatch(r"This notebook ran in \d+ s on \d+ cores\.\n", built.cells[-1].outputs[0].text)
+    for path in sorted(TUTORIALS.glob("*.ipynb")):  # each committed one shows its time
+        last = _code_cells(_read(path))[-1]
+        assert last.source == make_notebooks.CLOCK_END, path.name
+        assert re.fullmatch(r"This notebook ran in \d+ s on \d+ cores\.\n", last.outputs[0].text), path.name
 
 
 def test_kernel_runs_this_interpreter():

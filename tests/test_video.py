@@ -10,7 +10,7 @@ from numdream.errors import NumdreamError
 from numdream.images import load_image
 from numdream.model import Model
 from numdream.modelfile import write_model
-from numdream.movie import frame_path
+from numdream.frames import frame_path
 from numdream.video import blend_frames, dream_video, work_folder
 from tiny_model import tiny_spec
 

@@ -10,7 +10,7 @@ from numdream.errors import NumdreamError
 from numdream.images import load_image, sample_path
 from numdream.model import Model
 from numdream.modelfile import write_model
-from numdream.movie import frame_path, frame_seed
+from numdream.frames import frame_path, frame_seed
 from numdream.zoom import zoom_frames, zoom_image
 from tiny_model import tiny_spec
 

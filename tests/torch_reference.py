@@ -4,7 +4,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from numdream.layers import resolve_padding
+from numdream.nodes import resolve_padding
 from numdream.ops.geometry import pair
 
 

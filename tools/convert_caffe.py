@@ -22,8 +22,11 @@ sys.path.insert(0, REPO)  # numdream from this checkout, even when it is not ins
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from numdream.errors import ModelFileError  # noqa: E402
+from numdream.fileio import file_digest  # noqa: E402
+from numdream.modelcheck import check_name  # noqa: E402
 from numdream.modelfile import ModelSpec, write_model  # noqa: E402
-import report  # noqa: E402  (tools/report.py, beside this script)
+import bounds  # noqa: E402  (tools/bounds.py and report.py, beside this script)
+import report  # noqa: E402
 from caffemodel import CaffeError  # noqa: E402
 from caffemodel.build import build_nodes, find_input, is_skipped  # noqa: E402
 from caffemodel.layers import net_layers, read_caffemodel, read_prototxt  # noqa: E402
@@ -40,17 +43,20 @@ DREAM_LAYERS = {"inception_4c/output": 1.0}
 def convert(model_path, out, prototxt_path=None, name=None):
     """Read the .caffemodel (and deploy .prototxt), write the numdream model to ``out``.
 
-    Returns the ModelSpec written. Raises CaffeError or ModelFileError.
+    Returns the ModelSpec written. Raises CaffeError or ModelFileError, one line each: whatever
+    else a malformed file makes a library raise becomes a CaffeError naming the .caffemodel.
     """
-    for path in (model_path, prototxt_path):
-        if path is not None and not os.path.isfile(path):
-            raise CaffeError(f"{path}: file not found")
+    with bounds.one_line_errors(model_path, CaffeError, "malformed Caffe net"):
+        return _convert(model_path, out, prototxt_path, name)
+
+
+def _convert(model_path, out, prototxt_path, name):
+    structure_net = read_prototxt(prototxt_path) if prototxt_path is not None else None
     net = read_caffemodel(model_path)
     fmt, trained = net_layers(net, model_path)
     if prototxt_path is None:
         structure, structure_net = trained, net
     else:
-        structure_net = read_prototxt(prototxt_path)
         _, structure = net_layers(structure_net, prototxt_path)
         weights = {layer.name: layer.blobs for layer in trained if layer.blobs}
         for layer in structure:
@@ -61,7 +67,7 @@ def convert(model_path, out, prototxt_path=None, name=None):
     nodes = build_nodes(structure, where, input_blob)
     preprocess, mean_source = _preprocess(trained)
     provenance = {
-        "source": {"caffemodel": os.path.basename(model_path), "caffemodel_sha256": report.sha256_file(model_path),
+        "source": {"caffemodel": os.path.basename(model_path), "caffemodel_sha256": file_digest(model_path),
                    "net_name": last(net, "name", ""), "layer_format": fmt},
         "converter": {"name": CONVERTER, "version": CONVERTER_VERSION},
         "skipped_layers": ", ".join(f"{l.name} ({l.type})" for l in structure if is_skipped(l)) or "none",
@@ -71,8 +77,9 @@ def convert(model_path, out, prototxt_path=None, name=None):
     }
     if prototxt_path is not None:
         provenance["source"].update(prototxt=os.path.basename(prototxt_path),
-                                    prototxt_sha256=report.sha256_file(prototxt_path))
+                                    prototxt_sha256=file_digest(prototxt_path))
     name = name or last(structure_net, "name", "") or os.path.splitext(os.path.basename(model_path))[0]
+    check_name(name, f"{where}: model name")  # `numdream layers` prints it
     names = {node.name for node in nodes}
     defaults = {k: v for k, v in DREAM_LAYERS.items() if k in names}  # only if this net has them
     spec = ModelSpec(name, nodes, preprocess, provenance, dream_layers=defaults)

@@ -18,8 +18,11 @@ sys.path.insert(0, REPO)  # numdream from this checkout, even when it is not ins
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from numdream.errors import ModelFileError  # noqa: E402
+from numdream.fileio import file_digest  # noqa: E402
+from numdream.modelcheck import check_name  # noqa: E402
 from numdream.modelfile import ModelSpec, write_model  # noqa: E402
-import report  # noqa: E402  (tools/report.py, beside this script)
+import bounds  # noqa: E402  (tools/bounds.py and report.py, beside this script)
+import report  # noqa: E402
 from tfgraph import GraphError  # noqa: E402
 from tfgraph.build import build_nodes  # noqa: E402
 from tfgraph.read import read_graph  # noqa: E402
@@ -36,14 +39,18 @@ DREAM_LAYERS = {"mixed4c": 1.0}
 def convert(source, out, name=None):
     """Read the GraphDef at ``source`` and write the numdream model to ``out``.
 
-    Returns the ModelSpec written. Raises GraphError or ModelFileError.
+    Returns the ModelSpec written. Raises GraphError or ModelFileError, one line each: whatever
+    else a malformed graph makes a library raise becomes a GraphError naming the .pb.
     """
-    if not os.path.isfile(source):
-        raise GraphError(f"{source}: file not found")
+    with bounds.one_line_errors(source, GraphError, "malformed GraphDef"):
+        return _convert(source, out, name)
+
+
+def _convert(source, out, name):
     tf_nodes = read_graph(source)
     nodes = build_nodes(tf_nodes, source)
     provenance = {
-        "source": {"graph": os.path.basename(source), "sha256": report.sha256_file(source),
+        "source": {"graph": os.path.basename(source), "sha256": file_digest(source),
                    "tf_nodes": len(tf_nodes)},
         "converter": {"name": CONVERTER, "version": CONVERTER_VERSION},
         "transform": "HWIO kernels -> OIHW; BiasAdd folded into its Conv2D/MatMul; MatMul rows "
@@ -52,6 +59,7 @@ def convert(source, out, name=None):
         "preprocess": "RGB, mean 117 (the inception5h notebook's imagenet_mean), scale 1",
     }
     name = name or os.path.splitext(os.path.basename(source))[0]
+    check_name(name, f"{source}: model name")  # `numdream layers` prints it
     names = {node.name for node in nodes}
     defaults = {k: v for k, v in DREAM_LAYERS.items() if k in names}  # only if this net has them
     spec = ModelSpec(name, nodes, PREPROCESS, provenance, dream_layers=defaults)

@@ -22,7 +22,8 @@ sys.path.insert(0, REPO)  # numdream from this checkout, even when it is not ins
 
 from numdream.errors import ModelFileError  # noqa: E402
 from numdream.modelfile import ModelSpec, write_model  # noqa: E402
-import report  # noqa: E402  (tools/report.py, beside this script)
+import bounds  # noqa: E402  (tools/bounds.py and report.py, beside this script)
+import report  # noqa: E402
 from tfjs.jsliteral import JSLiteralError  # noqa: E402
 from tfjs.keras import build_nodes, check_frozen, keep_until  # noqa: E402
 from tfjs.package import (ConversionError, MODEL_DIR, PackageFiles, read_model_js,  # noqa: E402
@@ -48,19 +49,21 @@ DREAM_LAYERS = {"mixed3": 1.0, "mixed5": 1.0}
 def convert(source, out, last=LAST_LAYER, name="inception_v3"):
     """Read the package at ``source`` (.tgz or folder), write the model to ``out``.
 
-    Returns the ModelSpec written. Raises ConversionError or ModelFileError.
+    Returns the ModelSpec written. Raises ConversionError or ModelFileError, one line each:
+    whatever else a malformed package makes a library raise (a config or spec that lacks a
+    field, a value of the wrong type) becomes a ConversionError naming the source.
     """
-    files = PackageFiles(source)
+    with bounds.one_line_errors(source, ConversionError, "unexpected model.min.js layout"), PackageFiles(source) as files:
+        return _convert(files, source, out, last, name)
+
+
+def _convert(files, source, out, last, name):
     package, version, license_name = read_package_json(files)
     topology, weight_specs, shards = read_model_js(files)
-    try:
-        kept = keep_until(topology["model_config"]["config"]["layers"], last)
-        check_frozen(kept)
-        weights = split_weights(read_weight_bytes(files, shards), weight_specs)
-        nodes = build_nodes(kept, weights)
-    except (KeyError, TypeError, IndexError, ValueError) as err:  # a config or spec lacks a field
-        raise ConversionError(f"{source}: unexpected model.min.js layout "
-                              f"({type(err).__name__}: {err})") from None
+    kept = keep_until(topology["model_config"]["config"]["layers"], last)
+    check_frozen(kept)
+    weights = split_weights(read_weight_bytes(files, shards), weight_specs)
+    nodes = build_nodes(kept, weights)
     provenance = {
         "source": {"package": package, "version": version, "license": license_name,
                    "model_dir": MODEL_DIR, "keras_version": str(topology.get("keras_version", "")),

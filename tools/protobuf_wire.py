@@ -25,6 +25,9 @@ import numpy as np
 VARINT, FIXED64, LENGTH, FIXED32 = 0, 1, 2, 5
 _VARINT_KINDS = ("int", "uint", "bool")
 _PACKED_DTYPE = {"float": "<f4", "double": "<f8"}
+# Packed varints become Python ints (~36 bytes each from 1 byte on the wire): the fields read so
+# are shapes, axes and small int tensors, so a run of more values is refused, not inflated.
+MAX_PACKED_VARINTS = 1 << 20
 
 
 class WireError(ValueError):
@@ -86,9 +89,16 @@ def _scalar(kind, wire, value, number):
     enum = isinstance(kind, tuple)
     if wire == LENGTH and (enum or kind in _VARINT_KINDS or kind in _PACKED_DTYPE):  # packed numbers
         if not enum and kind in _PACKED_DTYPE:
+            itemsize = np.dtype(_PACKED_DTYPE[kind]).itemsize
+            if len(value) % itemsize:
+                raise WireError(f"field {number}: a packed run of {kind}s is {len(value)} bytes, "
+                                f"not a multiple of {itemsize}")
             return np.frombuffer(value, dtype=_PACKED_DTYPE[kind])
         values, pos = [], 0
         while pos < len(value):
+            if len(values) == MAX_PACKED_VARINTS:
+                raise WireError(f"field {number}: a packed run of more than {MAX_PACKED_VARINTS} "
+                                "integers; the fields numdream reads hold shapes and small tensors")
             v, pos = read_varint(value, pos)
             values.append(v)
         return [_scalar(kind, VARINT, v, number) for v in values]

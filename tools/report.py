@@ -1,16 +1,6 @@
-"""Shared by the converters: the digest they record in provenance, and the line they print once
-they have written a model file."""
-import hashlib
+"""Shared by the converters: the line they print once they have written a model file. (The
+digest they record in provenance is numdream.fileio.file_digest.)"""
 import os
-
-
-def sha256_file(path):
-    """Hex sha256 of a file's bytes, read in 1 MB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def written(out, spec):

@@ -25,9 +25,15 @@ import nbformat
 
 HERE = Path(__file__).resolve().parent
 SOURCES = HERE / "source"
-CELL_TIMEOUT = 600  # seconds per cell; a whole notebook should take well under a minute
+CELL_TIMEOUT = 600  # seconds per cell; a whole notebook should take well under three minutes
 SHRINK_ABOVE = 40_000  # bytes: PNGs larger than this (photos, not plots) get a 256-colour palette
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+# Every notebook starts a clock in its first cell and prints in its last how long it ran, the same
+# way in each (added here, not in the sources), so a reader sees what a run costs on their machine.
+CLOCK_START = ("import os, time  # this notebook's last cell prints how long it ran\n"
+               "notebook_started = time.perf_counter()")
+CLOCK_END = ('print(f"This notebook ran in {time.perf_counter() - notebook_started:.0f} s "\n'
+             '      f"on {os.cpu_count()} cores.")')
 
 
 def source_paths():
@@ -62,10 +68,12 @@ def _uncomment(line):
 
 
 def build(source):
-    """tutorials/source/NAME.py -> an unexecuted nbformat v4 notebook."""
+    """tutorials/source/NAME.py -> an unexecuted nbformat v4 notebook, between the cells that start
+    and read its clock (CLOCK_START, CLOCK_END)."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     nb.metadata["language_info"] = {"name": "python"}
+    nb.cells.append(nbformat.v4.new_code_cell(CLOCK_START))
     for kind, lines in _split_cells(Path(source).read_text(encoding="utf-8")):
         if kind == "markdown":
             lines = [_uncomment(line) for line in lines]
@@ -74,6 +82,7 @@ def build(source):
             continue
         new = nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_code_cell
         nb.cells.append(new(text))
+    nb.cells.append(nbformat.v4.new_code_cell(CLOCK_END))
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{i:02d}"  # stable ids keep regenerated notebooks diff-friendly
     return nb

@@ -1,33 +1,51 @@
-"""argparse value types that reject bad values with a message naming the value and what is valid."""
+"""argparse value types that reject bad values with a message naming the value and what is valid.
+
+Every whole number has an upper bound as well as a lower one, so no value reaches NumPy's
+fixed-size integers (an overflow there is a traceback deep in a dream, not a message); the
+dream options' bounds come from numdream.options, the one table of them.
+"""
 import argparse
 import math
 
-from ..options import number_bound
+from ..errors import NumdreamError
+from ..options import WEIGHT_MAX, WHOLE_BOUNDS, noise_size, number_bound
+
+ANY_WHOLE_MAX = 2 ** 31 - 1  # the bound of a whole-number option that has no bound of its own
 
 
-def whole(minimum):
+def whole(minimum, maximum=ANY_WHOLE_MAX):
     def parse(text):
         try:
             value = int(text)
-        except ValueError:
+        except ValueError:  # not a number, or more than Python's 4300 digits
             value = None
-        if value is None or value < minimum:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= {minimum}")
+        if value is None or not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"{_short(text)!r} is not a whole number from {minimum} to {maximum}")
         return value
     return parse
 
 
-def number(above=None, at_least=None):
+def option_whole(name):
+    """The argument type of dream option ``name``, within numdream.options.WHOLE_BOUNDS."""
+    return whole(*WHOLE_BOUNDS[name])
+
+
+def number(above=None, at_least=None, at_most=None):
     def parse(text):
         try:
             value = float(text)
         except ValueError:
             value = float("nan")
-        valid = number_bound(value, above, at_least)
+        valid = number_bound(value, above, at_least, at_most)
         if valid:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {valid}")
+            raise argparse.ArgumentTypeError(f"{_short(text)!r} is not {valid}")
         return value
     return parse
+
+
+def _short(text, limit=40):
+    """A value as the message shows it: at most ``limit`` characters."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def layer_weight(text):
@@ -42,9 +60,9 @@ def layer_weight(text):
                                          "(use NAME or NAME:WEIGHT)") from None
     if not name:
         raise argparse.ArgumentTypeError(f"{text!r} has no layer name (use NAME or NAME:WEIGHT)")
-    if not math.isfinite(value):  # an infinite weight turns every gradient into NaN
-        raise argparse.ArgumentTypeError(f"{text!r}: weight {weight!r} is not a finite number "
-                                         "(use NAME or NAME:WEIGHT)")
+    if not (math.isfinite(value) and abs(value) <= WEIGHT_MAX):  # inf turns every gradient into NaN
+        raise argparse.ArgumentTypeError(f"{_short(text)!r}: weight {_short(weight)!r} is not a number from "
+                                         f"{-WEIGHT_MAX:g} to {WEIGHT_MAX:g} (use NAME or NAME:WEIGHT)")
     return name, value
 
 
@@ -55,7 +73,7 @@ def channel_list(text):
     except ValueError:
         channels = []
     if not channels or min(channels) < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a channel or comma-separated channels "
+        raise argparse.ArgumentTypeError(f"{_short(text)!r} is not a channel or comma-separated channels "
                                          "(whole numbers >= 0)")
     return channels
 
@@ -68,7 +86,7 @@ def neuron(text):
     except ValueError:
         values = []
     if len(values) not in (1, 3) or min(values) < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not CHANNEL or CHANNEL:Y:X (whole numbers >= 0)")
+        raise argparse.ArgumentTypeError(f"{_short(text)!r} is not CHANNEL or CHANNEL:Y:X (whole numbers >= 0)")
     return (values[0], None, None) if len(values) == 1 else tuple(values)
 
 
@@ -80,5 +98,30 @@ def size(text):
     except ValueError:
         value = None
     if not sep or value is None or min(value) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT, e.g. 512x512")
-    return value
+        raise argparse.ArgumentTypeError(f"{_short(text)!r} is not WIDTHxHEIGHT, e.g. 512x512")
+    try:
+        return noise_size(value)
+    except NumdreamError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+MAX_SEEDS = 1000  # dreams in one run of --seeds: each is a whole dream
+
+
+def seed_list(text):
+    """'0-3' -> [0, 1, 2, 3]; '1,5,9' -> [1, 5, 9]; '0-2,7' -> [0, 1, 2, 7] (in order, no repeats)."""
+    low, high = WHOLE_BOUNDS["seed"]
+    seeds = []
+    for part in text.split(","):
+        first, sep, last = part.strip().partition("-")
+        try:
+            start, stop = int(first), int(last if sep else first)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{_short(text)!r} is not a list of seeds such as 0-3 or 1,5,9") from None
+        if not low <= start <= stop <= high:
+            raise argparse.ArgumentTypeError(f"{_short(part)!r}: seeds are whole numbers from {low} to {high}, "
+                                             "a range low-high with low <= high")
+        if stop - start + len(seeds) >= MAX_SEEDS:
+            raise argparse.ArgumentTypeError(f"{_short(text)!r} is more than {MAX_SEEDS} seeds, each a whole dream")
+        seeds += [s for s in range(start, stop + 1) if s not in seeds]
+    return seeds

@@ -2,8 +2,10 @@
 import sys
 import time
 
+from ..batch import dream_folder, require_dask
+from ..errors import NumdreamError
 from . import args as types
-from .dreamopts import add_dream_options, dream_kwargs, refuse_ignored_options, use_backend
+from .dreamopts import add_dream_options, dream_kwargs, refuse_ignored_options, refuse_no_steps, use_backend
 
 
 def add_parser(sub):
@@ -26,9 +28,8 @@ def add_parser(sub):
 
 
 def run(a):
-    from ..batch import dream_folder, require_dask
-    from ..errors import NumdreamError
     refuse_ignored_options(a)
+    refuse_no_steps(a)
     if a.scheduler and a.blas_threads:
         raise NumdreamError(f"--blas-threads {a.blas_threads} applies to a local cluster only; with "
                             "--scheduler, set OMP_NUM_THREADS/OPENBLAS_NUM_THREADS where the workers start")

@@ -18,7 +18,3 @@ def scratch(xp, shape, dtype):
         buf = _buffers[key] = xp.empty(size, dtype=dtype)
     return buf[:size].reshape(shape)
 
-
-def clear():
-    """Free every scratch buffer (e.g. after a dream, or before switching backends)."""
-    _buffers.clear()

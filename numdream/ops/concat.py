@@ -1,11 +1,15 @@
 """Concatenation, and its backward pass: the gradient is split back into the pieces."""
+from collections import namedtuple
+
 from ..backend import get_array_module
+
+ConcatCache = namedtuple("ConcatCache", "axis sizes")  # sizes: each piece's extent along axis
 
 
 def concat_forward(xs, axis=1):
-    """xs: list of (N, C_i, H, W) -> y: (N, sum C_i, H, W); the cache is (axis, sizes)."""
+    """xs: list of (N, C_i, H, W) -> y: (N, sum C_i, H, W), and the cache."""
     xp = get_array_module(*xs)
-    return xp.concatenate(xs, axis=axis), (axis, [x.shape[axis] for x in xs])
+    return xp.concatenate(xs, axis=axis), ConcatCache(axis, [x.shape[axis] for x in xs])
 
 
 def concat_backward(dy, cache):

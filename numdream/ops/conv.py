@@ -1,14 +1,16 @@
 """2-D convolution (cross-correlation, as in every deep-learning framework) and its backward pass.
 
 Forward is im2col + one GEMM; a 1x1 stride-1 unpadded convolution is a plain GEMM.
-Backward to the input is the transposed convolution: a GEMM with the transposed weights,
-then col2im to add every window's contribution back to the pixels it came from.
+Backward to the input is the transposed convolution (``conv2d_transpose``): a GEMM with the
+transposed weights, then col2im to add every window's contribution back to the pixels it came
+from. It is also an op of its own: the adjoint of a strided convolution upsamples (imageops uses
+it to bring a Laplacian pyramid's low band back up).
 A grouped convolution (Caffe's ``group``) is ``groups`` independent convolutions on channel slices.
 """
 from collections import namedtuple
 
 from ..backend import get_array_module
-from .geometry import col2im, crop, im2col, out_size, pad_for_windows, padding4, pair
+from .geometry import col2im, crop, im2col, out_size, pad_for_windows, padded_size, padding4, pair
 
 ConvCache = namedtuple("ConvCache", "x w stride padding out_hw groups", defaults=(1,))
 
@@ -47,6 +49,26 @@ def conv2d_forward(x, w, b, stride=(1, 1), padding=(0, 0, 0, 0), groups=1):
     return y, ConvCache(x, w, stride, padding, (oh, ow))
 
 
+def conv2d_transpose(y, w, stride, padding, out_hw):
+    """The adjoint of conv2d_forward in its input: every y pixel adds y * w to the window it came from.
+
+    y: (N, O, OH, OW); w: (O, C, kh, kw); stride, padding as for conv2d_forward; out_hw: (H, W)
+    of the input that conv2d_forward would have read (a strided convolution maps several input
+    sizes to one OH, so it must be given). Returns (N, C, H, W). Weights are not flipped here:
+    applying the transposed GEMM and col2im is the flip.
+    """
+    stride, padding = pair(stride), padding4(padding)
+    n, o, oh, ow = y.shape
+    _, c, kh, kw = w.shape
+    dcols = w.reshape(o, c * kh * kw).T @ y.reshape(n, o, oh * ow)  # (N, C*kh*kw, OH*OW)
+    if _is_pointwise(w, stride, padding):
+        return dcols.reshape(n, c, oh, ow)
+    hp, wp = padded_size(out_hw, (kh, kw), stride, padding, (oh, ow))
+    dxpad = col2im(dcols.reshape(n, c, kh, kw, oh, ow), (hp, wp), stride)
+    dx = crop(dxpad, padding, out_hw)
+    return dx.copy() if dx.base is not None else dx  # contiguous, not a view into the padded buffer
+
+
 def conv2d_backward(dy, cache, weights=False):
     """Gradients of conv2d_forward.
 
@@ -56,30 +78,18 @@ def conv2d_backward(dy, cache, weights=False):
     if cache.groups != 1:
         return _grouped_backward(dy, cache, weights)
     x, w, stride, padding, (oh, ow), _ = cache
-    n, c, h, width = x.shape
-    o, _, kh, kw = w.shape
-    dy2 = dy.reshape(n, o, oh * ow)
-    w2 = w.reshape(o, c * kh * kw)
-    dcols = w2.T @ dy2  # (N, C*kh*kw, OH*OW)
-    if _is_pointwise(w, stride, padding):
-        dx = dcols.reshape(n, c, h, width)
-    else:
-        t, b, l, r = padding
-        hp = max(h + t + b, (oh - 1) * stride[0] + kh)
-        wp = max(width + l + r, (ow - 1) * stride[1] + kw)
-        dxpad = col2im(dcols.reshape(n, c, kh, kw, oh, ow), (hp, wp), stride)
-        dx = crop(dxpad, padding, (h, width))
-        if dx.base is not None:
-            dx = dx.copy()  # a contiguous gradient, not a view into the padded buffer
+    dx = conv2d_transpose(dy, w, stride, padding, x.shape[2:])
     if not weights:
         return dx
     xp = get_array_module(x)
+    n, c, h, width = x.shape
+    o, _, kh, kw = w.shape
     if _is_pointwise(w, stride, padding):
         cols = x.reshape(n, c, h * width)
     else:
         xpad = pad_for_windows(x, (kh, kw), stride, padding, (oh, ow))
         cols = im2col(xpad, (kh, kw), stride, (oh, ow)).reshape(n, c * kh * kw, oh * ow)
-    dw = xp.tensordot(dy2, cols, axes=([0, 2], [0, 2])).reshape(w.shape)
+    dw = xp.tensordot(dy.reshape(n, o, oh * ow), cols, axes=([0, 2], [0, 2])).reshape(w.shape)
     db = dy.sum(axis=(0, 2, 3))
     return dx, dw, db
 

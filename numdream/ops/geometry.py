@@ -59,17 +59,26 @@ def out_size(size, k, s, pad_before, pad_after, ceil_mode=False):
     return n
 
 
+def padded_size(hw, kernel, stride, padding, out_hw):
+    """(Hp, Wp): the padded input that out_hw windows need, for an input of hw = (H, W).
+
+    The explicit padding (top, bottom, left, right), grown at the bottom/right when ceil mode's
+    last window overhangs it. Convolution, pooling and their backward passes all use this size.
+    """
+    (kh, kw), (sh, sw), (t, b, l, r) = kernel, stride, padding
+    return (max(hw[0] + t + b, (out_hw[0] - 1) * sh + kh),
+            max(hw[1] + l + r, (out_hw[1] - 1) * sw + kw))
+
+
 def pad_for_windows(x, kernel, stride, padding, out_hw, value=0.0):
     """Pad x (N, C, H, W) so every one of out_hw windows lies inside; returns (N, C, Hp, Wp).
 
     The padding is (top, bottom, left, right), grown at the bottom/right when ceil mode needs it.
     """
     xp = get_array_module(x)
-    (kh, kw), (sh, sw) = kernel, stride
-    t, b, l, r = padding
+    t, _, l, _ = padding
     n, c, h, w = x.shape
-    hp = max(h + t + b, (out_hw[0] - 1) * sh + kh)
-    wp = max(w + l + r, (out_hw[1] - 1) * sw + kw)
+    hp, wp = padded_size((h, w), kernel, stride, padding, out_hw)
     if (hp, wp) == (h, w):
         return x
     padded = xp.full((n, c, hp, wp), value, dtype=x.dtype)
@@ -77,27 +86,45 @@ def pad_for_windows(x, kernel, stride, padding, out_hw, value=0.0):
     return padded
 
 
-def im2col(xpad, kernel, stride, out_hw):
-    """Padded x (N, C, Hp, Wp) -> cols (N, C, kh, kw, OH, OW): cols[..., i, j, y, x] = xpad[..., y*sh+i, x*sw+j]."""
+def _window_rows(i, sh, rows):
+    """The padded-input rows that window row i of output rows [r0, r1) reads: a strided slice."""
+    r0, r1 = rows
+    return slice(r0 * sh + i, r0 * sh + i + sh * (r1 - r0 - 1) + 1, sh)
+
+
+def im2col(xpad, kernel, stride, out_hw, rows=None, out=None):
+    """Padded x (N, C, Hp, Wp) -> cols (N, C, kh, kw, R, OW): cols[..., i, j, y, x] = xpad[..., y*sh+i, x*sw+j].
+
+    rows: (r0, r1), the output rows to gather (default: all OH, so R = OH); the fast path works
+    in row chunks that fit the CPU cache. out: an array of cols' shape to fill (e.g. a reused
+    scratch buffer) instead of a new one.
+    """
     xp = get_array_module(xpad)
     (kh, kw), (sh, sw), (oh, ow) = kernel, stride, out_hw
+    rows = rows or (0, oh)
     n, c = xpad.shape[:2]
-    cols = xp.empty((n, c, kh, kw, oh, ow), dtype=xpad.dtype)
+    cols = xp.empty((n, c, kh, kw, rows[1] - rows[0], ow), dtype=xpad.dtype) if out is None else out
     for i in range(kh):
         for j in range(kw):
-            cols[:, :, i, j] = xpad[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
+            cols[:, :, i, j] = xpad[:, :, _window_rows(i, sh, rows), j:j + sw * (ow - 1) + 1:sw]
     return cols
 
 
-def col2im(cols, padded_hw, stride):
-    """Adjoint of im2col: cols (N, C, kh, kw, OH, OW) -> (N, C, Hp, Wp), overlapping windows add up."""
+def col2im(cols, padded_hw, stride, rows=None, out=None):
+    """Adjoint of im2col: cols (N, C, kh, kw, R, OW) -> (N, C, Hp, Wp), overlapping windows add up.
+
+    rows: (r0, r1), the output rows that cols holds (default: all, from 0). out: an (N, C, Hp, Wp)
+    array to add into (e.g. the gradient that earlier row chunks started) instead of a new zero one.
+    """
     xp = get_array_module(cols)
-    n, c, kh, kw, oh, ow = cols.shape
+    n, c, kh, kw, r, ow = cols.shape
     sh, sw = stride
-    out = xp.zeros((n, c) + tuple(padded_hw), dtype=cols.dtype)
+    rows = rows or (0, r)
+    if out is None:
+        out = xp.zeros((n, c) + tuple(padded_hw), dtype=cols.dtype)
     for i in range(kh):
         for j in range(kw):
-            out[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += cols[:, :, i, j]
+            out[:, :, _window_rows(i, sh, rows), j:j + sw * (ow - 1) + 1:sw] += cols[:, :, i, j]
     return out
 
 

@@ -15,6 +15,7 @@ from numdream.modelfile import Node
 
 import numpy as np
 
+from bounds import names_line, short
 from protobuf_wire import last
 
 from . import CaffeError
@@ -68,18 +69,27 @@ class _Graph:
 
 
 def find_input(layers, path):
-    """The one blob that kept layers read but none writes: the image."""
-    written, read = set(), []
+    """The one blob that kept layers read but none writes: the image. One pass, in file order.
+
+    Caffe runs layers in file order, so a blob read before any layer writes it and written
+    later is a cycle (or a misordered net): named, as is a net with no or several image blobs."""
+    written, unwritten = set(), {}  # unwritten: blob read before any write -> its first reader
     for layer in layers:
         if is_skipped(layer):
             continue
-        read += [b for b in layer.bottoms if b not in written and b not in read]
-        written.update(layer.tops)
-    inputs = [b for b in read if b not in written]
-    if len(inputs) != 1:
+        for blob in layer.bottoms:
+            if blob not in written:
+                unwritten.setdefault(blob, layer.name)
+        for blob in layer.tops:
+            if blob in unwritten and blob not in written:
+                raise CaffeError(f"{path}: layer {short(unwritten[blob])} reads blob {short(blob)} "
+                                 f"before layer {short(layer.name)} writes it; Caffe runs layers "
+                                 "in file order, so this is a cycle or a misordered net")
+            written.add(blob)
+    if len(unwritten) != 1:
         raise CaffeError(f"{path}: the net must read one image blob that no layer writes; it "
-                         f"reads {len(inputs)}: {', '.join(map(repr, inputs)) or 'none'}")
-    return inputs[0]
+                         f"reads {len(unwritten)}: {names_line(unwritten)}")
+    return next(iter(unwritten))
 
 
 def build_nodes(layers, path, input_blob):
@@ -90,6 +100,9 @@ def build_nodes(layers, path, input_blob):
         if is_skipped(layer):
             continue
         if layer.type in IDENTITY_TYPES:
+            if len(layer.bottoms) != 1 or not layer.tops:
+                raise CaffeError(f"{where}: takes one bottom blob and writes at least one top, "
+                                 f"got {len(layer.bottoms)} bottom(s) and {len(layer.tops)} top(s)")
             for top in layer.tops:
                 graph.current[top] = graph.read(layer.bottoms[0], where)
         elif layer.type in _CONVERTERS:
@@ -128,6 +141,7 @@ def _weights(layer, where, bias_term):
              f"expected {2 if bias_term else 1} weight blob(s), found {len(layer.blobs)} "
              "(is this the .caffemodel that goes with the net?)")
     w = layer.blobs[0]
+    _require(w.ndim >= 1 and w.size > 0, where, f"its weight blob is empty (shape {w.shape})")
     b = layer.blobs[1].reshape(-1) if bias_term else np.zeros(0, np.float32)
     return w, b
 

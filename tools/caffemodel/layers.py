@@ -6,11 +6,12 @@ written before 2015, the legacy V1 ``layers`` field (type an enum, not a string)
 the V2 type names, the weight blobs as float32 arrays in their Caffe shapes, and whether the
 layer runs in the TEST phase (the phase a deploy net runs in).
 """
-import os
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
+import bounds
 from protobuf_wire import WireError, decode, floats, last
 from .prototxt import parse_text
 
@@ -35,24 +36,24 @@ class Layer:
     in_test: bool = True
 
 
+MAX_PROTOTXT_BYTES = 64 << 20  # a deploy net is text of a few hundred KB (GoogLeNet's: 36 KB)
+
+
 def read_caffemodel(path):
     """The NetParameter of a binary .caffemodel, as {name: [values]}. Raises CaffeError."""
-    with open(path, "rb") as f:
-        data = f.read()
+    data = bounds.read_input(path, CaffeError, "file")
     try:
         net = decode(data, NET)
     except WireError as err:
         raise CaffeError(f"{path}: not a Caffe .caffemodel (binary NetParameter): {err}") from None
     if not net.get("layer") and not net.get("layers"):
-        raise CaffeError(f"{path}: not a Caffe .caffemodel: no layers found in "
-                         f"{os.path.getsize(path)} bytes")
+        raise CaffeError(f"{path}: not a Caffe .caffemodel: no layers found in {len(data)} bytes")
     return net
 
 
 def read_prototxt(path):
     """The NetParameter of a text .prototxt (a deploy net), as {name: [values]}. Raises CaffeError."""
-    with open(path, "rb") as f:
-        raw = f.read()
+    raw = bounds.read_input(path, CaffeError, "file", MAX_PROTOTXT_BYTES)
     try:
         net = parse_text(raw.decode("utf-8"), NET)
     except (UnicodeDecodeError, WireError) as err:
@@ -98,14 +99,22 @@ def _in_test(m):
 
 
 def blob_array(blob, where):
-    """A BlobProto -> float32 array, shaped by ``shape`` or the legacy num/channels/height/width."""
-    data = floats(blob, "data")
-    if data.size == 0:
-        data = floats(blob, "double_data")
+    """A BlobProto -> float32 array, shaped by ``shape`` or the legacy num/channels/height/width.
+
+    The shape is checked (dims >= 0, at most bounds.MAX_TENSOR_VALUES values, in exact Python
+    ints: numpy's int64 product wraps around) against the values the blob holds before any
+    array is shaped or converted."""
     if "shape" in blob:
         shape = tuple(int(d) for d in last(blob, "shape").get("dim", []))
     else:
         shape = tuple(int(last(blob, key, 0)) for key in ("num", "channels", "height", "width"))
-    if int(np.prod(shape)) != data.size:
+    count = math.prod(shape)
+    if any(d < 0 for d in shape) or count > bounds.MAX_TENSOR_VALUES:
+        raise CaffeError(f"{where}: a weight blob declares shape {bounds.short(shape)}; dims must be "
+                         f">= 0 and hold at most {bounds.MAX_TENSOR_VALUES} values")
+    data = floats(blob, "data")
+    if data.size == 0:
+        data = floats(blob, "double_data")
+    if count != data.size:
         raise CaffeError(f"{where}: a weight blob of shape {shape} holds {data.size} values")
     return np.asarray(data, dtype=np.float32).reshape(shape)

@@ -18,6 +18,7 @@ from protobuf_wire import WireError
 _TOKEN = re.compile(r'''\s+|\#[^\n]*|(?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')'''
                     r'''|(?P<word>[A-Za-z0-9_.+\-]+)|(?P<punct>[{}:\[\],;<>])''')
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "'": "'", "\\": "\\"}
+MAX_DEPTH = 100  # messages inside messages: Caffe nets nest 4 deep; Python's stack would end near 1000
 
 
 class TextFormatError(WireError):
@@ -58,7 +59,9 @@ class _Parser:
         self.pos += 1
         return kind, value, line
 
-    def message(self, schema, closing=None):
+    def message(self, schema, closing=None, depth=0):
+        if depth > MAX_DEPTH:
+            raise TextFormatError(f"line {self.peek()[2]}: messages nest deeper than {MAX_DEPTH} levels")
         by_name = {name: kind for name, kind in schema.values()}
         out = {}
         while True:
@@ -76,7 +79,7 @@ class _Parser:
             if self.peek()[1] in ("{", "<"):
                 opening = self.take()[1]
                 sub = self.message(field_kind if isinstance(field_kind, dict) else {},
-                                   "}" if opening == "{" else ">")
+                                   "}" if opening == "{" else ">", depth + 1)
                 if field_kind is not None:
                     out.setdefault(name, []).append(sub)
             elif self.peek()[1] == "[":

@@ -18,6 +18,7 @@ _SPACE = re.compile(r"\s*")
 _PLAIN_CHARS = re.compile(r"[^\"'\\]*")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
 _WORDS = {"true": True, "false": False, "null": None, "Infinity": float("inf"), "NaN": float("nan")}
+MAX_DEPTH = 200  # objects and arrays inside each other: a Keras topology nests about 10 deep
 
 
 class JSLiteralError(ValueError):
@@ -35,16 +36,21 @@ def module_exports(text):
     return value
 
 
-def parse_literal(text, pos=0):
-    """Parse one literal starting at ``pos``. Returns (value, offset just after it)."""
+def parse_literal(text, pos=0, depth=0):
+    """Parse one literal starting at ``pos``. Returns (value, offset just after it).
+
+    depth: how many objects/arrays enclose it; beyond MAX_DEPTH the text is refused (the
+    recursion would otherwise end in a RecursionError near Python's stack limit)."""
     pos = _SPACE.match(text, pos).end()
     if pos >= len(text):
         raise JSLiteralError("unexpected end of text")
     char = text[pos]
+    if char in "{[" and depth >= MAX_DEPTH:
+        raise JSLiteralError(f"objects and arrays nest deeper than {MAX_DEPTH} levels at offset {pos}")
     if char == "{":
-        return _parse_object(text, pos + 1)
+        return _parse_object(text, pos + 1, depth + 1)
     if char == "[":
-        return _parse_array(text, pos + 1)
+        return _parse_array(text, pos + 1, depth + 1)
     if char in "\"'":
         return _parse_string(text, pos)
     if text.startswith("!0", pos) or text.startswith("!1", pos):
@@ -56,6 +62,8 @@ def parse_literal(text, pos=0):
     number = _NUMBER.match(text, pos)
     if number:
         literal = number.group()
+        if len(literal) > 400:  # int() refuses 4300 digits; no weight spec needs 400
+            raise JSLiteralError(f"a number of {len(literal)} characters at offset {pos}")
         is_int = not any(c in literal for c in ".eE")
         return (int(literal) if is_int else float(literal)), number.end()
     word = _IDENT.match(text, pos)
@@ -64,7 +72,7 @@ def parse_literal(text, pos=0):
     raise JSLiteralError(f"unexpected {text[pos:pos + 20]!r} at offset {pos}")
 
 
-def _parse_object(text, pos):
+def _parse_object(text, pos, depth):
     result = {}
     pos = _SPACE.match(text, pos).end()
     if text.startswith("}", pos):
@@ -79,7 +87,7 @@ def _parse_object(text, pos):
                 raise JSLiteralError(f"expected an object key at offset {pos}: {text[pos:pos + 20]!r}")
             key, pos = key_match.group(), key_match.end()
         pos = _expect(text, pos, ":")
-        result[key], pos = parse_literal(text, pos)
+        result[key], pos = parse_literal(text, pos, depth)
         pos = _SPACE.match(text, pos).end()
         if text.startswith(",", pos):
             pos += 1
@@ -89,13 +97,13 @@ def _parse_object(text, pos):
             raise JSLiteralError(f"expected ',' or '}}' at offset {pos}: {text[pos:pos + 20]!r}")
 
 
-def _parse_array(text, pos):
+def _parse_array(text, pos, depth):
     result = []
     pos = _SPACE.match(text, pos).end()
     if text.startswith("]", pos):
         return result, pos + 1
     while True:
-        value, pos = parse_literal(text, pos)
+        value, pos = parse_literal(text, pos, depth)
         result.append(value)
         pos = _SPACE.match(text, pos).end()
         if text.startswith(",", pos):
@@ -122,12 +130,13 @@ def _parse_string(text, pos):
             pos += 1
             continue
         escaped = text[pos + 1:pos + 2]
-        if escaped == "u":
-            parts.append(chr(int(text[pos + 2:pos + 6], 16)))
-            pos += 6
-        elif escaped == "x":
-            parts.append(chr(int(text[pos + 2:pos + 4], 16)))
-            pos += 4
+        if escaped in ("u", "x"):
+            count = 4 if escaped == "u" else 2
+            digits = text[pos + 2:pos + 2 + count]
+            if not re.fullmatch(f"[0-9a-fA-F]{{{count}}}", digits):
+                raise JSLiteralError(f"bad \\{escaped} escape {digits!r} at offset {pos}")
+            parts.append(chr(int(digits, 16)))
+            pos += 2 + count
         else:
             parts.append(_ESCAPES.get(escaped, escaped))
             pos += 2

@@ -10,6 +10,7 @@ are OIHW (O, C, kh, kw). Keras 'same' is TensorFlow's asymmetric SAME padding, s
 """
 import numpy as np
 
+from bounds import names_line
 from numdream.modelfile import Node
 
 from .package import ConversionError
@@ -34,7 +35,7 @@ def check_frozen(layers):
     retrained = [layer["name"] for layer in layers
                  if layer["class_name"] != "InputLayer" and layer["config"].get("trainable") is not False]
     if retrained:
-        raise ConversionError(f"layers {', '.join(retrained)} are trainable (retrained by the package "
+        raise ConversionError(f"layers {names_line(retrained)} are trainable (retrained by the package "
                               f"author, not ImageNet weights); refusing to ship them")
 
 
@@ -51,7 +52,12 @@ def fold_batchnorm(kernel_hwio, conv_bias, bn_config, bn_weights):
     gamma = np.asarray(bn_weights.get("gamma", np.ones(out_channels)), dtype=np.float64)
     beta = np.asarray(bn_weights.get("beta", np.zeros(out_channels)), dtype=np.float64)
     bias = np.zeros(out_channels) if conv_bias is None else np.asarray(conv_bias, dtype=np.float64)
-    g = gamma / np.sqrt(var + float(bn_config["epsilon"]))
+    spread = var + float(bn_config["epsilon"])
+    if not np.all(spread > 0):  # also catches NaN
+        bad = int(np.flatnonzero(~(spread > 0))[0])
+        raise ConversionError(f"BatchNormalization channel {bad}: moving_variance + epsilon is "
+                              f"{spread[bad]!r}; it must be positive (its square root divides)")
+    g = gamma / np.sqrt(spread)
     w = np.asarray(kernel_hwio, dtype=np.float64) * g  # scales the O axis, the last one
     b = (bias - mean) * g + beta
     return np.ascontiguousarray(w.transpose(3, 2, 0, 1), dtype=np.float32), b.astype(np.float32)

@@ -10,17 +10,30 @@ that buffer in manifest order. Every weight is uint8-quantized: value = q * scal
 """
 import base64
 import binascii
+import bz2
+import gzip
 import hashlib
 import json
+import lzma
+import math
 import os
 import tarfile
 import zlib
 
 import numpy as np
 
+import bounds  # tools/bounds.py; it puts this checkout's numdream on sys.path first
+from numdream.fileio import one_line, open_regular_file
+
 from .jsliteral import JSLiteralError, module_exports
 
 MODEL_DIR = "dist/models/inception_v3"
+# nsfwjs-4.4.0.tgz: 25 MB, 81 files, 42 MB unpacked, the largest file 5.6 MB (a base64 shard)
+MAX_FILE_BYTES = 256 << 20      # one file of the package
+MAX_UNPACKED_BYTES = 1 << 30    # the whole tarball once decompressed (a gzip bomb stops here)
+MAX_MEMBERS = 100_000
+MAX_WEIGHT_BYTES = 128 << 20    # the shards together (nsfwjs's InceptionV3: 22 MB); x8 as float64
+_DAMAGED = (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, OSError)
 
 
 class ConversionError(Exception):
@@ -29,44 +42,75 @@ class ConversionError(Exception):
 
 class PackageFiles:
     """Files of an npm package, read from a .tgz or a folder, by path relative to the package
-    root ('package.json', 'dist/models/...'). Remembers the sha256 of every file it reads."""
+    root ('package.json', 'dist/models/...'). Remembers the sha256 of every file it reads.
+
+    Nothing it reads is unbounded: a tarball is decompressed as a stream that stops at
+    MAX_UNPACKED_BYTES, a file is read only up to MAX_FILE_BYTES, and in a folder a path must
+    stay inside the package (no '../', no symlink out of it) and be a regular file."""
 
     def __init__(self, source):
         self.source = os.fspath(source)
         self.sha256 = {}  # relative path -> hex digest, of every file read so far
         self.tarball_sha256 = None
+        self._tar = self._members = self._raw = None
         if not os.path.exists(self.source):
             raise ConversionError(f"{self.source}: no such file or folder")
         if os.path.isdir(self.source):
             root = os.path.join(self.source, "package")
-            self._root = root if os.path.isfile(os.path.join(root, "package.json")) else self.source
-            self._members = None
-        elif tarfile.is_tarfile(self.source):
-            with open(self.source, "rb") as f:
-                self.tarball_sha256 = hashlib.sha256(f.read()).hexdigest()
-            try:
-                self._tar = tarfile.open(self.source, "r:*")
-                self._members = {_strip_top(m.name): m for m in self._tar.getmembers() if m.isfile()}
-            except (tarfile.TarError, EOFError, zlib.error) as err:
-                raise ConversionError(f"{self.source}: damaged tarball ({err})") from None
-        else:
-            raise ConversionError(f"{self.source}: neither a folder nor an npm tarball (.tgz)")
+            root = root if os.path.isfile(os.path.join(root, "package.json")) else self.source
+            self._root = os.path.realpath(root)
+            return
+        raw = self._raw = open_regular_file(self.source, "npm tarball (.tgz) or package folder", ConversionError, where=str(self.source))
+        try:
+            self.tarball_sha256 = _sha256_of(raw)
+            stream = _decompressed(raw)
+            self._tar = tarfile.open(fileobj=_Capped(stream, MAX_UNPACKED_BYTES, self.source), mode="r:")
+            self._members = {}
+            for member in self._tar:
+                if len(self._tar.members) > MAX_MEMBERS:
+                    raise ConversionError(f"{self.source}: holds more than {MAX_MEMBERS} files; not an npm package")
+                if member.isfile():
+                    self._members[_strip_top(member.name)] = member
+        except _DAMAGED as err:
+            raw.close()
+            raise ConversionError(f"{self.source}: neither a folder nor a readable npm tarball "
+                                  f"(.tgz): {type(err).__name__}: {one_line(err, limit=120)}") from None
+        except BaseException:
+            raw.close()
+            raise
+
+    def close(self):
+        if self._raw is not None:
+            self._raw.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     def read(self, relpath):
-        """Bytes of one file; raises ConversionError if it is missing."""
+        """Bytes of one file; raises ConversionError if it is missing, too large or outside."""
+        if not isinstance(relpath, str) or "\0" in relpath:
+            raise ConversionError(f"{self.source}: a file name {bounds.short(relpath)} is not a path")
         if self._members is None:
-            try:
-                with open(os.path.join(self._root, relpath), "rb") as f:
-                    data = f.read()
-            except OSError as err:
-                raise ConversionError(f"{self.source}: cannot read {relpath} ({err.strerror})") from None
+            path = os.path.realpath(os.path.join(self._root, relpath))
+            if os.path.commonpath([self._root, path]) != self._root:
+                raise ConversionError(f"{self.source}: {bounds.short(relpath)} leads outside the "
+                                      "package folder (through '..', an absolute path or a symlink)")
+            data = bounds.read_input(path, ConversionError, "package file", MAX_FILE_BYTES)
         else:
-            if relpath not in self._members:
-                raise ConversionError(f"{self.source}: the tarball has no package/{relpath}")
+            member = self._members.get(relpath)
+            if member is None:
+                raise ConversionError(f"{self.source}: the tarball has no package/{bounds.short(relpath)}")
+            if member.size > MAX_FILE_BYTES:
+                raise ConversionError(f"{self.source}: package/{relpath} declares {member.size} bytes; "
+                                      f"a package file is at most {MAX_FILE_BYTES}")
             try:
-                data = self._tar.extractfile(self._members[relpath]).read()
-            except (tarfile.TarError, EOFError, zlib.error) as err:
-                raise ConversionError(f"{self.source}: damaged tarball at {relpath} ({err})") from None
+                data = self._tar.extractfile(member).read(member.size)  # <= MAX_FILE_BYTES
+            except _DAMAGED as err:
+                raise ConversionError(f"{self.source}: damaged tarball at {relpath} "
+                                      f"({one_line(err, limit=120)})") from None
         self.sha256[relpath] = hashlib.sha256(data).hexdigest()
         return data
 
@@ -75,7 +119,59 @@ class PackageFiles:
         try:
             return module_exports(self.read(relpath).decode("utf-8"))
         except (JSLiteralError, UnicodeDecodeError) as err:
-            raise ConversionError(f"{self.source}: {relpath}: {err}") from None
+            raise ConversionError(f"{self.source}: {relpath}: {one_line(err, limit=160)}") from None
+
+
+def _sha256_of(f):
+    digest = hashlib.sha256()
+    for block in iter(lambda: f.read(1 << 20), b""):
+        digest.update(block)
+    f.seek(0)
+    return digest.hexdigest()
+
+
+def _decompressed(raw):
+    """The tarball's bytes as a seekable stream: gzip (npm's .tgz), bzip2, xz or a plain tar."""
+    magic = raw.read(6)
+    raw.seek(0)
+    if magic.startswith(b"\x1f\x8b"):
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    if magic.startswith(b"BZh"):
+        return bz2.BZ2File(raw)
+    if magic.startswith(b"\xfd7zXZ\x00"):
+        return lzma.LZMAFile(raw)
+    return raw
+
+
+class _Capped:
+    """A decompressing stream that refuses to be read or sought past ``limit`` bytes, so a
+    small archive that unpacks to gigabytes (a gzip bomb) costs at most ``limit`` of work."""
+
+    def __init__(self, stream, limit, source):
+        self.stream, self.limit, self.source = stream, limit, source
+
+    def _refuse(self):
+        raise ConversionError(f"{self.source}: unpacks to more than {self.limit} bytes; an npm "
+                              f"package of a model is far smaller (a decompression bomb?)")
+
+    def read(self, size=-1):
+        room = self.limit - self.stream.tell()
+        size = room + 1 if size is None or size < 0 else size
+        data = self.stream.read(min(size, room + 1))
+        if len(data) > room:
+            self._refuse()
+        return data
+
+    def seek(self, offset, whence=os.SEEK_SET):
+        if whence not in (os.SEEK_SET, os.SEEK_CUR):
+            raise OSError("only seeks from the start or the current position are supported")
+        target = offset if whence == os.SEEK_SET else self.stream.tell() + offset
+        if target > self.limit:
+            self._refuse()
+        return self.stream.seek(target)
+
+    def tell(self):
+        return self.stream.tell()
 
 
 def _strip_top(name):
@@ -87,9 +183,13 @@ def read_package_json(files):
     """(name, version, license) from package.json."""
     try:
         meta = json.loads(files.read("package.json"))
-        return meta["name"], meta["version"], meta.get("license", "")
-    except (ValueError, KeyError, TypeError) as err:
-        raise ConversionError(f"{files.source}: package.json is unreadable ({err})") from None
+        fields = meta["name"], meta["version"], meta.get("license", "")
+    except (ValueError, KeyError, TypeError, RecursionError) as err:
+        raise ConversionError(f"{files.source}: package.json is unreadable "
+                              f"({type(err).__name__}: {one_line(err, limit=120)})") from None
+    if not all(isinstance(v, str) for v in fields):
+        raise ConversionError(f"{files.source}: package.json's name, version and license must be text")
+    return fields
 
 
 def read_model_js(files):
@@ -106,15 +206,19 @@ def read_model_js(files):
 
 def read_weight_bytes(files, shards):
     """Decode every shard's base64 string and concatenate them: uint8 (total_bytes,)."""
-    parts = []
+    parts, total = [], 0
     for shard in shards:
         text = files.read_js_export(f"{MODEL_DIR}/{shard}.min.js")
         if not isinstance(text, str):
-            raise ConversionError(f"{files.source}: {shard}.min.js does not export a base64 string")
+            raise ConversionError(f"{files.source}: {bounds.short(shard)}.min.js does not export a base64 string")
+        total += len(text) * 3 // 4
+        if total > MAX_WEIGHT_BYTES:
+            raise ConversionError(f"{files.source}: the weight shards hold more than {MAX_WEIGHT_BYTES} "
+                                  "bytes together (the same shard listed many times?)")
         try:
             parts.append(base64.b64decode(text, validate=True))
         except binascii.Error as err:
-            raise ConversionError(f"{files.source}: {shard}.min.js: bad base64 ({err})") from None
+            raise ConversionError(f"{files.source}: {bounds.short(shard)}.min.js: bad base64 ({err})") from None
     return np.frombuffer(b"".join(parts), dtype=np.uint8)
 
 
@@ -134,9 +238,15 @@ def split_weights(buffer, specs):
     for spec in specs:
         quant = spec.get("quantization") or {}
         if spec.get("dtype") != "float32" or quant.get("dtype") != "uint8":
-            raise ConversionError(f"weight {spec['name']!r}: only uint8-quantized float32 weights are "
-                                  f"supported, got dtype {spec.get('dtype')!r} quantization {quant!r}")
-        count = int(np.prod(spec["shape"], dtype=np.int64))
+            raise ConversionError(f"weight {bounds.short(spec.get('name'))}: only uint8-quantized float32 "
+                                  f"weights are supported, got dtype {bounds.short(spec.get('dtype'))} "
+                                  f"quantization {bounds.short(quant)}")
+        shape = spec.get("shape")
+        if (not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool)
+                                                   and d >= 0 for d in shape)):
+            raise ConversionError(f"weight {bounds.short(spec.get('name'))}: shape {bounds.short(shape)} "
+                                  "is not a list of whole numbers >= 0")
+        count = math.prod(shape)
         if offset + count > buffer.size:
             raise ConversionError(f"weight {spec['name']!r} needs bytes {offset}..{offset + count} "
                                   f"but the shards hold only {buffer.size}")

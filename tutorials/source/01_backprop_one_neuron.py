@@ -186,12 +186,13 @@ fig, axes = plt.subplots(1, len(LAYERS) + 1, figsize=(13, 2.6))
 axes[0].imshow(crop)
 axes[0].set_title("input (160 x 160)")
 for ax, layer in zip(axes[1:], LAYERS):
-    a = model.forward(xc, until=[layer])[layer]                      # (1, C, h, w)
+    acts, tape = model.forward(xc, until=[layer])                   # the tape: what backward needs
+    a = acts[layer]                                                  # (1, C, h, w)
     ci, cj = a.shape[2] // 2, a.shape[3] // 2
     channel = a[0, :, ci, cj].argmax()                               # active, so the ReLU lets it through
     seed = np.zeros_like(a)
     seed[0, channel, ci, cj] = 1.0
-    g = np.abs(model.backward({layer: seed})[0]).sum(axis=0)         # (160, 160)
+    g = np.abs(model.backward({layer: seed}, tape)[0]).sum(axis=0)   # (160, 160)
     rows, cols = np.nonzero(g)
     height, width = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
     ax.imshow(np.sqrt(g / g.max()), cmap="magma")

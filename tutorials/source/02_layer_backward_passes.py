@@ -25,8 +25,8 @@ import matplotlib.pyplot as plt
 from numdream import ops
 from numdream.ops import naive
 from numdream.ops.geometry import im2col
-from numdream import gradcheck
-from numdream.gradcheck import check_op, compare_with_torch, rel_error, torch_available
+from numdream import opcases
+from numdream.gradcheck import FD_TOL, TORCH_TOL, check_op, compare_with_torch, rel_error, torch_available
 
 plt.rcParams.update({"figure.dpi": 72, "axes.titlesize": 10})
 rng = np.random.default_rng(0)
@@ -275,23 +275,22 @@ else:
 # %% [markdown]
 # ## Every op, every configuration
 #
-# The checks above are single examples. `numdream.gradcheck.CASES` is a grid of every op over
+# The checks above are single examples. `numdream.opcases.CASES` is a grid of every op over
 # odd and even sizes, strides 1 to 3, symmetric and TensorFlow-asymmetric padding, ceil mode,
-# 1 x 7 kernels and more; `numdream gradcheck` on the command line runs it. Here is the same from
-# Python, with the worst error per op.
+# 1 x 7 kernels, grouped and depthwise convolution and more; `numdream gradcheck` on the command
+# line runs it. Here is the same from Python, with the worst error per op.
 
 # %%
 worst = {}
-for case in gradcheck.CASES:
-    fd = gradcheck.check_case(case, directions=1).error
-    autograd = gradcheck.compare_case_with_torch(case).error if torch_available() else float("nan")
+for case in opcases.CASES:
+    fd = opcases.check_case(case, directions=1).error
+    autograd = opcases.compare_case_with_torch(case).error if torch_available() else float("nan")
     count, fd_worst, torch_worst = worst.get(case.op, (0, 0.0, 0.0))
     worst[case.op] = (count + 1, max(fd_worst, fd), max(torch_worst, autograd))
 print(f"{'op':<12}{'cases':>6}{'finite diff.':>14}{'autograd':>11}")
 for op, (count, fd_worst, torch_worst) in worst.items():
     print(f"{op:<12}{count:>6}{fd_worst:>14.1e}{torch_worst:>11.1e}")
-print(f"tolerances: finite differences {gradcheck.FD_TOL:g}, "
-      f"autograd (float64) {gradcheck.TORCH_TOL['float64']:g}")
+print(f"tolerances: finite differences {FD_TOL:g}, autograd (float64) {TORCH_TOL['float64']:g}")
 
 # %% [markdown]
 # ## Training against dreaming

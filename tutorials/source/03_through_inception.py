@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 from PIL import Image
 
 import numdream
-from numdream import layers
+from numdream import nodes
 from numdream.gradcheck import directional_derivative, rel_error
 from numdream.images import load_image, sample_path
 
@@ -93,14 +93,16 @@ plt.show()
 # inputs and keep its cache. Backward: visit the nodes in reverse; each node turns the gradient
 # of its output into gradients of its inputs, and a gradient arriving at a tensor that already
 # has one is **added** to it. We walk every node that `mixed0` needs, from the pixels, with the
-# readable ops of `numdream.layers`, and log what arrives at the module input.
+# readable ops of `numdream.nodes`, and log what arrives at the module input. The dict of
+# caches that the forward walk returns is the graph's tape: `Model.forward` hands back the same
+# thing, `acts, tape = model.forward(x, until)`, and `model.backward(grads, tape)` consumes it.
 
 # %%
 def walk_forward(x, names):
     acts, caches = {"input_1": x}, {}
     for name in names[1:]:  # names[0] is the input node
         node = model.nodes[name]
-        acts[name], caches[name] = layers.forward(node, [acts[s] for s in node.inputs])
+        acts[name], caches[name] = nodes.forward(node, [acts[s] for s in node.inputs])
     return acts, caches
 
 
@@ -110,7 +112,7 @@ def walk_backward(grads, names, caches, watch=None):
         if name not in pending:
             continue
         node = model.nodes[name]
-        for src, dx in zip(node.inputs, layers.backward(node, pending.pop(name), caches[name])):
+        for src, dx in zip(node.inputs, nodes.backward(node, pending.pop(name), caches[name])):
             if src == watch:
                 arrivals.append((name, dx))
             pending[src] = pending[src] + dx if src in pending else dx  # fan-out: add up
@@ -158,8 +160,8 @@ plt.show()
 
 # %%
 dx_walk = pending["input_1"]
-out = model64.forward(x, until=[MODULE_OUTPUT])[MODULE_OUTPUT]
-dx_model = model64.backward({MODULE_OUTPUT: out})
+acts64, tape = model64.forward(x, until=[MODULE_OUTPUT])
+dx_model = model64.backward({MODULE_OUTPUT: acts64[MODULE_OUTPUT]}, tape)
 print(f"walk vs Model.backward: rel_error = {rel_error(dx_walk, dx_model):.1e}")
 
 v = np.random.default_rng(0).standard_normal(x.shape)
@@ -190,8 +192,8 @@ for eps in (1e-4, 1e-5, 1e-7):
 # %%
 def ones_gradient(layer):
     x32 = model.preprocess(photo)
-    a = model.forward(x32, until=[layer])[layer]
-    return model.backward({layer: np.ones_like(a)})[0].transpose(1, 2, 0)  # (H, W, 3)
+    acts, tape = model.forward(x32, until=[layer])
+    return model.backward({layer: np.ones_like(acts[layer])}, tape)[0].transpose(1, 2, 0)  # (H, W, 3)
 
 
 gray = photo.mean(axis=2) / 255

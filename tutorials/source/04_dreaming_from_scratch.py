@@ -40,9 +40,10 @@ def show(images, titles, width=3.4, zoomed=False):
 # %% [markdown]
 # ## The bare loop
 #
-# A dozen lines: preprocess, then forward to the layer, set $\partial L/\partial a = a$,
-# backward to the pixels, step, and keep the pixels inside $[0, 255]$. We also record how far
-# each step moves the pixels on average, in 0–255 units.
+# A dozen lines: preprocess, then forward to the layer (which also returns the *tape*, the
+# caches backward needs, as every op returns its cache), set $\partial L/\partial a = a$,
+# backward to the pixels through that tape, step, and keep the pixels inside $[0, 255]$. We
+# also record how far each step moves the pixels on average, in 0–255 units.
 
 # %%
 def ascend(pixels, layer, steps, lr):
@@ -50,8 +51,8 @@ def ascend(pixels, layer, steps, lr):
     low, high = model.input_range()                 # the network inputs of pixels 0 and 255
     moves = []
     for _ in range(steps):
-        a = model.forward(x, until=[layer])[layer]  # (1, C, h, w)
-        g = model.backward({layer: a})              # dL/dx for L = ½‖a‖², since dL/da = a
+        acts, tape = model.forward(x, until=[layer])  # a: (1, C, h, w); tape: what backward needs
+        g = model.backward({layer: acts[layer]}, tape)  # dL/dx for L = ½‖a‖², since dL/da = a
         step = lr * g
         x += step
         np.clip(x, low, high, out=x)
@@ -108,8 +109,8 @@ def my_dream(pixels, layer, steps=10, step_size=1.5, jitter=0, octaves=1, octave
         for _ in range(steps):
             oy, ox = (int(v) for v in rng.integers(-jitter, jitter + 1, size=2)) if jitter else (0, 0)
             rolled = np.roll(x, (oy, ox), axis=(2, 3))  # jitter: shift the image ...
-            a = model.forward(rolled, until=[layer])[layer]
-            g = model.backward({layer: a})
+            acts, tape = model.forward(rolled, until=[layer])
+            g = model.backward({layer: acts[layer]}, tape)
             g = np.roll(g, (-oy, -ox), axis=(2, 3))     # ... and shift the gradient back
             if smooth > 0:
                 g = gaussian_blur(g, smooth)           # smoothing: blur the gradient

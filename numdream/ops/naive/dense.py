@@ -1,11 +1,11 @@
-"""Loop-based oracles of the classifier head (dense, softmax) and of grouped convolution.
-
-The same rules as ``numdream.ops.naive``: one output at a time, NumPy only, the signature of
-the fast twin in ``numdream.ops``; tests use them, the engine never does.
-"""
+"""The loop oracles of ``numdream.ops.dense``: the classifier head (dense, softmax), written out."""
+from collections import namedtuple
 from itertools import product
 
 import numpy as np
+
+NaiveDenseCache = namedtuple("NaiveDenseCache", "x w")
+
 
 def dense_forward(x, w, b):
     """y[n, o] = sum over every input value k of x[n, k] * w[o, k] + b[o], one output at a time.
@@ -14,14 +14,14 @@ def dense_forward(x, w, b):
     b: (O,) or None. Returns y: (N, O, 1, 1) and the cache.
     """
     x, w = np.asarray(x), np.asarray(w)
-    n, (o, k) = x.shape[0], w.shape
+    n, o = x.shape[0], w.shape[0]
     y = np.zeros((n, o, 1, 1), dtype=x.dtype)
     for i, f in product(range(n), range(o)):
         total = 0.0 if b is None else b[f]
         for j, index in enumerate(np.ndindex(x.shape[1:])):  # C-major: the last axis runs fastest
             total += x[(i,) + index] * w[f, j]
         y[i, f, 0, 0] = total
-    return y, (x, w)
+    return y, NaiveDenseCache(x, w)
 
 
 def dense_backward(dy, cache, weights=False):
@@ -70,28 +70,3 @@ def softmax_backward(dy, cache):
         for d, ch in product(range(c), range(c)):
             dx[i, d, p, q] += dy[i, ch, p, q] * y[i, ch, p, q] * ((ch == d) - y[i, d, p, q])
     return dx
-
-
-def grouped_conv2d_forward(x, w, b, stride=(1, 1), padding=(0, 0, 0, 0), groups=1):
-    """``groups`` separate convolutions: group g reads input channels [g*C/G, (g+1)*C/G) and
-    writes output channels [g*O/G, (g+1)*O/G). x: (N, C, H, W); w: (O, C / groups, kh, kw).
-    Returns y: (N, O, OH, OW) and the cache (one conv cache per group)."""
-    from . import naive  # here, not at the top: naive imports this module at its end
-    x, w = np.asarray(x), np.asarray(w)
-    ci, oi = x.shape[1] // groups, w.shape[0] // groups
-    ys, caches = [], []
-    for g in range(groups):
-        bias = None if b is None else b[g * oi:(g + 1) * oi]
-        y, cache = naive.conv2d_forward(x[:, g * ci:(g + 1) * ci], w[g * oi:(g + 1) * oi], bias, stride, padding)
-        ys.append(y)
-        caches.append(cache)
-    return np.concatenate(ys, axis=1), caches
-
-
-def grouped_conv2d_backward(dy, cache, weights=False):
-    """Each group's backward on its own slice of dy; dx, dw, db put back side by side."""
-    from . import naive
-    oi = dy.shape[1] // len(cache)
-    pieces = [naive.conv2d_backward(dy[:, g * oi:(g + 1) * oi], c, weights=True) for g, c in enumerate(cache)]
-    dx, dw, db = (np.concatenate(p, axis=a) for p, a in zip(zip(*pieces), (1, 0, 0)))
-    return (dx, dw, db) if weights else dx

@@ -1,5 +1,9 @@
 """Graph nodes -> op calls: how each node op of a model file runs forward and backward.
 
+``NodeStep`` wraps one node in the step interface the executor runs (numdream.model): the
+readable path is a list of NodeSteps, one per node; numdream.fast.plan fuses nodes into faster
+steps with the same interface.
+
 A node's padding may be 'same' (TensorFlow's rule, which depends on the input size), 'valid',
 or explicit (top, bottom, left, right); it is resolved here, per call, from the input's shape.
 So is the window of a global pool ("global": true, Caffe's global_pooling): the whole input.
@@ -7,6 +11,8 @@ A dense node reads every value of its input and returns (N, O, 1, 1).
 """
 from . import ops
 from .ops.geometry import out_size, pair
+
+PRE_RELU = ":pre_relu"  # suffix of a layer's values before its last ReLU: 'mixed4:pre_relu'
 
 
 def resolve_padding(padding, in_hw, kernel, stride):
@@ -91,7 +97,7 @@ def backward(node, dy, cache):
     return [_BACKWARD[node.op](dy, cache)]
 
 
-def pair_stride(node):
+def spatial_stride(node):
     """The factor by which a node shrinks the spatial size: 1 for non-window ops, 0 for a dense
     node or a global pool, whose one output sees the whole image."""
     if node.op == "dense" or node.attrs.get("global"):
@@ -99,3 +105,55 @@ def pair_stride(node):
     if node.op not in ("conv2d", "max_pool2d", "avg_pool2d"):
         return 1
     return pair(node.attrs.get("stride", 1))[0]
+
+
+class NodeStep:
+    """One graph node as an execution step, run through the readable ops.
+
+    Every step has ``inputs`` and ``outputs`` (node names), ``forward(xs) -> (ys, cache)`` and
+    ``backward(dys, cache) -> dxs``, one dx per input (a dy may be None: no gradient reached it).
+    """
+
+    def __init__(self, node):
+        self.node = node
+        self.inputs, self.outputs = list(node.inputs), [node.name]
+
+    def forward(self, xs):
+        y, cache = forward(self.node, xs)
+        return [y], cache
+
+    def backward(self, dys, cache):
+        return backward(self.node, dys[0], cache)
+
+
+def pre_relu_layers(graph):
+    """The layers that can be read before their last ReLU, for a list of nodes in execution order.
+
+    Feature visualisation maximises these: a ReLU's output is 0 wherever its input is negative,
+    and there no gradient flows, so a channel that is off on the start image stays off; before
+    the ReLU every unit has a gradient.
+    - A ReLU node R: 'R:pre_relu' is R's input (an alias, nothing to compute).
+    - A concat C whose inputs end in ReLUs (an Inception module): 'C:pre_relu' is a new concat
+      node of each input's pre-ReLU value, in the same channel order. An input that has none
+      (a max-pool branch of an earlier module) enters as it is.
+    Returns (aliases, added): aliases {'R:pre_relu': name of R's input}; added [(new concat
+    Node, name of the concat it follows)], to be placed right after it.
+    """
+    kinds = {node.name: node for node in graph}
+    aliases, added = {}, []
+
+    def before_relu(name):
+        if name + PRE_RELU in aliases:
+            return aliases[name + PRE_RELU]
+        if any(node.name == name + PRE_RELU for node, _ in added):
+            return name + PRE_RELU
+        return name
+
+    for node in graph:
+        if node.op == "relu":
+            aliases[node.name + PRE_RELU] = node.inputs[0]
+        elif node.op == "concat" and any(kinds[s].op == "relu" or before_relu(s) != s for s in node.inputs):
+            virtual = type(node)(node.name + PRE_RELU, "concat", [before_relu(s) for s in node.inputs],
+                                 dict(node.attrs))
+            added.append((virtual, node.name))
+    return aliases, added

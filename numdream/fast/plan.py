@@ -1,38 +1,29 @@
-"""Execution steps: what Model.forward/backward actually run, one graph node or a fused group.
+"""The fused execution plan: the steps Model.forward/backward run when fuse=True (the default).
 
-Every step has ``inputs`` and ``outputs`` (node names), ``forward(xs) -> (ys, cache)`` and
-``backward(dys, cache) -> dxs`` (a dy may be None: no gradient reached that output).
-
-``plan`` fuses what the readable ops would do in several passes, and is checked against the
-unfused plan in the tests:
+A step has the interface of numdream.nodes.NodeStep (``inputs``, ``outputs``,
+``forward(xs) -> (ys, cache)``, ``backward(dys, cache) -> dxs``) but may compute several graph
+nodes at once. ``fused_plan`` fuses what the readable ops would do in several passes, and is
+checked against the readable plan (one NodeStep per node) in the tests:
 - every convolution runs through numdream.fast.conv (im2col in cache-sized row chunks);
 - a convolution and the ReLU that is its only reader: the ReLU runs in place on the
-  convolution's output, and its mask is applied inside the convolution's backward;
+  convolution's output, and its mask is applied inside the convolution's backward; when a max
+  pool is the ReLU's only reader, the ReLU moves after the pool (see ConvStep);
 - sibling 1x1 convolutions that read the same tensor (the first layer of most Inception
   branches): one GEMM with their weights stacked, whose backward also sums the branches'
   gradients for free; an Inception pool branch (average pool, then 1x1 conv) joins that GEMM,
   the pool moving after the conv (see PointwiseGroupStep).
 """
-from . import layers
-from .backend import get_array_module
-from .fast import conv as fast_conv
-from .ops import avg_pool2d_backward, avg_pool2d_forward
-from .ops.geometry import pair
+from collections import namedtuple
 
+from ..backend import get_array_module
+from ..nodes import NodeStep, spatial_stride, window
+from ..ops import avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward, max_pool2d_forward
+from ..ops.geometry import pair
+from . import conv as fast_conv
+from .memory import reuse_freed_memory
 
-class NodeStep:
-    """One graph node, run by numdream.layers through the readable ops."""
-
-    def __init__(self, node):
-        self.node = node
-        self.inputs, self.outputs = list(node.inputs), [node.name]
-
-    def forward(self, xs):
-        y, cache = layers.forward(self.node, xs)
-        return [y], cache
-
-    def backward(self, dys, cache):
-        return layers.backward(self.node, dys[0], cache)
+ConvStepCache = namedtuple("ConvStepCache", "x_shape stride padding y pool")  # y: the ReLU output, or None
+PointwiseGroupCache = namedtuple("PointwiseGroupCache", "x_shape y outs pool_caches")
 
 
 def _relu_mask(dy, y):
@@ -42,25 +33,38 @@ def _relu_mask(dy, y):
 
 class ConvStep:
     """conv2d through the cache-friendly fast path, with its ReLU (if fused) applied in place:
-    one output buffer instead of two, and the ReLU mask applied inside the backward."""
+    one output buffer instead of two, and the ReLU mask applied inside the backward.
 
-    def __init__(self, conv, relu=None):
-        self.conv, self.relu = conv, relu
-        self.inputs, self.outputs = list(conv.inputs), [(relu or conv).name]
+    With a max pool that reads only the ReLU (InceptionV3's stem), the ReLU runs after the pool
+    instead: relu is monotone, so maxpool(relu(x)) = relu(maxpool(x)) value for value, and the
+    gradients agree too (where a window's maximum is positive both route it to the same first
+    maximum; where it is not, both give 0). The ReLU and its mask then touch the pooled output,
+    a quarter of the size, instead of the convolution's.
+    """
+
+    def __init__(self, conv, relu=None, pool=None):
+        self.conv, self.relu, self.pool = conv, relu, pool
+        self.inputs, self.outputs = list(conv.inputs), [(pool or relu or conv).name]
         self.w, self.b = conv.params["w"], conv.params.get("b")
 
     def forward(self, xs):
         x = xs[0]
-        _, stride, padding = layers.window(self.conv, x.shape[2:])
+        _, stride, padding = window(self.conv, x.shape[2:])
         y = fast_conv.conv2d_forward(x, self.w, self.b, stride, padding)
+        pool_cache = None
+        if self.pool is not None:
+            kernel, pool_stride, pool_padding = window(self.pool, y.shape[2:])
+            y, pool_cache = max_pool2d_forward(y, kernel, pool_stride, pool_padding,
+                                               self.pool.attrs.get("ceil_mode", False))
         if self.relu is not None:
             get_array_module(y).maximum(y, 0, out=y)
-        return [y], (x.shape, stride, padding, y if self.relu is not None else None)
+        return [y], ConvStepCache(x.shape, stride, padding, y if self.relu is not None else None, pool_cache)
 
     def backward(self, dys, cache):
-        x_shape, stride, padding, y = cache
-        dy = _relu_mask(dys[0], y) if y is not None else dys[0]
-        return [fast_conv.conv2d_backward_input(dy, x_shape, self.w, stride, padding)]
+        dy = _relu_mask(dys[0], cache.y) if cache.y is not None else dys[0]
+        if cache.pool is not None:
+            dy = max_pool2d_backward(dy, cache.pool)
+        return [fast_conv.conv2d_backward_input(dy, cache.x_shape, self.w, cache.stride, cache.padding)]
 
 
 class PointwiseGroupStep:
@@ -94,13 +98,13 @@ class PointwiseGroupStep:
         for (conv, relu, pool), part in zip(self.members, self.slices):
             out, pool_cache = y[:, part], None
             if pool is not None:
-                kernel, stride, padding = layers.window(pool, x.shape[2:])
+                kernel, stride, padding = window(pool, x.shape[2:])
                 out, pool_cache = avg_pool2d_forward(out, kernel, stride, padding)
             if relu is not None:
                 xp.maximum(out, 0, out=out)
             outs.append(out)
             pool_caches.append(pool_cache)
-        return outs, (x.shape, y, outs, pool_caches)
+        return outs, PointwiseGroupCache(x.shape, y, outs, pool_caches)
 
     def backward(self, dys, cache):
         x_shape, y, outs, pool_caches = cache
@@ -118,16 +122,15 @@ class PointwiseGroupStep:
 def _is_pointwise(node):
     return (node.op == "conv2d" and node.params["w"].shape[2:] == (1, 1)
             and node.attrs.get("groups", 1) == 1  # a grouped conv is not one plain GEMM
-            and layers.pair_stride(node) == 1 and node.attrs.get("padding") in ("same", "valid", [0, 0, 0, 0]))
+            and spatial_stride(node) == 1 and node.attrs.get("padding") in ("same", "valid", [0, 0, 0, 0]))
 
 
-def plan(nodes, order, until, fuse=True):
+def fused_plan(nodes, order, until):
     """Steps that compute the nodes named in ``order`` (execution order, input first excluded).
 
     nodes: {name: Node}; until: names whose values the caller wants, which are never fused away.
     """
-    if not fuse:
-        return [NodeStep(nodes[name]) for name in order]
+    reuse_freed_memory()  # the fast path allocates the same large sizes every step (fast/memory.py)
     readers = {}  # name -> the nodes in ``order`` that read it
     for name in order:
         for src in nodes[name].inputs:
@@ -137,6 +140,13 @@ def plan(nodes, order, until, fuse=True):
         """The ReLU that can run in place on conv's output, or None."""
         after = readers.get(conv.name, [])
         if conv.name in until or len(after) != 1 or nodes[after[0]].op != "relu":
+            return None
+        return nodes[after[0]]
+
+    def pool_after(relu):
+        """The max pool that may take the place of ``relu`` (its only reader), or None."""
+        after = readers.get(relu.name, []) if relu is not None else []
+        if relu is None or relu.name in until or len(after) != 1 or nodes[after[0]].op != "max_pool2d":
             return None
         return nodes[after[0]]
 
@@ -169,7 +179,8 @@ def plan(nodes, order, until, fuse=True):
             members = [n for member in group_of[name] for n in member if n is not None]
         elif node.op == "conv2d" and node.attrs.get("groups", 1) == 1:
             relu = fused_relu(node)
-            step, members = ConvStep(node, relu), [n for n in (node, relu) if n is not None]
+            pool = pool_after(relu)
+            step, members = ConvStep(node, relu, pool), [n for n in (node, relu, pool) if n is not None]
         else:
             step, members = NodeStep(node), [node]
         steps.append(step)
