@@ -24,7 +24,7 @@ from common import gemm_peak, machine
 import torch  # noqa: E402  (after common, which sets up sys.path)
 import torch.nn.functional as F  # noqa: E402
 
-from numdream import layers, load_model  # noqa: E402
+from numdream import load_model, nodes  # noqa: E402
 from numdream.fast import conv as fast_conv  # noqa: E402
 from numdream.fast import winograd  # noqa: E402
 import polyphase  # noqa: E402  (benchmarks/polyphase.py, the stride-2 experiment)
@@ -33,7 +33,7 @@ UNTIL = ["mixed5"]
 
 
 def _kernel_stride(node):
-    return tuple(node.params["w"].shape[2:]), layers.pair_stride(node)
+    return tuple(node.params["w"].shape[2:]), nodes.spatial_stride(node)
 
 
 KINDS = {  # kind -> which conv2d nodes it takes
@@ -124,7 +124,7 @@ def layer_cases(model, hw, kind):
         node = model.nodes[name]
         if node.op == "conv2d" and KINDS[kind](node):
             in_hw = shapes[node.inputs[0]]
-            cases.append((node, (1, node.params["w"].shape[1]) + tuple(in_hw), layers.window(node, in_hw)[2]))
+            cases.append((node, (1, node.params["w"].shape[1]) + tuple(in_hw), nodes.window(node, in_hw)[2]))
     return cases
 
 

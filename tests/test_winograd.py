@@ -12,7 +12,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from numdream import layers, load_image, load_model, ops
+from numdream import load_image, load_model, nodes, ops
 from numdream.backend import to_device, to_host
 from numdream.fast import winograd
 from numdream.fast.winograd_transforms import POINTS, exact_toom_cook, flip_permutation, matrices, toom_cook
@@ -152,12 +152,12 @@ def inception_layers():
     model = load_model()
     x = model.preprocess(load_image(sample_path()))
     convs = [node for node in model.nodes.values() if node.op == "conv2d"
-             and tuple(node.params["w"].shape[2:]) in TILES and layers.pair_stride(node) == 1]
-    acts = model.forward(x, [node.inputs[0] for node in convs])
+             and tuple(node.params["w"].shape[2:]) in TILES and nodes.spatial_stride(node) == 1]
+    acts, _ = model.forward(x, [node.inputs[0] for node in convs], keep_tape=False)
     out = {}
     for node in convs:
         a, w = acts[node.inputs[0]], node.params["w"]
-        padding = layers.window(node, a.shape[2:])[2]
+        padding = nodes.window(node, a.shape[2:])[2]
         y_ref, dy, dx_ref = _reference(a.astype(np.float64), w.astype(np.float64), None, padding)
         out.setdefault(tuple(w.shape[2:]), []).append((node, a, padding, y_ref, dy, dx_ref))
     return out
