@@ -36,8 +36,14 @@ kernel is not tiled), for the 1x7, 7x1 and 5x5 kernels too (see POINTS).
 
 CuPy: the steps are ``copyto`` into strided views, ``matmul(out=)`` into contiguous scratch
 (cupy.matmul takes out=; an operand may be a transposed view) and one ``einsum`` for the
-weights, all in CuPy. On a GPU cuDNN's own Winograd or implicit GEMM is faster than these
-separate passes, so the plan should keep cuDNN-backed paths there unless measured.
+weights, all in CuPy. The fused plan (fast/plan.py) takes this path on CuPy too, by the same
+rule; it was measured on the CPU only (on a GPU the separate passes may not pay, which
+benchmarks/gpu_check.py is there to measure).
+
+Threads: each chunk makes about p + mh + 3 BLAS calls (43 for F(4x4, 3x3), the 36 GEMMs of
+the batched matmul among them) where im2col makes one, and every multi-threaded BLAS call
+waits for all its threads. On a machine whose cores other processes keep busy, that wait is
+a scheduler time slice or more per call, and this path loses its gain (benchmarks/README.md).
 """
 from ..backend import get_array_module
 from .winograd_transforms import backward_matrices, matrices
