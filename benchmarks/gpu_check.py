@@ -33,10 +33,14 @@ from numdream.images import load_image, sample_path  # noqa: E402
 
 TOL = {"float64": 1e-10, "float32": 1e-5}  # relative error, device against host
 UNTIL = ["mixed3", "mixed5"]
-# A dream amplifies rounding differences step after step. Measured between Winograd and im2col
-# on the CPU (benchmarks/winograd_dream.py, the same kind of float32 difference as a GPU's):
-# see benchmarks/README.md; these bounds leave room above that.
-DREAM_MEAN_LEVELS, DREAM_P999_LEVELS = 1.0, 8
+# A dream amplifies rounding differences step after step: on the CPU, two float32 dreams of the
+# bundled photo with default settings that differ only in the order of the convolutions' sums
+# (fused im2col against the readable ops) differ by 6.6 levels on average, 134 at most
+# (benchmarks/winograd_dream.py); after one step, by at most 2 (Winograd against im2col).
+# So the check is a one-step dream, where a GPU's float32 must agree within a few levels, and
+# the default dream's difference is printed beside it, for information.
+DREAM_CHECK = dict(octaves=1, steps=1)
+DREAM_MEAN_LEVELS, DREAM_MAX_LEVELS = 0.05, 4
 
 
 def api_checks(xp):
@@ -129,6 +133,13 @@ def synchronize(xp):
         device().synchronize()
 
 
+def dream_difference(host, device, photo, options):
+    """|numpy dream - cupy dream| of ``photo`` (seed 0) in pixel levels, int16 (H, W, 3)."""
+    on_host = on("numpy", dream, photo, model=host, seed=0, progress=False, **options)
+    on_device = backend.to_host(on("cupy", dream, photo, model=device, seed=0, progress=False, **options))
+    return numpy.abs(on_host.astype(numpy.int16) - on_device.astype(numpy.int16))
+
+
 def step(model, x):
     acts, tape = model.forward(x, UNTIL)
     return model.backward(dict(acts), tape)
@@ -160,19 +171,19 @@ def run(xp, quick):
     dx_d = on("cupy", lambda: step(device, device.preprocess(small)))
     err = rel_l2_error(dx_d, dx_h)
     rows.append(("fused model step (forward + input gradient)", err, "float32", err <= TOL["float32"]))
-    options = dict(octaves=2, steps=2) if quick else {}
-    dream_h = on("numpy", dream, photo, model=host, seed=0, progress=False, **options)
-    dream_d = backend.to_host(on("cupy", dream, photo, model=device, seed=0, progress=False, **options))
-    diff = numpy.abs(dream_h.astype(numpy.int16) - dream_d.astype(numpy.int16))
-    mean, p999 = float(diff.mean()), float(numpy.percentile(diff, 99.9))
-    rows.append(("dream of the photo, seed 0: mean |diff| in levels", mean, "uint8",
-                 mean <= DREAM_MEAN_LEVELS and p999 <= DREAM_P999_LEVELS))
+    diff = dream_difference(host, device, photo, DREAM_CHECK)
+    mean, worst = float(diff.mean()), int(diff.max())
+    rows.append(("one-step dream of the photo, seed 0: mean |diff| levels", mean, "uint8",
+                 mean <= DREAM_MEAN_LEVELS and worst <= DREAM_MAX_LEVELS))
     width = min(60, max(len(r[0]) for r in rows))
     print(f"{'check':<{width}}  {'dtype':>7}  {'error':>8}  ok")
     for name, err, dtype, ok in rows:
         print(f"{name[:width]:<{width}}  {dtype:>7}  {err:8.1e}  {'yes' if ok else 'NO'}")
-    print(f"dream |numpy - cupy| in pixel levels: mean {mean:.2f} (at most {DREAM_MEAN_LEVELS}), "
-          f"99.9th percentile {p999:.0f} (at most {DREAM_P999_LEVELS}), max {diff.max()}")
+    print(f"one-step dream |numpy - cupy| in pixel levels: mean {mean:.3f} (at most {DREAM_MEAN_LEVELS}), "
+          f"max {worst} (at most {DREAM_MAX_LEVELS})")
+    if not quick:
+        full = dream_difference(host, device, photo, {})
+        print(f"default dream (information, see DREAM_CHECK): mean {full.mean():.2f}, max {full.max()} levels")
     print(f"\n{'step time (forward to mixed5 + gradient)':<42}  {'numpy s':>8}  {'cupy s':>8}")
     for size in ((96, 96), (128, 128)) if quick else ((512, 512), (2048, 2048)):
         image = numpy.random.default_rng(0).integers(0, 256, size + (3,), dtype=numpy.uint8)
