@@ -117,13 +117,12 @@ def dream_kwargs(a, seed):
     return kwargs
 
 
-def refuse_no_steps(a):
+def refuse_no_steps(a, what="the output would be the photo itself, written as a dream"):
     """--steps 0 would write the photo, only passed through the network's pre- and post-processing,
-    under a dream's name: refused for the commands whose output is a dream (not for zoom, where
-    zooming without dreaming is a movie of its own)."""
+    under a dream's name (or visualize's random start): refused for the commands whose output is a
+    dream (not for zoom, where zooming without dreaming is a movie of its own)."""
     if a.steps == 0:
-        raise NumdreamError("--steps 0 dreams nothing: the output would be the photo itself, written as a "
-                            "dream; give --steps 1 or more")
+        raise NumdreamError(f"--steps 0 dreams nothing: {what}; give --steps 1 or more")
 
 
 def refuse_ignored_options(a):
