@@ -126,7 +126,31 @@ def test_like_keeps_the_guide_mode_and_a_new_guide_starts_from_the_default(capsy
     other = write_photo(tmp_path / "other_guide.png", hw=(30, 30), seed=9)
     dream(capsys, "--like", first, photo, "-o", tmp_path / "new.png", "--guide", other, "-q")
     new = json.loads(run_cli(["info", tmp_path / "new.png", "--json"], capsys)[1])
-    assert "guide_mode" not in new["settings"]  # the target family was replaced whole: gram, the default
+    assert new["settings"]["guide_mode"] == "gram"  # the target family was replaced whole, and the mode used kept
+
+
+def test_like_on_another_photo_drops_the_mask_and_a_no_flag_turns_a_recorded_switch_off(capsys, tmp_path, photo,
+                                                                                         tiny_h5):
+    mask = tmp_path / "mask.png"
+    Image.fromarray(np.full((45, 61), 255, np.uint8)).save(mask)
+    first = tmp_path / "first.png"
+    dream(capsys, photo, "-o", first, "--model", tiny_h5, *FAST, "--mask", mask, "--keep-colors", "-q")
+    other = write_photo(tmp_path / "other.png", hw=(30, 70), seed=8)  # another shape: the mask cannot fit it
+    dream(capsys, "--like", first, other, "-o", tmp_path / "o.png", "--no-keep-colors", "-q")
+    done = json.loads(run_cli(["info", tmp_path / "o.png", "--json"], capsys)[1])
+    assert "mask" not in done["settings"] and done["settings"]["keep_colors"] is False
+    assert done["layers"] == {"mixed": 1.0}
+
+
+def test_like_replays_the_default_layers_it_recorded(capsys, tmp_path, photo, tiny_h5):
+    first = tmp_path / "first.png"
+    dream(capsys, photo, "-o", first, "--model", tiny_h5, "--octaves", "1", "--steps", "1", "--seed", "1", "-q")
+    recorded = json.loads(run_cli(["info", first, "--json"], capsys)[1])
+    assert "layer" not in recorded["settings"]  # the model's default layers, not given
+    dream(capsys, "--like", first, photo, "-o", tmp_path / "again.png", "-q")
+    again = json.loads(run_cli(["info", tmp_path / "again.png", "--json"], capsys)[1])
+    assert again["settings"]["layer"] == [[name, weight] for name, weight in recorded["layers"].items()]
+    np.testing.assert_array_equal(pixels(first), pixels(tmp_path / "again.png"))
 
 
 def test_quiet_loses_nothing_the_seed_is_in_the_file(capsys, tmp_path, photo, tiny_h5):

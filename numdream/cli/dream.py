@@ -1,4 +1,5 @@
 """``numdream dream [INPUT] -o OUTPUT``: dream on a photo (default: the bundled cat)."""
+import argparse
 import hashlib
 import sys
 import time
@@ -37,8 +38,9 @@ def add_parser(sub):
     p.add_argument("--seeds", type=types.seed_list, metavar="LIST",
                    help="several dreams in one run, one per seed, e.g. 0-3 or 1,5,9; each output name ends in "
                    "_seedN")
-    p.add_argument("--gray", action="store_true", help="write the dream's luminance as a gray image (a gray photo "
-                   "is dreamed in colour unless this is given)")
+    p.add_argument("--gray", action=argparse.BooleanOptionalAction, default=False,
+                   help="write the dream's luminance as a gray image (a gray photo is dreamed in colour "
+                   "unless this is given; --no-gray turns a recorded one off)")
     p.add_argument("--save-octaves", metavar="DIR", help="also write the image after each octave into DIR "
                    "(made if missing), as NAME_octaveK.png")
     p.add_argument("--every", type=types.whole(1, 100_000), metavar="K",

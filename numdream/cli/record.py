@@ -110,6 +110,10 @@ def record_flags(record, parser, skip=()):
             unknown.append(dest)
             continue
         flag = max(action.option_strings, key=len)
+        if isinstance(action, argparse.BooleanOptionalAction):  # --keep-colors / --no-keep-colors
+            if isinstance(value, bool):
+                flags.append(action.option_strings[0] if value else action.option_strings[1])
+            continue
         if action.nargs == 0:  # a switch: given when the recorded value is not its default
             if isinstance(value, bool) and value != action.default:
                 flags.append(flag)
