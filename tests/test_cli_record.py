@@ -381,6 +381,23 @@ def test_save_octaves_writes_the_picture_after_each_octave(capsys, tmp_path, pho
     assert json.loads(run_cli(["info", files[0], "--json"], capsys)[1])["octave"] == 1
 
 
+def test_save_octaves_replaces_its_own_octaves_and_never_a_file_it_did_not_write(capsys, tmp_path, photo, tiny_h5):
+    argv = [photo, "-o", tmp_path / "d.png", "--model", tiny_h5, *FAST, "--save-octaves", tmp_path / "oct", "-q"]
+    dream(capsys, *argv)
+    dream(capsys, *argv)  # a rerun replaces the octaves numdream wrote
+    (tmp_path / "oct" / "d_octave2.png").write_bytes(b"mine")
+    before = fingerprint(tmp_path)
+    code, out, err = run_cli(["dream", *argv], capsys)
+    assert_one_line_error(code, out, err, "dream", "d_octave2.png", "numdream did not write it")
+    assert fingerprint(tmp_path) == before
+
+
+def test_a_run_refused_before_its_first_step_leaves_no_octave_folder(capsys, tmp_path, photo, tiny_h5):
+    code, out, err = run_cli(["dream", photo, "-o", tmp_path / "d.png", "--model", tiny_h5, *FAST, "--layer", "nope",
+                              "--save-octaves", tmp_path / "oct", "-q"], capsys)
+    assert code == 2 and not (tmp_path / "oct").exists()
+
+
 def test_a_gif_output_is_a_movie_of_the_steps(capsys, tmp_path, photo, tiny_h5):
     dream(capsys, photo, "-o", tmp_path / "d.gif", "--model", tiny_h5, *FAST, "--octaves", "3", "--steps", "3",
           "--every", "2", "-q")
@@ -449,3 +466,9 @@ def test_standard_input_is_read_within_a_bound(capsys, tmp_path, tiny_h5, monkey
     assert_one_line_error(*run_cli(["dream", "-", "-o", tmp_path / "o.png", "--model", tiny_h5, *FAST], capsys),
                           "dream", "standard input holds more than 100 bytes")
     assert not (tmp_path / "o.png").exists()
+
+
+def test_info_on_an_image_pillow_refuses_to_open_is_one_line(capsys, tmp_path, photo, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # the photo's 61x45 is then a decompression bomb
+    code, out, err = run_cli(["info", photo], capsys)
+    assert_one_line_error(code, out, err, "info", "cannot read image", "decompression bomb")

@@ -20,7 +20,7 @@ from ..model import bundled_model_path, load_model
 from ..movie import check_movie_path, check_movie_size
 from . import args as types
 from .dreamopts import add_dream_options, choose_seed, dream_kwargs, refuse_ignored_options, refuse_no_steps, use_backend
-from .outputs import OctaveWriter, StepFrames, octave_folder
+from .outputs import OctaveWriter, StepFrames, check_octave_files, octave_folder
 from .record import make_record, record_text
 
 STDIN = "-"
@@ -65,6 +65,9 @@ def run(a):
     first = plan_dream(rgb, model, progress=not a.quiet, **dream_kwargs(a, seeds[0]))
     if a.output and a.output.lower().endswith(".gif"):
         check_movie_size(a.output, StepFrames.count(first, a.every or 1), first.pixels.shape[:2])
+    if octaves_dir is not None:
+        for seed, output in zip(seeds, outputs):
+            check_octave_files(octaves_dir, _stem(output, seed), len(first.sizes))
     rate = _estimate(a, first, len(seeds))
     for seed, output in zip(seeds, outputs):
         plan = first if seed == seeds[0] else plan_dream(rgb, model, progress=not a.quiet, **dream_kwargs(a, seed))
