@@ -126,7 +126,7 @@ def claim_frames_folder(folder, settings, adopt_empty=False):
     lock = _lock(folder, create=True)
     try:
         record = folder / SETTINGS_NAME
-        if not made and _holds_frames(folder):  # any frame: an atlas makes its tiles in any order
+        if not made and holds_frames(folder):  # any frame: an atlas makes its tiles in any order
             _compare(folder, _read_record(folder), settings)
         else:
             with atomic_write(record) as tmp:
@@ -178,7 +178,8 @@ def remove_frame_temps(folder):
                     os.unlink(entry.path)
 
 
-def _holds_frames(folder):
+def holds_frames(folder):
+    """Whether ``folder`` (an existing folder) holds any frame_NNNNN.png."""
     return any(FRAME_PATTERN.fullmatch(entry.name) for entry in os.scandir(folder))
 
 
