@@ -1,6 +1,7 @@
 """The two test clips of the video benchmarks, with their true flow, and the flicker measure.
 
     synthetic_clip()   the bundled cat photo panned and zoomed slowly: the flow is known exactly
+    film(picture, cams)  what that camera sees of another picture (a dream of the photo, say)
     real_clip()        a crop moving over the cat photo, then a scene cut to the rocket photo;
                        the crops move by whole pixels, so this flow is known too (but a benchmark
                        of "real" use measures with the estimated flow, as it would have to)
@@ -50,33 +51,51 @@ def _camera_flow(hw, cam_from, cam_to):
     return np.stack([to_x - xs, to_y - ys], axis=2).astype(np.float32)
 
 
-def synthetic_clip(size=(192, 144), frames=32, pan=(1.2, -0.4), zoom=0.99):
-    """The cat photo seen by a camera that pans and zooms in slowly.
+def synthetic_cameras(photo_hw, size=(192, 144), frames=32, pan=(1.2, -0.4), zoom=0.99):
+    """The camera of synthetic_clip over a photo of photo_hw = (H, W): per frame (center, scale).
 
     size: (W, H) of the frames; frames: how many; pan: photo pixels the view centre moves per
     frame (x, y); zoom: factor on the photo pixels per output pixel each frame (< 1 zooms in).
     The view starts at 1.6 photo pixels per output pixel, centred on the photo.
-    returns: Clip; frames are rendered with cubic splines from the photo, prefiltered against
-        aliasing, and the flow between them is exact (the camera's, computed analytically).
     """
     w, h = size
-    photo = load_image(sample_path("chelsea")).astype(np.float64)
-    cams = [((photo.shape[1] / 2 + pan[0] * t, photo.shape[0] / 2 + pan[1] * t), 1.6 * zoom ** t)
-            for t in range(frames)]
+    cams = [((photo_hw[1] / 2 + pan[0] * t, photo_hw[0] / 2 + pan[1] * t), 1.6 * zoom ** t) for t in range(frames)]
     for (cx, cy), s in cams:
         half_w, half_h = s * (w - 1) / 2, s * (h - 1) / 2
-        if cx - half_w < 0 or cy - half_h < 0 or cx + half_w > photo.shape[1] - 1 or cy + half_h > photo.shape[0] - 1:
+        if cx - half_w < 0 or cy - half_h < 0 or cx + half_w > photo_hw[1] - 1 or cy + half_h > photo_hw[0] - 1:
             raise ValueError("the camera leaves the photo; fewer frames, a smaller size or a slower pan")
-    # Against aliasing: blur the photo by about half an output pixel (the view shrinks it ~1.2-1.6x).
-    smooth = ndimage.gaussian_filter(photo, sigma=(0.6, 0.6, 0))
+    return cams
+
+
+def film(picture, cams, size=(192, 144), scale=1.0):
+    """The frames a camera sees of ``picture`` (uint8 (H, W, 3)), rendered with cubic splines and
+    prefiltered against aliasing: uint8 (T, H, W, 3). cams: from synthetic_cameras, in the
+    coordinates of a photo ``scale`` times the picture's size (a picture dreamed at a smaller size
+    is filmed by the photo's camera)."""
+    w, h = size
+    # Against aliasing: blur by about half an output pixel (the view shrinks the photo ~1.2-1.6x).
+    smooth = ndimage.gaussian_filter(picture.astype(np.float64), sigma=(0.6 / scale, 0.6 / scale, 0))
     rendered = []
     for cam in cams:
         xs, ys = _camera_positions((h, w), *cam)
+        xs, ys = (xs + 0.5) / scale - 0.5, (ys + 0.5) / scale - 0.5  # pixel centres of the smaller picture
         channels = [ndimage.map_coordinates(smooth[:, :, c], [ys, xs], order=3, mode="nearest") for c in range(3)]
         rendered.append(np.clip(np.rint(np.stack(channels, axis=2)), 0, 255).astype(np.uint8))
+    return np.stack(rendered)
+
+
+def synthetic_clip(size=(192, 144), frames=32, pan=(1.2, -0.4), zoom=0.99):
+    """The cat photo seen by a camera that pans and zooms in slowly (synthetic_cameras).
+
+    returns: Clip; frames are rendered with cubic splines from the photo (film), and the flow
+        between them is exact (the camera's, computed analytically).
+    """
+    w, h = size
+    photo = load_image(sample_path("chelsea"))
+    cams = synthetic_cameras(photo.shape[:2], size, frames, pan, zoom)
     forward = [_camera_flow((h, w), cams[t], cams[t + 1]) for t in range(frames - 1)]
     backward = [_camera_flow((h, w), cams[t + 1], cams[t]) for t in range(frames - 1)]
-    return Clip("synthetic", np.stack(rendered), forward, backward, [])
+    return Clip("synthetic", film(photo, cams, size), forward, backward, [])
 
 
 def _crop_path(frames, start, velocity, wobble, phase):

@@ -66,7 +66,7 @@ def estimate_flow(prev, nxt, method="dis", **params):
         flow = cv2.calcOpticalFlowFarneback(a, b, None, params["pyr_scale"], params["levels"], params["winsize"],
                                             params["iterations"], params["poly_n"], params["poly_sigma"], 0)
     else:
-        check_dis_fits(params, *a.shape)
+        check_frame_size(*a.shape, method, params)
         dis = cv2.DISOpticalFlow_create(params["preset_id"])
         dis.setFinestScale(params["finest_scale"])
         dis.setPatchSize(params["patch_size"])
@@ -83,10 +83,19 @@ def _check_frame(frame, shape=None):
         raise NumdreamError(f"optical flow needs uint8 (H, W, 3) RGB frames, got {frame.dtype} {frame.shape}")
     if shape is not None and frame.shape != shape:
         raise NumdreamError(f"optical flow between frames of different sizes {shape} and {frame.shape}")
-    if min(frame.shape[:2]) < 16:
-        raise NumdreamError(f"frame of {frame.shape[1]}x{frame.shape[0]} is too small for optical flow; "
-                            "frames need at least 16 pixels each way")
+    check_frame_size(*frame.shape[:2])
     return np.ascontiguousarray(frame)
+
+
+def check_frame_size(height, width, method=None, params=None):
+    """Refuse frames of (height, width) too small for optical flow, and for DIS with ``params``
+    (checked, from check_flow_params) when ``method`` is 'dis': one NumdreamError line, before
+    a long run rather than at its second frame."""
+    if min(height, width) < 16:
+        raise NumdreamError(f"frame of {width}x{height} is too small for optical flow; "
+                            "frames need at least 16 pixels each way")
+    if method == "dis":
+        check_dis_fits(params, height, width)
 
 
 def sample_positions(flow):
@@ -196,6 +205,25 @@ def next_start(frame, detail, blend, weight):
     return np.clip(np.rint(start), 0, 255).astype(np.uint8)
 
 
+def flow_and_weight(prev_frame, frame, method="dis", **params):
+    """Both flows of a frame pair and their check: (flow_bw, weight).
+
+    prev_frame, frame: uint8 (H, W, 3) frames t-1 and t; method and params as for estimate_flow.
+    returns: flow_bw (H, W, 2) float32, t -> t-1 (what warps t-1 onto t); weight (H, W) float32
+        from consistency_weight. A deterministic function of the two frames (tests check it for
+        any number of OpenCV threads), so a resumed run or a Dask worker finds what a run did.
+    """
+    flow_fw = estimate_flow(prev_frame, frame, method, **params)
+    flow_bw = estimate_flow(frame, prev_frame, method, **params)
+    return flow_bw, consistency_weight(flow_fw, flow_bw)
+
+
+def set_flow_threads(threads):
+    """Give OpenCV's own thread pool ``threads`` threads (a Dask worker's share of the cores, so
+    workers do not oversubscribe them); the flows do not depend on it."""
+    require_cv2().setNumThreads(int(threads))
+
+
 def carry_dream(prev_frame, prev_dream, frame, blend, method="dis", threshold=SCENE_CUT_THRESHOLD, **params):
     """The whole step: where frame t's dream starts, given frame t-1 and its dream.
 
@@ -204,9 +232,7 @@ def carry_dream(prev_frame, prev_dream, frame, blend, method="dis", threshold=SC
     returns: (start uint8 (H, W, 3), weight (H, W) float32, cut bool). On a scene cut the start is
         frame t itself and the weight is all 0: nothing of the previous scene comes along.
     """
-    flow_fw = estimate_flow(prev_frame, frame, method, **params)
-    flow_bw = estimate_flow(frame, prev_frame, method, **params)
-    weight = consistency_weight(flow_fw, flow_bw)
+    flow_bw, weight = flow_and_weight(prev_frame, frame, method, **params)
     if is_scene_cut(weight, threshold):
         return frame.copy(), np.zeros_like(weight), True
     return next_start(frame, warped_detail(prev_frame, prev_dream, flow_bw), blend, weight), weight, False

@@ -8,6 +8,7 @@ synthetic pan and zoom and 0.003-0.013 on the moving crops, where Farneback's is
 fails on the rocket clip's untextured sky), and it tells a scene cut apart more clearly.
 """
 import math
+import numbers
 
 from .errors import NumdreamError
 from .options import number_bound
@@ -27,26 +28,28 @@ DIS_PARAMS = {
     "preset": ("medium", "one of " + ", ".join(DIS_PRESETS), lambda v: v in DIS_PRESETS),
     # 0, full resolution, whatever the preset: measured 2-30x more accurate than the presets' own
     # finest scales (2, 2, 1) for 25 ms a pair of 192x144 frames, nothing beside a dream.
-    "finest_scale": (0, "a whole number >= 0 (0 = full resolution, 1 = half, ...)", lambda v: _whole(v, 0)),
-    "patch_size": (None, "a whole number >= 2", lambda v: _whole(v, 2)),
-    "patch_stride": (None, "a whole number >= 1, at most patch_size", lambda v: _whole(v, 1)),
-    "descent_iterations": (None, "a whole number >= 1", lambda v: _whole(v, 1)),
-    "refinement_iterations": (None, "a whole number >= 0", lambda v: _whole(v, 0)),
+    "finest_scale": (0, "a whole number from 0 to 16 (0 = full resolution, 1 = half, ...)",
+                     lambda v: _whole(v, 0, 16)),
+    "patch_size": (None, "a whole number from 2 to 256", lambda v: _whole(v, 2, 256)),
+    "patch_stride": (None, "a whole number from 1 to 256, at most patch_size", lambda v: _whole(v, 1, 256)),
+    "descent_iterations": (None, "a whole number from 1 to 1000", lambda v: _whole(v, 1, 1000)),
+    "refinement_iterations": (None, "a whole number from 0 to 1000", lambda v: _whole(v, 0, 1000)),
 }
 FARNEBACK_PARAMS = {  # OpenCV's documented defaults
     "pyr_scale": (0.5, "a number > 0 and < 1", lambda v: number_bound(v, above=0.0) is None and v < 1),
-    "levels": (3, "a whole number >= 1", lambda v: _whole(v, 1)),
-    "winsize": (15, "a whole number >= 1", lambda v: _whole(v, 1)),
-    "iterations": (3, "a whole number >= 1", lambda v: _whole(v, 1)),
-    "poly_n": (5, "5 or 7", lambda v: v in (5, 7) and _whole(v, 5)),
-    "poly_sigma": (1.2, "a number > 0 (1.1 suits poly_n 5, 1.5 suits 7)",
-                   lambda v: number_bound(v, above=0.0) is None),
+    "levels": (3, "a whole number from 1 to 32", lambda v: _whole(v, 1, 32)),
+    "winsize": (15, "a whole number from 1 to 1000", lambda v: _whole(v, 1, 1000)),
+    "iterations": (3, "a whole number from 1 to 1000", lambda v: _whole(v, 1, 1000)),
+    "poly_n": (5, "5 or 7", lambda v: _whole(v, 5, 7) and v in (5, 7)),
+    "poly_sigma": (1.2, "a number > 0 and <= 100 (1.1 suits poly_n 5, 1.5 suits 7)",
+                   lambda v: number_bound(v, above=0.0, at_most=100.0) is None),
 }
 FLOW_PARAMS = {"dis": DIS_PARAMS, "farneback": FARNEBACK_PARAMS}
 
 
-def _whole(value, minimum):
-    return not isinstance(value, bool) and isinstance(value, int) and value >= minimum
+def _whole(value, minimum, maximum):
+    # bounded, so no value overflows the C int OpenCV takes (numbers.Integral: NumPy integers too)
+    return not isinstance(value, bool) and isinstance(value, numbers.Integral) and minimum <= value <= maximum
 
 
 def check_flow_params(method, params):
@@ -66,6 +69,8 @@ def check_flow_params(method, params):
     for name, (_, valid, ok) in table.items():
         if not (full[name] is None or ok(full[name])):
             raise NumdreamError(f"{method} flow parameter {name} must be {valid}, got {full[name]!r}")
+        if isinstance(full[name], numbers.Number):  # NumPy scalars as Python numbers, for OpenCV and records
+            full[name] = int(full[name]) if isinstance(full[name], numbers.Integral) else float(full[name])
     if method == "dis":
         full = {**DIS_PRESET_VALUES[full["preset"]], **{k: v for k, v in full.items() if v is not None}}
         full["preset_id"] = DIS_PRESETS[full["preset"]]

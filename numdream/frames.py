@@ -49,22 +49,23 @@ def frame_path(folder, index):
     return Path(folder) / FRAME_NAME.format(index)
 
 
-def resume_point(folder):
-    """(count, last) for the frames already in ``folder``: frames 0 .. count-1 all exist, and
-    ``last`` is frame count-1 as uint8 (H, W, 3) (None when count is 0).
+def resume_point(folder, first=0, stop=MAX_FRAMES):
+    """(done, last) for the frames already in ``folder`` from frame ``first`` on: frames
+    first .. done-1 all exist (done <= stop), and ``last`` is frame done-1 as uint8 (H, W, 3)
+    (None when done is first).
 
     Frames are written atomically, so a frame on disk is whole; one that still cannot be read
     (damaged later) is made again, and so is everything after it.
     """
-    count = 0
-    while count < MAX_FRAMES and frame_path(folder, count).is_file():
-        count += 1
-    while count:
+    done = first
+    while done < stop and frame_path(folder, done).is_file():
+        done += 1
+    while done > first:
         try:
-            return count, load_image(frame_path(folder, count - 1))
+            return done, load_image(frame_path(folder, done - 1))
         except ImageError:
-            count -= 1
-    return 0, None
+            done -= 1
+    return first, None
 
 
 def model_settings(model):
@@ -164,6 +165,17 @@ def remove_frames_folder(folder):
     os.unlink(folder / LOCK_NAME)  # last: a run that opens it now finds it gone once locked
     with contextlib.suppress(OSError):
         os.rmdir(folder)  # only if empty
+
+
+def remove_frame_temps(folder):
+    """Delete the temp files of frames in ``folder`` that writers stopped mid-write left (a Dask
+    worker stopped on Ctrl-C); frames and everything else stay."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            target = temp_target(entry.name)
+            if target and FRAME_PATTERN.fullmatch(target) and not entry.is_dir(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
 
 
 def holds_frames(folder):

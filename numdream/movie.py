@@ -2,16 +2,23 @@
 
     check_fps("zoom.gif", 12)                      # before a long run: a rate this format can store
     write_movie("zoom.mp4", frame_paths, fps=12)   # atomically; checked after encoding
+    info = open_video("clip.mp4")                  # reader, fps, frame count, sound (codec or None)
+    write_movie("dream.mp4", frame_paths, 12, audio=Audio("clip.mp4", start=1.5, duration=4.0, codec="aac"))
 
 A movie lands under its final name only once it is whole and checked: ffmpeg's exit status and
 the frames it reads back in the file (for a GIF, Pillow's), so a failed encode (a rate ffmpeg
 refuses, a full disk) leaves no file and raises one NumdreamError line, and the frames stay.
+An MP4 can take the sound of another video: the frames are encoded first (into a temp folder
+beside the output), then ffmpeg muxes that video with the span of the other's audio track, the
+stream copied when MP4 players take its codec, re-encoded to AAC otherwise.
 Movies are read with imageio and written by imageio-ffmpeg's ffmpeg binary (the optional
 ``video`` extra, imported only by require_imageio and require_ffmpeg).
 """
 import numbers
+import re
 import subprocess
 import tempfile
+from collections import namedtuple
 from fractions import Fraction
 from pathlib import Path
 
@@ -32,6 +39,13 @@ _WHY = {".gif": "a GIF stores each frame's delay in whole 1/100 s, 2 to 65535 of
 # Pillow holds every frame of a GIF it writes (palettised, a byte a pixel): bound their pixels
 GIF_PIXELS = 4 * (Image.MAX_IMAGE_PIXELS or 89_478_485)
 MP4_CRF = 10  # x264 quality (0 best, 51 worst); what imageio's quality=8 gave, which numdream used before
+# Audio codecs copied into an MP4 as they are: those MP4 players commonly play. ffmpeg would mux
+# more (PCM, FLAC, Opus), which many players then refuse to sound; those are re-encoded to AAC.
+MP4_AUDIO_COPY = ("aac", "mp3", "alac", "ac3", "eac3")
+AAC_BITRATE = "192k"
+
+VideoInfo = namedtuple("VideoInfo", "reader fps count size audio")  # size (W, H); audio: a codec name or None
+Audio = namedtuple("Audio", "source start duration codec")  # the sound to put in a movie: a span of a file
 
 
 def require_imageio():
@@ -89,13 +103,14 @@ def check_movie_size(path, count, hw):
                             f"the {GIF_PIXELS:,} allowed; make fewer or smaller frames, or an MP4")
 
 
-def write_movie(path, frame_paths, fps, comment=None):
+def write_movie(path, frame_paths, fps, comment=None, audio=None):
     """Assemble PNG frames into a .gif or .mp4 at ``fps`` frames per second, atomically.
 
     comment: ASCII text kept in a GIF's comment extension (numdream's settings record).
     MP4 is H.264 in yuv420p, which needs even sizes: an odd last row or column is cropped.
+    audio: an Audio (a span of another file's sound track) for an MP4, or None for no sound.
     returns: Path(path). Raises NumdreamError (one line) if ffmpeg or Pillow fails or the file
-    does not read back with every frame; no file is left under ``path`` then.
+    does not read back with every frame (and the sound asked for); no file is left under ``path`` then.
     """
     path = Path(path)
     if path.suffix.lower() not in MOVIE_FORMATS:
@@ -107,8 +122,14 @@ def write_movie(path, frame_paths, fps, comment=None):
         with atomic_write(path) as tmp:
             if path.suffix.lower() == ".gif":
                 _write_gif(tmp, frame_paths, fps, comment)
-            else:
+            elif audio is None:
                 _write_mp4(tmp, frame_paths, fps)
+            else:  # the video first, then the sound muxed in; the folder goes whatever happens
+                with tempfile.TemporaryDirectory(prefix=f".{path.stem[:100]}.", dir=path.parent) as work:
+                    silent = str(Path(work) / "video.mp4")
+                    _write_mp4(silent, frame_paths, fps)
+                    _mux_audio(silent, audio, tmp)
+                    _check_frame_count(tmp, len(frame_paths))
     except OverflowError:  # Pillow merges repeated frames into one, adding up their delays
         raise NumdreamError(f"cannot write movie {str(path)!r}: repeated frames merge into one whose "
                             f"delay passes a GIF's 655.35 s at {fps:g} fps; use a higher --fps") from None
@@ -166,6 +187,52 @@ def _write_mp4(tmp, frame_paths, fps):
     _check_frame_count(tmp, len(frame_paths))
 
 
+def _mux_audio(video, audio, out):
+    """Write MP4 ``out``: the video stream of file ``video`` (copied) and ``audio.duration``
+    seconds of the first sound track of ``audio.source`` from ``audio.start`` on, copied if its
+    codec is in MP4_AUDIO_COPY and ffmpeg takes it, else re-encoded to AAC. Raises RuntimeError
+    unless ffmpeg exits 0 and ``out`` holds a sound track."""
+    codecs = (["copy"] if audio.codec in MP4_AUDIO_COPY else []) + ["aac"]
+    for codec in codecs:
+        command = [require_ffmpeg(), "-y", "-v", "error", "-i", video, "-ss", f"{audio.start:.6f}",
+                   "-t", f"{audio.duration:.6f}", "-i", str(audio.source), "-map", "0:v:0", "-map", "1:a:0",
+                   "-c:v", "copy", "-c:a", codec, *(["-b:a", AAC_BITRATE] if codec == "aac" else []),
+                   "-f", "mp4", out]
+        status, said = _run_ffmpeg(command)
+        if status == 0:
+            break
+    if status != 0:
+        raise RuntimeError(f"ffmpeg failed to add the sound of {str(audio.source)!r} (exit status {status}): "
+                           f"{one_line(said) or 'no message'}; --no-audio leaves the sound out")
+    if audio_codec(out) is None:
+        raise RuntimeError(f"ffmpeg wrote a movie without the sound of {str(audio.source)!r}; "
+                           "--no-audio leaves the sound out")
+
+
+def _run_ffmpeg(command):
+    """(exit status, the end of what it said) of an ffmpeg command, in a session of its own (a
+    Ctrl-C reaches numdream, which stops ffmpeg itself)."""
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+                                   start_new_session=True)
+        try:
+            status = process.wait()
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+        log.seek(0)
+        return status, log.read()[-2000:].decode("utf-8", "replace")
+
+
+def audio_codec(path):
+    """The codec name of the first sound track of media file ``path`` ('aac', 'pcm_s16le'), or None
+    if it has none, as ffmpeg describes the file."""
+    _, said = _run_ffmpeg([require_ffmpeg(), "-hide_banner", "-i", str(path)])  # exits 1: no output named
+    found = re.search(r"Stream #\d+:\d+\S*: Audio: ([\w-]+)", said)
+    return found and found.group(1)
+
+
 def _check_frame_count(movie, expected):
     """Raise RuntimeError unless the movie file holds ``expected`` video frames (counted by ffmpeg
     from the container, without decoding)."""
@@ -178,15 +245,19 @@ def _check_frame_count(movie, expected):
         raise RuntimeError(f"ffmpeg wrote {found} frames of {expected}")
 
 
-def open_video(path):
-    """(reader, fps, count) for a video file; reader yields uint8 (H, W, 3) frames."""
+def open_video(path, count=True):
+    """VideoInfo(reader, fps, count, size, audio) of a video file: reader yields uint8 (H, W, 3)
+    frames; count is its number of frames (None with count=False: counting decodes the file);
+    size its frames' (W, H); audio the codec of its sound track, or None."""
     imageio = require_imageio()
     check_regular_file(path, "video")
     where = f"cannot read video {str(path)!r}"
     try:
         reader = imageio.get_reader(path, format="FFMPEG")
-        fps = float(reader.get_meta_data().get("fps") or 25.0)
-        count = reader.count_frames()
+        meta = reader.get_meta_data()
+        fps = float(meta.get("fps") or 25.0)
+        frames = reader.count_frames() if count else None
     except (OSError, RuntimeError, ValueError, IndexError) as err:
         raise NumdreamError(f"{where}: not a video ffmpeg can read ({one_line(err)})") from None
-    return reader, fps, count
+    audio = str(meta.get("audio_codec") or "").strip(" ,") or None  # imageio keeps ffmpeg's comma
+    return VideoInfo(reader, fps, frames, tuple(meta.get("size") or (0, 0)), audio)

@@ -196,12 +196,14 @@ def test_without_opencv_the_error_is_the_one_line_install_hint(monkeypatch):
     ("lucas", {}, "unknown flow method 'lucas'; valid: dis, farneback"),
     ("dis", dict(winsize=3), "unknown dis flow parameter 'winsize'; valid: preset, finest_scale"),
     ("dis", dict(preset="slow"), "dis flow parameter preset must be one of ultrafast, fast, medium, got 'slow'"),
-    ("dis", dict(patch_size=1), "patch_size must be a whole number >= 2, got 1"),  # OpenCV would crash
+    ("dis", dict(patch_size=1), "patch_size must be a whole number from 2 to 256, got 1"),  # OpenCV would crash
+    ("dis", dict(finest_scale=2 ** 31), "finest_scale must be a whole number from 0 to 16"),  # a C int overflow
     ("dis", dict(patch_size=4, patch_stride=6), "patch_stride must be at most patch_size (4), got 6"),
-    ("dis", dict(finest_scale=True), "finest_scale must be a whole number >= 0"),
+    ("dis", dict(finest_scale=True), "finest_scale must be a whole number from 0 to 16"),
     ("farneback", dict(pyr_scale=1.0), "pyr_scale must be a number > 0 and < 1, got 1.0"),
     ("farneback", dict(poly_n=6), "poly_n must be 5 or 7, got 6"),
-    ("farneback", dict(levels=0), "levels must be a whole number >= 1, got 0"),
+    ("farneback", dict(levels=0), "levels must be a whole number from 1 to 32, got 0"),
+    ("farneback", dict(winsize=np.int64(10 ** 6)), "winsize must be a whole number from 1 to 1000"),
     ("farneback", dict(poly_sigma=float("nan")), "poly_sigma must be a number > 0"),
 ])
 def test_bad_flow_settings_are_one_line_errors(method, params, message):

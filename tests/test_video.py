@@ -4,6 +4,7 @@ import sys
 import numpy as np
 import pytest
 
+from cli_helpers import run_cli
 from numdream.cli import main
 from numdream.dream import dream
 from numdream.errors import NumdreamError
@@ -58,7 +59,7 @@ def test_blend_mixes_and_rounds():
 def test_each_frame_is_the_dream_of_the_frame_blended_with_the_last_dream(tmp_path, clip):
     model = Model(tiny_spec())
     out = dream_video(clip, tmp_path / "out.mp4", blend=0.4, keep_frames=True, model=model, seed=5,
-                      progress=False, **DREAM)
+                      progress=False, flow=None, **DREAM)
     inputs, fps = _decode(clip)
     dreamed = [load_image(frame_path(work_folder(out), t)) for t in range(8)]
     expected = dream(inputs[0], model=model, seed=5, progress=False, **DREAM)
@@ -75,7 +76,8 @@ def test_each_frame_is_the_dream_of_the_frame_blended_with_the_last_dream(tmp_pa
 
 def test_an_interrupted_run_resumes_to_the_same_frames_and_cleans_up(tmp_path, clip):
     model = Model(tiny_spec())
-    whole = dream_video(clip, tmp_path / "whole.mp4", keep_frames=True, model=model, progress=False, **DREAM)
+    whole = dream_video(clip, tmp_path / "whole.mp4", keep_frames=True, model=model, progress=False, flow="none",
+                        **DREAM)
 
     calls = []
 
@@ -85,12 +87,12 @@ def test_an_interrupted_run_resumes_to_the_same_frames_and_cleans_up(tmp_path, c
             raise KeyboardInterrupt
     out = tmp_path / "resumed.mp4"
     with pytest.raises(KeyboardInterrupt):
-        dream_video(clip, out, model=model, progress=False, callback=stop_in_frame_5, **DREAM)
+        dream_video(clip, out, model=model, progress=False, callback=stop_in_frame_5, flow="none", **DREAM)
     assert not out.exists()
     assert len(list(work_folder(out).glob("frame_*.png"))) == 5
 
     calls.clear()
-    dream_video(clip, out, model=model, progress=False, callback=lambda *_: calls.append(1), **DREAM)
+    dream_video(clip, out, model=model, progress=False, callback=lambda *_: calls.append(1), flow="none", **DREAM)
     assert len(calls) == 3 * 4  # frames 5, 6 and 7 only
     assert not work_folder(out).exists()  # frames deleted once the movie is encoded
     resumed, _ = _decode(out)
@@ -132,6 +134,13 @@ def test_cli_bad_inputs_are_one_line_errors(tmp_path, tiny_h5, capsys, make_inpu
     assert not (tmp_path / "out_frames").exists()
 
 
-def test_blend_out_of_range_is_refused(tmp_path, clip, tiny_h5, capsys):
-    code = main(["video", str(clip), "-o", str(tmp_path / "o.mp4"), "--blend", "1", "--model", str(tiny_h5)])
-    assert code == 2 and "blend must be a number in [0, 1), got 1.0" in capsys.readouterr().err
+@pytest.mark.parametrize("flags, message", [
+    (["--blend", "1", "--flow", "none"], "blend must be a number in [0, 1) without a flow (1 would repeat the "
+                                         "first dream forever), got 1.0"),
+    (["--blend", "1.01"], "'1.01' is not a number >= 0.0 and <= 1.0"),
+])
+def test_blend_out_of_range_is_refused(tmp_path, clip, tiny_h5, capsys, flags, message):
+    code, _, err = run_cli(["video", str(clip), "-o", str(tmp_path / "o.mp4"), *flags, "--model", str(tiny_h5)],
+                           capsys)
+    assert code == 2 and message in err and err.count("\n") == 1
+    assert not (tmp_path / "o_frames").exists()
