@@ -93,7 +93,7 @@ def plan_dream(image=None, model=None, layers=None, objective="l2", **options):
     rng = numpy.random.default_rng(opts.seed)
     if opts.keep_colors and opts.init == "noise":
         raise NumdreamError("keep_colors keeps the colours of a photo, and a noise start has none")
-    pixels = _shrunk(_initial_image(image, opts, rng), opts.max_size)
+    pixels = shrunk(_initial_image(image, opts, rng), opts.max_size)
     guide = None
     if opts.guide is not None:
         guide = load_image(opts.guide)
@@ -136,7 +136,7 @@ def shrunk_size(hw, max_size):
     return max(1, round(h * scale)), max(1, round(w * scale))
 
 
-def _shrunk(pixels, max_size):
+def shrunk(pixels, max_size):
     """uint8 (H, W, 3) resized (Lanczos) so that its longest side is at most max_size; never enlarged."""
     h, w = shrunk_size(pixels.shape[:2], max_size)
     if (h, w) == pixels.shape[:2]:

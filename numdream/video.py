@@ -27,6 +27,7 @@ from pathlib import Path
 
 from . import backend
 from .batch import check_workers, require_dask
+from .dreamplan import shrunk_size
 from .errors import NumdreamError
 from .fileio import check_regular_file, file_digest, resolved
 from .flow import SCENE_CUT_THRESHOLD, check_frame_size, require_cv2
@@ -95,7 +96,7 @@ def dream_video(source, output, blend=None, frames=None, fps=None, start=None, e
     if info.count < 1:
         raise NumdreamError(f"video {str(source)!r} has no frames")
     if flow:
-        check_frame_size(info.size[1], info.size[0], flow, params)
+        check_frame_size(*shrunk_size(info.size[::-1], options.get("max_size")), flow, params)
     plan = frame_plan(info.count, info.fps, start, end, fps, frames)
     rate = _rate(output, fps, info.fps)
     sound = Audio(str(source), plan.audio_start, plan.duration, info.audio) if audio and info.audio else None

@@ -28,6 +28,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .dream import dream
+from .dreamplan import shrunk
 from .errors import ImageError, NumdreamError
 from .fileio import one_line
 from .flow import carry_dream, flow_and_weight, is_scene_cut
@@ -77,7 +78,7 @@ def dream_run(job, first, stop, model, tick=None):
     """
     done, dreamed = resume_point(job.folder, first, stop)
     previous = None  # input frame t-1
-    for t, frame in input_frames(job.source, job.sources, max(first, done - 1), stop):
+    for t, frame in input_frames(job.source, job.sources, max(first, done - 1), stop, job.options.get("max_size")):
         if t >= done:
             kept = _kept(job.folder, t) if t > done else None
             if kept is None:
@@ -112,7 +113,7 @@ def scene_cuts(job, tick=None):
     if job.flow is None:
         return []
     cuts, previous = [], None
-    for t, frame in input_frames(job.source, job.sources, 0, len(job.sources)):
+    for t, frame in input_frames(job.source, job.sources, 0, len(job.sources), job.options.get("max_size")):
         if t and job.sources[t] != job.sources[t - 1]:
             if is_scene_cut(flow_and_weight(previous, frame, job.flow, **job.flow_params)[1]):
                 cuts.append(t)
@@ -122,15 +123,16 @@ def scene_cuts(job, tick=None):
     return cuts
 
 
-def input_frames(source, sources, first, stop):
+def input_frames(source, sources, first, stop, max_size=None):
     """Yield (t, input frame sources[t]) for output frames t = first .. stop-1, decoding video
-    ``source`` once from its start; each frame uint8 (H, W, 3)."""
+    ``source`` once from its start; each frame uint8 (H, W, 3), shrunk so that its longest side
+    is at most max_size (the flow, the blend and the dream then all see frames of one size)."""
     info = open_video(source, count=False)
     try:
         decoded, index, frame = iter(info.reader), -1, None
         for t in range(first, stop):
             while index < sources[t]:
-                frame = _next_frame(decoded, source, index + 1)
+                frame = shrunk(_next_frame(decoded, source, index + 1), max_size)
                 index += 1
             yield t, frame
     finally:

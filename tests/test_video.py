@@ -110,6 +110,18 @@ def test_cli_dreams_the_first_frames(tmp_path, clip, tiny_h5, capsys):
     assert not list(tmp_path.glob(".*"))  # no temp files left beside the output
 
 
+@pytest.mark.parametrize("flow", ["none", "dis"])
+def test_cli_max_size_shrinks_every_frame_before_the_blend_and_the_flow(tmp_path, clip, tiny_h5, capsys, flow):
+    if flow == "dis":
+        pytest.importorskip("cv2")
+    out = tmp_path / "out.mp4"
+    code = main(["video", str(clip), "-o", str(out), "--frames", "3", "--blend", "0.5", "--flow", flow,
+                 "--max-size", "40", "--model", str(tiny_h5), *CLI_DREAM])
+    assert code == 0, capsys.readouterr().err
+    frames, _ = _decode(out)
+    assert len(frames) == 3 and all(f.shape[:2] == (30, 40) for f in frames)
+
+
 def test_cli_without_imageio_says_how_to_install_it(tmp_path, clip, tiny_h5, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "imageio", None)
     monkeypatch.setitem(sys.modules, "imageio.v2", None)
