@@ -106,7 +106,7 @@ def array_digest(array):
 # ---- the frames folder ---------------------------------------------------------------------------
 
 @contextlib.contextmanager
-def claim_frames_folder(folder, settings, adopt_empty=False):
+def claim_frames_folder(folder, settings, adopt_empty=False, restart=False):
     """Make (or reopen) numdream's frames folder ``folder`` for a run with ``settings`` (a
     JSON-able dict), locked for the run; yields Path(folder).
 
@@ -116,6 +116,10 @@ def claim_frames_folder(folder, settings, adopt_empty=False):
     frames takes the new ones). Anything else is one NumdreamError line, and nothing in the folder is touched.
     adopt_empty: also take an existing empty folder (and mark it): zoom's folder is one the user
     names, and may have made for the frames; an empty folder holds nothing to lose.
+    restart: for a run that never resumes (visualize's --every frames): frames that an earlier run
+    of the same command (settings["command"]) left are deleted, numdream's own files only, and the
+    folder takes the new run's, so running a command again does not need a new folder. Frames
+    another command made are still refused.
     """
     folder = Path(folder)
     settings = json.loads(json.dumps(settings))  # tuples become lists, as they read back
@@ -125,6 +129,10 @@ def claim_frames_folder(folder, settings, adopt_empty=False):
     lock = _lock(folder, create=True)
     try:
         record = folder / SETTINGS_NAME
+        if not made and _holds_frames(folder) and restart:
+            if _read_record(folder).get("command") != settings.get("command"):
+                _compare(folder, _read_record(folder), settings)  # refuses, naming what differs
+            _remove_frames(folder)
         if not made and _holds_frames(folder):  # any frame: an atlas makes its tiles in any order
             _compare(folder, _read_record(folder), settings)
         else:
@@ -156,14 +164,19 @@ def remove_frames_folder(folder):
     settings record, the lock), then the folder if it is left empty; a file someone else put
     there stays, and so does the folder around it. Call it inside claim_frames_folder."""
     folder = Path(folder)
-    ours = lambda name: FRAME_PATTERN.fullmatch(name) or name == SETTINGS_NAME  # noqa: E731
+    _remove_frames(folder, with_record=True)
+    os.unlink(folder / LOCK_NAME)  # last: a run that opens it now finds it gone once locked
+    with contextlib.suppress(OSError):
+        os.rmdir(folder)  # only if empty
+
+
+def _remove_frames(folder, with_record=False):
+    """Delete the frames in ``folder`` and their temp files (and the settings record if asked)."""
+    ours = lambda name: FRAME_PATTERN.fullmatch(name) or (with_record and name == SETTINGS_NAME)  # noqa: E731
     for entry in os.scandir(folder):
         target = temp_target(entry.name)
         if (ours(entry.name) or (target and ours(target))) and not entry.is_dir(follow_symlinks=False):
             os.unlink(entry.path)
-    os.unlink(folder / LOCK_NAME)  # last: a run that opens it now finds it gone once locked
-    with contextlib.suppress(OSError):
-        os.rmdir(folder)  # only if empty
 
 
 def _holds_frames(folder):

@@ -114,7 +114,7 @@ def run(a):
     values = []
     settings = dict(command="visualize", objective=repr(objective), batch=a.batch, every=a.every,
                     model=str(a.model or "bundled"), **visualize_kwargs(a, seed))
-    claim = claim_frames_folder(folder, settings, adopt_empty=True) if folder else contextlib.nullcontext()
+    claim = claim_frames_folder(folder, settings, adopt_empty=True, restart=True) if folder else contextlib.nullcontext()
     with claim as claimed:
 
         def write_frame(step, images):
