@@ -40,10 +40,11 @@ def add_parser(sub):
     p.add_argument("--every", type=types.whole(1), metavar="K",
                    help="also write the image every K steps into FRAMES (see --frames)")
     p.add_argument("--frames", metavar="DIR", help="folder of the --every images (default: OUTPUT_steps beside "
-                   "the output; a new or empty folder, or one numdream made)")
+                   "the output; a new or empty folder, or the folder of an earlier visualize, whose frames "
+                   "are replaced)")
     p.add_argument("--gif", metavar="OUT.gif", help="with --every: a GIF of the optimisation")
     p.add_argument("--mp4", metavar="OUT.mp4", help="with --every: an MP4 of the optimisation")
-    p.add_argument("--fps", type=types.number(above=0.0), default=12.0, help="frames per second of --gif/--mp4")
+    p.add_argument("--fps", type=types.number(above=0.0), default=12.0, help="frames per second of --gif/--mp4 (default: 12)")
     add_visualize_options(p)
     p.set_defaults(run=run)
 
