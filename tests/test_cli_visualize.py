@@ -54,6 +54,16 @@ def test_every_k_steps_writes_frames_and_a_gif(tiny_h5, tmp_path, capsys):
     assert len(imageio.mimread(gif)) == 4
 
 
+def test_an_interrupted_visualisation_closes_its_progress_bar(capsys):
+    from tqdm import tqdm
+
+    def stop(step, images):
+        raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt) as caught:  # kept: its traceback holds the bar, as the CLI's does
+        visualize(channel("mixed", 1), model=Model(tiny_spec()), size=24, steps=6, every=1, callback=stop)
+    assert not [bar for bar in list(tqdm._instances) if bar.desc == "visualising"] and caught.traceback
+
+
 def test_the_same_command_run_again_replaces_its_own_frames(tiny_h5, tmp_path, capsys):
     """A visualisation does not resume: run again (a new seed, other --every), it starts over, and
     the frames of the run before, numdream's own, give way to the new ones instead of a refusal."""
