@@ -3,9 +3,11 @@
     python benchmarks/bench_step.py [--repeats 5] [--sizes 299x299,512x512,1024x768]
 
 Both engines use the same weights, the same input, the same thread count, and run
-alternately in the same process. Prints medians, the ratio numdream/PyTorch, each engine's
-achieved GFLOP/s and its share of this machine's float32 GEMM peak, and each engine's peak
-memory for a step, measured in a fresh process (benchmarks/step_memory.py).
+alternately in the same process, with a third: numdream's fused plan with every convolution
+on im2col (the plan before Winograd), to show what Winograd saves. Prints medians, the ratios
+to PyTorch, each engine's achieved GFLOP/s (the FLOPs of direct convolution, so Winograd's
+figure is an effective rate) and its share of this machine's float32 GEMM peak, and each
+engine's peak memory for a step, measured in a fresh process (benchmarks/step_memory.py).
 """
 import argparse
 import json
@@ -21,6 +23,7 @@ from common import conv_flops, gemm_peak, machine
 
 import torch  # noqa: E402  (after common, which sets up sys.path)
 
+from numdream.fast import winograd  # noqa: E402
 from numdream.model import bundled_model_path, load_model  # noqa: E402
 from numdream.modelfile import read_model  # noqa: E402
 from torch_inception import TorchInception  # noqa: E402
@@ -28,16 +31,29 @@ from torch_inception import TorchInception  # noqa: E402
 UNTIL = ["mixed5"]
 
 
-def time_pair(step_a, step_b, repeats):
-    """Alternate a and b, ``repeats`` times each after a warm-up; return both medians."""
-    step_a(), step_b()
-    ta, tb = [], []
+def time_alternately(steps, repeats):
+    """Run the steps in turn, ``repeats`` times each after a warm-up; return their medians."""
+    for fn in steps:
+        fn()
+    times = [[] for _ in steps]
     for _ in range(repeats):
-        for fn, times in ((step_a, ta), (step_b, tb)):
+        for fn, ts in zip(steps, times):
             start = time.perf_counter()
             fn()
-            times.append(time.perf_counter() - start)
-    return statistics.median(ta), statistics.median(tb)
+            ts.append(time.perf_counter() - start)
+    return [statistics.median(ts) for ts in times]
+
+
+def im2col_model():
+    """load_model() whose fused plan for UNTIL has every convolution on im2col: the plan is
+    built (by a first forward) while winograd's rule is empty, and kept by the model."""
+    model, rule = load_model(), dict(winograd.TILE_FOR_KERNEL)
+    winograd.TILE_FOR_KERNEL.clear()
+    try:
+        model.forward(model.preprocess(numpy.zeros((299, 299, 3), numpy.uint8)), UNTIL, keep_tape=False)
+    finally:
+        winograd.TILE_FOR_KERNEL.update(rule)
+    return model
 
 
 def main():
@@ -48,13 +64,13 @@ def main():
     args = parser.parse_args()
     threads = int(os.environ.get("OMP_NUM_THREADS", os.cpu_count()))
     torch.set_num_threads(threads)
-    model = load_model()
+    model, plain = load_model(), im2col_model()
     twin = TorchInception(read_model(bundled_model_path()))
     peak = gemm_peak()
     print(f"machine: {machine()}; threads: {threads}; torch {torch.__version__}")
     print(f"float32 GEMM peak (numpy 2048^2 matmul): {peak:.0f} GFLOP/s\n")
-    print(f"{'size':>9}  {'GFLOP':>6}  {'numdream s':>10}  {'torch s':>8}  {'ratio':>5}  "
-          f"{'numdream GF/s':>13}  {'torch GF/s':>10}")
+    print(f"{'size':>9}  {'GFLOP':>6}  {'numdream s':>10}  {'im2col s':>8}  {'torch s':>8}  {'ratio':>5}  "
+          f"{'im2col ratio':>12}  {'numdream GF/s':>13}  {'torch GF/s':>10}")
     rng = numpy.random.default_rng(0)
     for text in args.sizes.split(","):
         w, h = (int(v) for v in text.split("x"))
@@ -62,13 +78,15 @@ def main():
         x = model.preprocess(image)
         xt = torch.from_numpy(numpy.array(x))
 
-        def ours():
-            acts, tape = model.forward(x, UNTIL)
-            return model.backward(acts, tape)  # L2 objective: the gradient is the activation itself
+        def step(m):
+            acts, tape = m.forward(x, UNTIL)
+            return m.backward(acts, tape)  # L2 objective: the gradient is the activation itself
 
-        t_ours, t_torch = time_pair(ours, lambda: twin.step(xt, UNTIL), args.repeats)
+        t_ours, t_plain, t_torch = time_alternately(
+            [lambda: step(model), lambda: step(plain), lambda: twin.step(xt, UNTIL)], args.repeats)
         flops = conv_flops(model, (h, w), UNTIL)
-        print(f"{text:>9}  {flops / 1e9:6.1f}  {t_ours:10.3f}  {t_torch:8.3f}  {t_ours / t_torch:5.2f}  "
+        print(f"{text:>9}  {flops / 1e9:6.1f}  {t_ours:10.3f}  {t_plain:8.3f}  {t_torch:8.3f}  "
+              f"{t_ours / t_torch:5.2f}  {t_plain / t_torch:12.2f}  "
               f"{flops / t_ours / 1e9:6.0f} ({100 * flops / t_ours / 1e9 / peak:3.0f}%)  "
               f"{flops / t_torch / 1e9:4.0f} ({100 * flops / t_torch / 1e9 / peak:3.0f}%)")
     if not args.no_memory:
@@ -83,9 +101,12 @@ def step_memory(engine, size):
 
 def print_memory(sizes):
     print("\npeak memory of stepping (RSS above libraries + weights + input, fresh process each):")
-    print(f"{'size':>9}  {'numdream MB':>11}  {'torch MB':>8}")
+    print("(numdream's includes its plan, built in the first step: Winograd's transformed weights)")
+    print(f"{'size':>9}  {'numdream MB':>11}  {'im2col MB':>9}  {'growth':>6}  {'torch MB':>8}")
     for size in sizes:
-        print(f"{size:>9}  {step_memory('numdream', size):11.0f}  {step_memory('torch', size):8.0f}")
+        ours, plain = step_memory("numdream", size), step_memory("im2col", size)
+        print(f"{size:>9}  {ours:11.0f}  {plain:9.0f}  {100 * (ours / plain - 1):5.0f}%  "
+              f"{step_memory('torch', size):8.0f}")
 
 
 if __name__ == "__main__":

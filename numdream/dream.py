@@ -40,19 +40,19 @@ def objective_gradient(model, x, objective, tile_size=None):
     if crop is not None:
         (y0, y1, x0, x1), local = crop
         grad = xp.zeros_like(x)
-        value, grad[:, :, y0:y1, x0:x1] = _gradient(model, x[:, :, y0:y1, x0:x1], local)
+        value, grad[:, :, y0:y1, x0:x1] = piece_gradient(model, x[:, :, y0:y1, x0:x1], local)
         return value, grad
     tile = max(h, w) if not tile_size or objective.whole_image else tile_size
     grad = xp.empty_like(x)
     total = 0.0
     for y0, y1 in tile_bounds(h, tile):
         for x0, x1 in tile_bounds(w, tile):
-            value, grad[:, :, y0:y1, x0:x1] = _gradient(model, x[:, :, y0:y1, x0:x1], objective)
+            value, grad[:, :, y0:y1, x0:x1] = piece_gradient(model, x[:, :, y0:y1, x0:x1], objective)
             total += value
     return total, grad
 
 
-def _gradient(model, x, objective):
+def piece_gradient(model, x, objective):
     """(value, d value / d x) of one piece x (N, 3, h, w), through one forward and backward pass."""
     acts, tape = model.forward(x, list(objective.layers))
     value, dacts = objective(acts)

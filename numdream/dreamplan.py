@@ -127,14 +127,21 @@ def step_work(model, objective, hw, tile_size):
     return len(tile_bounds(hw[0], tile)) * len(tile_bounds(hw[1], tile)), hw[0] * hw[1]
 
 
+def shrunk_size(hw, max_size):
+    """(h, w) scaled so that its longest side is at most max_size (None: as it is); never enlarged."""
+    h, w = hw
+    if max_size is None or max(h, w) <= max_size:
+        return h, w
+    scale = max_size / max(h, w)
+    return max(1, round(h * scale)), max(1, round(w * scale))
+
+
 def _shrunk(pixels, max_size):
     """uint8 (H, W, 3) resized (Lanczos) so that its longest side is at most max_size; never enlarged."""
-    h, w = pixels.shape[:2]
-    if max_size is None or max(h, w) <= max_size:
+    h, w = shrunk_size(pixels.shape[:2], max_size)
+    if (h, w) == pixels.shape[:2]:
         return pixels
-    scale = max_size / max(h, w)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return numpy.asarray(Image.fromarray(pixels).resize(size, Image.LANCZOS))
+    return numpy.asarray(Image.fromarray(pixels).resize((w, h), Image.LANCZOS))
 
 
 def _check_sizes(opts, objective, h, w):

@@ -25,11 +25,11 @@ import tracemalloc
 from dataclasses import dataclass
 
 import numpy
+from PIL import Image
 
 from . import backend
-from .dream import _gradient, objective_gradient
+from .dream import objective_gradient, piece_gradient
 from .errors import NumdreamError
-from .imageops import resize
 from .progress import format_seconds
 
 CALIBRATION_PIXELS = 256 * 256
@@ -89,15 +89,19 @@ def calibrate(plan):
     part per pixel; an objective that cannot be tiled is timed on the whole octave, as its steps
     run, with no per-pass part."""
     model, objective = plan.model, plan.objective
-    x = resize(model.preprocess(plan.pixels), plan.sizes[0])
+    h, w = plan.sizes[0]
+    # the photo shrunk first, as uint8: preprocessing it whole would copy a large photo in float
+    small = numpy.asarray(Image.fromarray(plan.pixels[..., :3]).resize((w, h), Image.BILINEAR))
+    x = model.preprocess(small)
     tiles, pixels = plan.work[0]
-    if objective.whole_image or getattr(objective, "window", None) is not None:
+    window = getattr(objective, "window", None)  # every Objective has one; most return None
+    if objective.whole_image or (window is not None and window(model, (h, w)) is not None):
         seconds, peak = _timed(lambda: objective_gradient(model, x, objective, plan.opts.tile_size), x)
         return 0.0, seconds / pixels, peak / pixels
     side = math.sqrt(min(pixels / tiles, CALIBRATION_PIXELS))
     minimum = model.min_input_size(list(objective.layers))
     sides = [[max(minimum, min(n, round(side * scale))) for n in plan.sizes[0]] for scale in (1.0, 0.5)]
-    (big, big_peak), (small, _) = (_timed(lambda: _gradient(model, x[:, :, :ph, :pw], objective), x)
+    (big, big_peak), (small, _) = (_timed(lambda: piece_gradient(model, x[:, :, :ph, :pw], objective), x)
                                    for ph, pw in sides)
     big_px, small_px = (ph * pw for ph, pw in sides)
     per_pixel = (big - small) / (big_px - small_px) if big_px > small_px else 0.0

@@ -117,9 +117,10 @@ def claim_frames_folder(folder, settings, adopt_empty=False, restart=False):
     adopt_empty: also take an existing empty folder (and mark it): zoom's folder is one the user
     names, and may have made for the frames; an empty folder holds nothing to lose.
     restart: for a run that never resumes (visualize's --every frames): frames that an earlier run
-    of the same command (settings["command"]) left are deleted, numdream's own files only, and the
-    folder takes the new run's, so running a command again does not need a new folder. Frames
-    another command made are still refused.
+    of the same command (settings["command"]) left are accepted whatever their settings, and the
+    run calls replace_frames before its first frame, so running a command again needs no new
+    folder, and a run stopped before its first frame leaves the earlier frames as they were.
+    Frames another command made are still refused.
     """
     folder = Path(folder)
     settings = json.loads(json.dumps(settings))  # tuples become lists, as they read back
@@ -129,18 +130,24 @@ def claim_frames_folder(folder, settings, adopt_empty=False, restart=False):
     lock = _lock(folder, create=True)
     try:
         record = folder / SETTINGS_NAME
-        if not made and _holds_frames(folder) and restart:
-            if _read_record(folder).get("command") != settings.get("command"):
-                _compare(folder, _read_record(folder), settings)  # refuses, naming what differs
-            _remove_frames(folder)
-        if not made and _holds_frames(folder):  # any frame: an atlas makes its tiles in any order
-            _compare(folder, _read_record(folder), settings)
+        if not made and holds_frames(folder):  # any frame: an atlas makes its tiles in any order
+            old = _read_record(folder)
+            if not (restart and old.get("command") == settings.get("command")):
+                _compare(folder, old, settings)
         else:
             with atomic_write(record) as tmp:
                 Path(tmp).write_text(json.dumps(settings, indent=1), encoding="utf-8")
         yield folder
     finally:
         os.close(lock)  # drops the flock
+
+
+def replace_frames(folder, settings):
+    """Delete the frames in ``folder`` (numdream's own files only; claimed with restart=True) and
+    record ``settings`` for the frames that take their place. Call it inside claim_frames_folder."""
+    _remove_frames(folder)
+    with atomic_write(folder / SETTINGS_NAME) as tmp:
+        Path(tmp).write_text(json.dumps(json.loads(json.dumps(settings)), indent=1), encoding="utf-8")
 
 
 def check_frames_folder(folder, adopt_empty=False):
@@ -179,7 +186,8 @@ def _remove_frames(folder, with_record=False):
             os.unlink(entry.path)
 
 
-def _holds_frames(folder):
+def holds_frames(folder):
+    """Whether ``folder`` (an existing folder) holds any frame_NNNNN.png."""
     return any(FRAME_PATTERN.fullmatch(entry.name) for entry in os.scandir(folder))
 
 

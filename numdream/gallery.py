@@ -19,6 +19,7 @@ from .errors import LayerError, NumdreamError
 from .featvis import channel, visualize
 from .images import load_image
 from .model import load_model
+from .options import max_pixels
 
 DEFAULT_GALLERY_LAYERS = ("mixed0", "mixed1", "mixed2", "mixed3", "mixed4", "mixed5")
 GAP = 4          # pixels of white between cells and around the sheet
@@ -82,6 +83,17 @@ def label_height(font=None):
     font = font or ImageFont.load_default()
     top, bottom = font.getbbox("Ag#0")[1::2]
     return bottom - top + 2 * LABEL_PAD
+
+
+def check_sheet_size(count, tile_hw, columns=None):
+    """Refuse, before any tile is made, a contact sheet of ``count`` tiles of tile_hw = (h, w)
+    larger than twice PIL.Image.MAX_IMAGE_PIXELS, the size above which Pillow refuses to open an
+    image at all: numdream would work for hours to make a file no one can read back."""
+    (height, width), _, _ = sheet_layout(count, tile_hw, columns)
+    if height * width > 2 * max_pixels():
+        raise NumdreamError(f"a contact sheet of {count} tiles of {tile_hw[1]}x{tile_hw[0]} would be "
+                            f"{width}x{height} pixels, more than the {2 * max_pixels():,} an image may have "
+                            "(twice PIL.Image.MAX_IMAGE_PIXELS); use a smaller photo, --size or fewer tiles")
 
 
 def sheet_layout(count, tile_hw, columns=None):

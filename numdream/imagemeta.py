@@ -55,6 +55,8 @@ def read_settings_text(path):
         try:
             with Image.open(f) as im:
                 return im.format, _text_of(im)
+        except Image.DecompressionBombError as err:  # Pillow refuses to open it at all
+            raise ImageError(f"cannot read image {str(path)!r}: {err}") from None
         except (OSError, SyntaxError, ValueError) as err:  # not an image, or a damaged one
             raise ImageError(f"cannot read image {str(path)!r}: not an image Pillow can read "
                              f"({type(err).__name__})") from None

@@ -95,6 +95,7 @@ class Model:
         self.scale = float(pre["scale"])  # network input units per 0-255 pixel unit
         self.fuse = fuse  # False: run every node through the readable ops, one by one
         self._plans = {}
+        self._transformed = {}  # Winograd weights of the fused plans' convolutions (fast/plan.py)
 
     # ---- layers -------------------------------------------------------------------------------
 
@@ -264,7 +265,7 @@ class Model:
         key = (tuple(sorted(until)), self.fuse)
         if key not in self._plans:
             order = [n for n in self.needed(until) if n != self._input]
-            self._plans[key] = (fused_plan(self.nodes, order, set(until)) if self.fuse
+            self._plans[key] = (fused_plan(self.nodes, order, set(until), self._transformed) if self.fuse
                                 else [nodes.NodeStep(self.nodes[name]) for name in order])
         return self._plans[key]
 

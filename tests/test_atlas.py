@@ -94,12 +94,18 @@ def test_cli_writes_the_labelled_sheet_and_a_rerun_reuses_the_tiles(tiny_h5, tmp
                                 progress=False, size=24, steps=4, seed=0)
     assert np.array_equal(pixels(out), contact_sheet(tiles, labels, columns=2))
     tile = snapshot(frame_path(tmp_path / "sheet_tiles", 3))
+    info = run_cli(["info", out], capsys)[1]  # the sheet keeps how it was made
+    assert "with `numdream atlas`" in info and "channels=0,1,2,7" in info and "PHOTO" not in info
     assert run_cli(argv, capsys)[0] == 0
     assert snapshot(frame_path(tmp_path / "sheet_tiles", 3)) == tile
 
 
 @pytest.mark.parametrize("flags, fragments", [
     (["--layer", "mixed", "--channels", "0-16"], ["channel 16 does not exist in layer 'mixed'"]),
+    (["--layer", "mixed", "--steps", "0"], ["--steps 0 dreams nothing", "random start image"]),
+    (["--layer", "mixed", "--channels", "0-15", "--size", "4000"], ["a contact sheet of 16 tiles of 4000x4000",
+                                                                    "twice PIL.Image.MAX_IMAGE_PIXELS"]),
+    (["--layer", "mixed", "--channels", "0-9999999999"], ["is more than 65536 channels"]),
     (["--layer", "top", "--pre-relu"], ["'top' has no pre-ReLU version"]),
     (["--layer", "nope"], ["unknown layer 'nope'"]),
 ])

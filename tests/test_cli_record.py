@@ -126,7 +126,31 @@ def test_like_keeps_the_guide_mode_and_a_new_guide_starts_from_the_default(capsy
     other = write_photo(tmp_path / "other_guide.png", hw=(30, 30), seed=9)
     dream(capsys, "--like", first, photo, "-o", tmp_path / "new.png", "--guide", other, "-q")
     new = json.loads(run_cli(["info", tmp_path / "new.png", "--json"], capsys)[1])
-    assert "guide_mode" not in new["settings"]  # the target family was replaced whole: gram, the default
+    assert new["settings"]["guide_mode"] == "gram"  # the target family was replaced whole, and the mode used kept
+
+
+def test_like_on_another_photo_drops_the_mask_and_a_no_flag_turns_a_recorded_switch_off(capsys, tmp_path, photo,
+                                                                                         tiny_h5):
+    mask = tmp_path / "mask.png"
+    Image.fromarray(np.full((45, 61), 255, np.uint8)).save(mask)
+    first = tmp_path / "first.png"
+    dream(capsys, photo, "-o", first, "--model", tiny_h5, *FAST, "--mask", mask, "--keep-colors", "-q")
+    other = write_photo(tmp_path / "other.png", hw=(30, 70), seed=8)  # another shape: the mask cannot fit it
+    dream(capsys, "--like", first, other, "-o", tmp_path / "o.png", "--no-keep-colors", "-q")
+    done = json.loads(run_cli(["info", tmp_path / "o.png", "--json"], capsys)[1])
+    assert "mask" not in done["settings"] and done["settings"]["keep_colors"] is False
+    assert done["layers"] == {"mixed": 1.0}
+
+
+def test_like_replays_the_default_layers_it_recorded(capsys, tmp_path, photo, tiny_h5):
+    first = tmp_path / "first.png"
+    dream(capsys, photo, "-o", first, "--model", tiny_h5, "--octaves", "1", "--steps", "1", "--seed", "1", "-q")
+    recorded = json.loads(run_cli(["info", first, "--json"], capsys)[1])
+    assert "layer" not in recorded["settings"]  # the model's default layers, not given
+    dream(capsys, "--like", first, photo, "-o", tmp_path / "again.png", "-q")
+    again = json.loads(run_cli(["info", tmp_path / "again.png", "--json"], capsys)[1])
+    assert again["settings"]["layer"] == [[name, weight] for name, weight in recorded["layers"].items()]
+    np.testing.assert_array_equal(pixels(first), pixels(tmp_path / "again.png"))
 
 
 def test_quiet_loses_nothing_the_seed_is_in_the_file(capsys, tmp_path, photo, tiny_h5):
@@ -357,6 +381,23 @@ def test_save_octaves_writes_the_picture_after_each_octave(capsys, tmp_path, pho
     assert json.loads(run_cli(["info", files[0], "--json"], capsys)[1])["octave"] == 1
 
 
+def test_save_octaves_replaces_its_own_octaves_and_never_a_file_it_did_not_write(capsys, tmp_path, photo, tiny_h5):
+    argv = [photo, "-o", tmp_path / "d.png", "--model", tiny_h5, *FAST, "--save-octaves", tmp_path / "oct", "-q"]
+    dream(capsys, *argv)
+    dream(capsys, *argv)  # a rerun replaces the octaves numdream wrote
+    (tmp_path / "oct" / "d_octave2.png").write_bytes(b"mine")
+    before = fingerprint(tmp_path)
+    code, out, err = run_cli(["dream", *argv], capsys)
+    assert_one_line_error(code, out, err, "dream", "d_octave2.png", "numdream did not write it")
+    assert fingerprint(tmp_path) == before
+
+
+def test_a_run_refused_before_its_first_step_leaves_no_octave_folder(capsys, tmp_path, photo, tiny_h5):
+    code, out, err = run_cli(["dream", photo, "-o", tmp_path / "d.png", "--model", tiny_h5, *FAST, "--layer", "nope",
+                              "--save-octaves", tmp_path / "oct", "-q"], capsys)
+    assert code == 2 and not (tmp_path / "oct").exists()
+
+
 def test_a_gif_output_is_a_movie_of_the_steps(capsys, tmp_path, photo, tiny_h5):
     dream(capsys, photo, "-o", tmp_path / "d.gif", "--model", tiny_h5, *FAST, "--octaves", "3", "--steps", "3",
           "--every", "2", "-q")
@@ -425,3 +466,9 @@ def test_standard_input_is_read_within_a_bound(capsys, tmp_path, tiny_h5, monkey
     assert_one_line_error(*run_cli(["dream", "-", "-o", tmp_path / "o.png", "--model", tiny_h5, *FAST], capsys),
                           "dream", "standard input holds more than 100 bytes")
     assert not (tmp_path / "o.png").exists()
+
+
+def test_info_on_an_image_pillow_refuses_to_open_is_one_line(capsys, tmp_path, photo, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # the photo's 61x45 is then a decompression bomb
+    code, out, err = run_cli(["info", photo], capsys)
+    assert_one_line_error(code, out, err, "info", "cannot read image", "decompression bomb")

@@ -7,6 +7,7 @@ from cli_helpers import assert_one_line_error, pixels, run_cli, snapshot, write_
 from numdream.featvis import channel, diversity, visualize
 from numdream.gallery import contact_sheet
 from numdream.model import Model
+from numdream.cli import build_parser
 from tiny_model import tiny_spec
 
 QUICK = ["--size", "24", "--steps", "6", "-q"]
@@ -118,6 +119,7 @@ def test_the_progress_bar_shows_the_objective(tiny_h5, tmp_path, capsys):
     (["--layer", "mixed", "--channel", "1", "--gif", "x.gif"], ["give --every K"]),
     (["--layer", "mixed", "--channel", "1", "--every", "2", "--gif", "x.png"], ["must end in .gif"]),
     (["--layer", "mixed", "--channel", "1", "-o", "out.txt"], ["unsupported extension '.txt'"]),
+    (["--layer", "mixed", "--channel", "1", "--steps", "0"], ["--steps 0 dreams nothing", "random start image"]),
 ])
 def test_bad_choices_are_one_line_errors(tiny_h5, tmp_path, capsys, monkeypatch, flags, fragments):
     monkeypatch.chdir(tmp_path)
@@ -177,3 +179,31 @@ def test_a_class_probability_on_a_model_with_a_classifier_head(tmp_path, capsys)
     expected = visualize(class_probability("logits", 2), size=16, steps=4, seed=3, model=Model(head_spec()),
                          progress=False)[0]
     assert np.array_equal(pixels(out), expected)
+
+
+def test_the_image_keeps_how_it_was_made_and_switches_replay_as_given(tiny_h5, tmp_path, capsys):
+    out = tmp_path / "v.png"
+    code, _, err = run_cli(["visualize", "--model", tiny_h5, "--layer", "mixed:pre_relu", "--channel", "3", "--no-transforms",
+                            "--seed", "5", "-o", out, *QUICK], capsys)
+    assert (code, err) == (0, "")
+    info = run_cli(["info", out], capsys)[1]
+    assert "with `numdream visualize`" in info and "channel('mixed:pre_relu', 3)" in info
+    again = info.splitlines()[-1]
+    assert again.startswith("again: numdream visualize ") and "PHOTO" not in again and "--like" not in info
+    assert "--no-transforms" in again and "--no-decorrelate" not in again and "--seed=5" in again
+
+
+def test_a_stopped_run_keeps_the_frames_of_an_earlier_one(tiny_h5, tmp_path, capsys, monkeypatch):
+    argv = ["visualize", "--model", tiny_h5, "--layer", "mixed", "--channel", "1", "--every", "2", "--seed", "0",
+            "-o", tmp_path / "v.png", *QUICK]
+    assert run_cli(argv, capsys)[0] == 0
+    before = snapshot(tmp_path / "v_steps" / "frame_00000.png")
+    import numdream.cli.visualize as command
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(command, "visualize", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        command.run(build_parser().parse_args([str(a) for a in argv]))
+    assert snapshot(tmp_path / "v_steps" / "frame_00000.png") == before

@@ -163,3 +163,14 @@ def test_the_dream_loop_takes_an_algebra_of_objectives(tiny):
     dreamed = numdream.dream(photo, model=tiny, objective=obj, octaves=1, steps=5, seed=0, progress=False)
     before, after = (obj(tiny.forward(tiny.preprocess(p), ["mixed"], keep_tape=False)[0])[0] for p in (photo, dreamed))
     assert after > before
+
+
+def test_in_the_dream_loop_a_unit_that_a_smaller_octave_lacks_is_one_line(tiny):
+    photo = (np.random.default_rng(2).uniform(60, 200, (80, 88, 3))).astype(np.uint8)
+    h, w = tiny.output_shapes((80, 88), ["mixed"])["mixed"]
+    corner = neuron("mixed", 1, h - 1, w - 1)  # there at the full size only
+    with pytest.raises(NumdreamError, match="outside"):
+        numdream.dream(photo, model=tiny, objective=corner, octaves=3, steps=1, seed=0, progress=False)
+    dreamed = numdream.dream(photo, model=tiny, objective=neuron("mixed", 1, 0, 0), octaves=3, steps=1, seed=0,
+                             progress=False)
+    assert dreamed.shape == photo.shape

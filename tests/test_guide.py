@@ -160,6 +160,18 @@ def test_a_huge_guide_is_shown_at_no_more_than_its_pixel_budget():
     assert all(h * w <= 5000 for h, w in seen)
 
 
+@pytest.mark.parametrize("hw", [(10, 10000), (9000, 12)])
+def test_a_guide_that_is_a_thin_strip_is_cut_to_the_budget_around_its_centre(hw):
+    model = Model(tiny_spec())
+    seen = _recording(model)
+    strip = np.zeros((*hw, 3), np.uint8)
+    strip[tuple(n // 2 for n in hw)] = 255  # the centre survives the cut
+    objective = Guide("mixed", strip, pixels=4096)
+    objective.prepare(model, (300, 300))
+    assert seen and all(h * w <= 4096 for h, w in seen), seen
+    assert objective._base.max() > 0
+
+
 def test_a_tiny_guide_is_raised_to_what_every_layer_needs():
     model = Model(tiny_spec())
     seen = _recording(model)

@@ -95,7 +95,10 @@ def test_the_cropped_gradient_is_the_untiled_one(make, layers, channel, cell, hw
     (y0, y1, x0, x1), _ = crop
     outside = np.ones(hw, bool)
     outside[y0:y1, x0:x1] = False
-    assert not np.abs(full_grad[0][:, outside]).any()  # the gradient is zero outside the crop indeed
+    # the gradient is zero outside the crop indeed, up to rounding: a Winograd tile of the fused
+    # plan (numdream/fast/winograd.py) that straddles the crop's edge spreads float64 rounding,
+    # 1e-15 of the largest value, over its outputs, where im2col left exact zeros
+    assert np.abs(full_grad[0][:, outside]).max(initial=0) <= 1e-13 * np.abs(full_grad).max()
     assert np.abs(grad).max() > 0
 
 

@@ -139,3 +139,21 @@ def test_cli_bad_values_are_one_line_errors(tmp_path, tiny_h5, capsys, flags, me
     code = main(["zoom", "-o", str(tmp_path / "frames"), "--model", str(tiny_h5), *flags, *CLI_DREAM])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and message in err and "Traceback" not in err
+
+
+def test_cli_max_size_shrinks_every_frame_and_the_gif_is_sized_for_them(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("imageio")
+    from cli_helpers import run_cli, write_photo, write_tiny_model
+    from numdream import movie
+    photo = write_photo(tmp_path / "photo.png", hw=(60, 90))
+    seen = []
+    real = movie.check_movie_size
+    monkeypatch.setattr("numdream.cli.zoom.check_movie_size", lambda path, count, hw: seen.append(hw) or
+                        real(path, count, hw))
+    code, _, err = run_cli(["zoom", photo, "-o", tmp_path / "frames", "--frames", "2", "--max-size", "45",
+                            "--model", write_tiny_model(tmp_path / "tiny.h5"), "--layer", "mixed", "--octaves", "1",
+                            "--steps", "1", "--gif", tmp_path / "z.gif", "-q"], capsys)
+    assert (code, err) == (0, "")
+    assert seen == [(30, 45)]
+    with Image.open(tmp_path / "z.gif") as gif:
+        assert gif.size == (45, 30)

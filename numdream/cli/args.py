@@ -20,7 +20,7 @@ def whole(minimum, maximum=ANY_WHOLE_MAX):
         except ValueError:  # not a number, or more than Python's 4300 digits
             value = None
         if value is None or not minimum <= value <= maximum:
-            raise argparse.ArgumentTypeError(f"{_short(text)!r} is not a whole number from {minimum} to {maximum}")
+            raise argparse.ArgumentTypeError(f"{short(text)!r} is not a whole number from {minimum} to {maximum}")
         return value
     return parse
 
@@ -38,12 +38,12 @@ def number(above=None, at_least=None, at_most=None):
             value = float("nan")
         valid = number_bound(value, above, at_least, at_most)
         if valid:
-            raise argparse.ArgumentTypeError(f"{_short(text)!r} is not {valid}")
+            raise argparse.ArgumentTypeError(f"{short(text)!r} is not {valid}")
         return value
     return parse
 
 
-def _short(text, limit=40):
+def short(text, limit=40):
     """A value as the message shows it: at most ``limit`` characters."""
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
@@ -61,7 +61,7 @@ def layer_weight(text):
     if not name:
         raise argparse.ArgumentTypeError(f"{text!r} has no layer name (use NAME or NAME:WEIGHT)")
     if not (math.isfinite(value) and abs(value) <= WEIGHT_MAX):  # inf turns every gradient into NaN
-        raise argparse.ArgumentTypeError(f"{_short(text)!r}: weight {_short(weight)!r} is not a number from "
+        raise argparse.ArgumentTypeError(f"{short(text)!r}: weight {short(weight)!r} is not a number from "
                                          f"{-WEIGHT_MAX:g} to {WEIGHT_MAX:g} (use NAME or NAME:WEIGHT)")
     return name, value
 
@@ -73,7 +73,7 @@ def channel_list(text):
     except ValueError:
         channels = []
     if not channels or min(channels) < 0:
-        raise argparse.ArgumentTypeError(f"{_short(text)!r} is not a channel or comma-separated channels "
+        raise argparse.ArgumentTypeError(f"{short(text)!r} is not a channel or comma-separated channels "
                                          "(whole numbers >= 0)")
     return channels
 
@@ -86,7 +86,7 @@ def neuron(text):
     except ValueError:
         values = []
     if len(values) not in (1, 3) or min(values) < 0:
-        raise argparse.ArgumentTypeError(f"{_short(text)!r} is not CHANNEL or CHANNEL:Y:X (whole numbers >= 0)")
+        raise argparse.ArgumentTypeError(f"{short(text)!r} is not CHANNEL or CHANNEL:Y:X (whole numbers >= 0)")
     return (values[0], None, None) if len(values) == 1 else tuple(values)
 
 
@@ -98,7 +98,7 @@ def size(text):
     except ValueError:
         value = None
     if not sep or value is None or min(value) < 1:
-        raise argparse.ArgumentTypeError(f"{_short(text)!r} is not WIDTHxHEIGHT, e.g. 512x512")
+        raise argparse.ArgumentTypeError(f"{short(text)!r} is not WIDTHxHEIGHT, e.g. 512x512")
     try:
         return noise_size(value)
     except NumdreamError as err:
@@ -117,11 +117,48 @@ def seed_list(text):
         try:
             start, stop = int(first), int(last if sep else first)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{_short(text)!r} is not a list of seeds such as 0-3 or 1,5,9") from None
+            raise argparse.ArgumentTypeError(f"{short(text)!r} is not a list of seeds such as 0-3 or 1,5,9") from None
         if not low <= start <= stop <= high:
-            raise argparse.ArgumentTypeError(f"{_short(part)!r}: seeds are whole numbers from {low} to {high}, "
+            raise argparse.ArgumentTypeError(f"{short(part)!r}: seeds are whole numbers from {low} to {high}, "
                                              "a range low-high with low <= high")
         if stop - start + len(seeds) >= MAX_SEEDS:
-            raise argparse.ArgumentTypeError(f"{_short(text)!r} is more than {MAX_SEEDS} seeds, each a whole dream")
+            raise argparse.ArgumentTypeError(f"{short(text)!r} is more than {MAX_SEEDS} seeds, each a whole dream")
         seeds += [s for s in range(start, stop + 1) if s not in seeds]
     return seeds
+
+
+def side_or_size(text):
+    """'224' -> (224, 224); '320x200' -> (320, 200), as (W, H)."""
+    if text.strip().isdigit():
+        side = int(text)
+        if side < 1:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a size: give a side >= 1 (224) or WIDTHxHEIGHT")
+        return side, side
+    try:
+        return size(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size: give a side (224) or WIDTHxHEIGHT "
+                                         "(320x200)") from None
+
+
+MAX_CHANNELS = 65_536  # tiles in one atlas: more than any layer has, each a whole visualisation
+
+
+def channel_ranges(text):
+    """'0-63' -> [0, ..., 63]; '3,7,10-12' -> [3, 7, 10, 11, 12]; at most MAX_CHANNELS in all,
+    counted before the list is made."""
+    channels = []
+    for part in text.split(","):
+        low, dash, high = part.strip().partition("-")
+        try:
+            first, last = int(low), int(high if dash else low)
+        except ValueError:
+            first, last = -1, -1
+        if first < 0 or last < first:
+            raise argparse.ArgumentTypeError(f"{short(text)!r} is not a list of channels or ranges, e.g. "
+                                             "0-63 or 3,7,10-12 (whole numbers >= 0, ranges low-high)")
+        if len(channels) + last - first + 1 > MAX_CHANNELS:
+            raise argparse.ArgumentTypeError(f"{short(text)!r} is more than {MAX_CHANNELS} channels, "
+                                             "each a whole visualisation")
+        channels.extend(range(first, last + 1))
+    return channels

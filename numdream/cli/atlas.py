@@ -1,46 +1,28 @@
 """``numdream atlas --layer NAME [--channels 0-63] -o SHEET.png``: one visualisation per channel, labelled."""
-import argparse
 import sys
 import time
 from pathlib import Path
 
 from ..errors import NumdreamError
 from ..featvis.atlas import atlas_tiles
-from ..gallery import contact_sheet
+from ..gallery import check_sheet_size, contact_sheet
 from ..images import check_output_path, default_output_path, save_image
-from ..model import load_model
+from ..model import bundled_model_path, load_model
 from ..nodes import PRE_RELU
 from . import args as types
-from .dreamopts import choose_seed, use_backend
+from .dreamopts import choose_seed, refuse_no_steps, use_backend
+from .record import make_record, record_text
 from .featvisopts import add_visualize_options, target_layer, visualize_kwargs
 from .visualize import file_stem
 
 DEFAULT_COUNT = 64
-
-
-def channel_ranges(text):
-    """'0-63' -> [0, ..., 63]; '3,7,10-12' -> [3, 7, 10, 11, 12]."""
-    channels = []
-    for part in text.split(","):
-        low, dash, high = part.strip().partition("-")
-        try:
-            first, last = int(low), int(high if dash else low)
-        except ValueError:
-            first, last = -1, -1
-        if first < 0 or last < first:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a list of channels or ranges, e.g. 0-63 or "
-                                             "3,7,10-12 (whole numbers >= 0, ranges low-high)")
-        channels.extend(range(first, last + 1))
-    return channels
-
-
 def add_parser(sub):
     p = sub.add_parser("atlas", help="a sheet of one visualisation per channel of a layer",
                        description=__doc__.split(":", 1)[1].strip() + " Each tile is saved in a work folder "
                        "as soon as it is made; run the same command again to continue an interrupted atlas.")
     p.add_argument("-o", "--output", help="contact sheet image (default: LAYER_atlas.png in this folder)")
     p.add_argument("--layer", required=True, metavar="NAME", help="layer, e.g. mixed4 or mixed4:pre_relu")
-    p.add_argument("--channels", type=channel_ranges, metavar="LIST",
+    p.add_argument("--channels", type=types.channel_ranges, metavar="LIST",
                    help=f"channels, e.g. 0-63 or 3,7,10-12 (default: the first {DEFAULT_COUNT})")
     p.add_argument("--tiles", metavar="DIR", help="work folder of the tiles (default: OUTPUT_tiles beside the "
                    "output); kept afterwards, one PNG per channel")
@@ -55,6 +37,7 @@ def add_parser(sub):
 
 
 def run(a):
+    refuse_no_steps(a, "the output would be the random start image")
     use_backend(a)
     model = load_model(a.model)
     layer = target_layer(a, model)
@@ -65,6 +48,7 @@ def run(a):
         raise NumdreamError(f"channel {bad[0]} does not exist in layer {layer!r}, which has channels 0 to {count - 1}")
     output = Path(a.output) if a.output else default_output_path(file_stem(layer) + "_atlas", suffix="", ext=".png")
     check_output_path(output)
+    check_sheet_size(len(channels), a.size[::-1], a.columns)
     folder = Path(a.tiles) if a.tiles else output.with_name(output.stem + "_tiles")
     seed = choose_seed(a)
     start = time.perf_counter()
@@ -72,7 +56,9 @@ def run(a):
     tiles, labels = atlas_tiles(layer, channels, folder, model=model, model_path=a.model, workers=a.workers,
                                 scheduler=a.scheduler, backend_name=a.backend, progress=not a.quiet,
                                 stuck_channels=zero, **visualize_kwargs(a, seed))
-    save_image(output, contact_sheet(tiles, labels, columns=a.columns))
+    record = make_record(a, seed, model, a.model or bundled_model_path(), None, command="atlas",
+                         objective=f"one visualisation per channel of {layer}")
+    save_image(output, contact_sheet(tiles, labels, columns=a.columns), settings=record_text(record))
     if not a.quiet:
         print(f"wrote {output} ({len(tiles)} tiles, kept in {folder}; seed {seed}, "
               f"{time.perf_counter() - start:.1f} s)", file=sys.stderr)

@@ -1,4 +1,5 @@
 """``numdream dream [INPUT] -o OUTPUT``: dream on a photo (default: the bundled cat)."""
+import argparse
 import hashlib
 import sys
 import time
@@ -19,7 +20,7 @@ from ..model import bundled_model_path, load_model
 from ..movie import check_movie_path, check_movie_size
 from . import args as types
 from .dreamopts import add_dream_options, choose_seed, dream_kwargs, refuse_ignored_options, refuse_no_steps, use_backend
-from .outputs import OctaveWriter, StepFrames, octave_folder
+from .outputs import OctaveWriter, StepFrames, check_octave_files, octave_folder
 from .record import make_record, record_text
 
 STDIN = "-"
@@ -37,8 +38,9 @@ def add_parser(sub):
     p.add_argument("--seeds", type=types.seed_list, metavar="LIST",
                    help="several dreams in one run, one per seed, e.g. 0-3 or 1,5,9; each output name ends in "
                    "_seedN")
-    p.add_argument("--gray", action="store_true", help="write the dream's luminance as a gray image (a gray photo "
-                   "is dreamed in colour unless this is given)")
+    p.add_argument("--gray", action=argparse.BooleanOptionalAction, default=False,
+                   help="write the dream's luminance as a gray image (a gray photo is dreamed in colour "
+                   "unless this is given; --no-gray turns a recorded one off)")
     p.add_argument("--save-octaves", metavar="DIR", help="also write the image after each octave into DIR "
                    "(made if missing), as NAME_octaveK.png")
     p.add_argument("--every", type=types.whole(1, 100_000), metavar="K",
@@ -63,6 +65,9 @@ def run(a):
     first = plan_dream(rgb, model, progress=not a.quiet, **dream_kwargs(a, seeds[0]))
     if a.output and a.output.lower().endswith(".gif"):
         check_movie_size(a.output, StepFrames.count(first, a.every or 1), first.pixels.shape[:2])
+    if octaves_dir is not None:
+        for seed, output in zip(seeds, outputs):
+            check_octave_files(octaves_dir, _stem(output, seed), len(first.sizes))
     rate = _estimate(a, first, len(seeds))
     for seed, output in zip(seeds, outputs):
         plan = first if seed == seeds[0] else plan_dream(rgb, model, progress=not a.quiet, **dream_kwargs(a, seed))

@@ -6,6 +6,7 @@
 A command that chooses its own targets (the gallery) leaves them out with ``targets=False``;
 one that can start from noise adds ``--init``/``--size`` with ``noise=True``.
 """
+import argparse
 import secrets
 
 from .. import backend
@@ -58,8 +59,9 @@ def add_dream_options(p, targets=True, noise=True, seed_help="random seed (defau
                        help="start from the image or noise (default: %(default)s)")
         p.add_argument("--size", type=types.size, metavar="WxH",
                        help=f"image size for --init noise (default: {NOISE_SIZE[0]}x{NOISE_SIZE[1]})")
-    p.add_argument("--keep-colors", action="store_true",
-                   help="dream the luminance only and keep the photo's colours (YCbCr chroma)")
+    p.add_argument("--keep-colors", action=argparse.BooleanOptionalAction, default=False,
+                   help="dream the luminance only and keep the photo's colours (YCbCr chroma); "
+                   "--no-keep-colors turns a recorded one off (--like)")
     p.add_argument("--mask", metavar="MASK", help="dream only where this image is white (gray blends, black "
                    "keeps the photo); the photo's shape, any size")
     p.add_argument("--max-size", type=types.option_whole("max_size"), metavar="N",
@@ -109,7 +111,8 @@ def dream_kwargs(a, seed):
         kwargs.update(layers=dict(a.layer) if a.layer else None, objective=objective_name(a),
                       channels=a.channel, neuron=a.neuron, guide=a.guide, class_index=a.class_index)
         if a.guide is not None:  # only then: other runs' settings records stay as they were
-            kwargs["guide_mode"] = a.guide_mode or "gram"
+            a.guide_mode = a.guide_mode or "gram"  # recorded as used, should the default change
+            kwargs["guide_mode"] = a.guide_mode
     if hasattr(a, "init"):
         noise = a.init == "noise"
         kwargs.update(init="noise" if noise else None, size=(a.size or NOISE_SIZE) if noise else a.size)
@@ -117,13 +120,12 @@ def dream_kwargs(a, seed):
     return kwargs
 
 
-def refuse_no_steps(a):
+def refuse_no_steps(a, what="the output would be the photo itself, written as a dream"):
     """--steps 0 would write the photo, only passed through the network's pre- and post-processing,
-    under a dream's name: refused for the commands whose output is a dream (not for zoom, where
-    zooming without dreaming is a movie of its own)."""
+    under a dream's name (or visualize's random start): refused for the commands whose output is a
+    dream (not for zoom, where zooming without dreaming is a movie of its own)."""
     if a.steps == 0:
-        raise NumdreamError("--steps 0 dreams nothing: the output would be the photo itself, written as a "
-                            "dream; give --steps 1 or more")
+        raise NumdreamError(f"--steps 0 dreams nothing: {what}; give --steps 1 or more")
 
 
 def refuse_ignored_options(a):

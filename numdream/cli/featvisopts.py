@@ -4,8 +4,6 @@
     kwargs = visualize_kwargs(args)     # keyword arguments for numdream.visualize (without objective)
     layer = target_layer(args, model)   # --layer, or its pre-ReLU version with --pre-relu
 """
-import argparse
-
 from ..errors import LayerError
 from ..featvis import PARAMS
 from ..nodes import PRE_RELU
@@ -13,26 +11,12 @@ from . import args as types
 from .dreamopts import add_run_options
 
 
-def side_or_size(text):
-    """'224' -> (224, 224); '320x200' -> (320, 200), as (W, H)."""
-    if text.strip().isdigit():
-        side = int(text)
-        if side < 1:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a size: give a side >= 1 (224) or WIDTHxHEIGHT")
-        return side, side
-    try:
-        return types.size(text)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a size: give a side (224) or WIDTHxHEIGHT "
-                                         "(320x200)") from None
-
-
 def add_visualize_options(p, size_default=224, steps_default=512,
                           seed_help="random seed (default: a new one, printed)"):
     """Add the flags of the visualisation loop to argparse parser ``p``."""
     p.add_argument("--pre-relu", action="store_true",
                    help="target the layer before its last ReLU (LAYER:pre_relu), where no channel is dead")
-    p.add_argument("--size", type=side_or_size, default=(size_default, size_default), metavar="SIDE|WxH",
+    p.add_argument("--size", type=types.side_or_size, default=(size_default, size_default), metavar="SIDE|WxH",
                    help=f"image size (default: {size_default})")
     p.add_argument("--steps", type=types.option_whole("steps"), default=steps_default,
                    help=f"Adam steps (default: {steps_default})")

@@ -3,11 +3,11 @@ import sys
 import time
 
 from ..errors import NumdreamError
-from ..gallery import DEFAULT_GALLERY_LAYERS, channel_tiles, contact_sheet, layer_tiles, sheet_layout
+from ..gallery import DEFAULT_GALLERY_LAYERS, channel_tiles, check_sheet_size, contact_sheet, layer_tiles
 from ..images import check_not_input, check_output_path, default_output_path, load_image, sample_path, save_image
 from ..fileio import file_digest
 from ..model import bundled_model_path, load_model
-from ..options import DreamOptions, max_pixels
+from ..options import DreamOptions
 from . import args as types
 from .dreamopts import add_dream_options, dream_kwargs, refuse_no_steps, use_backend
 from .record import make_record, record_text
@@ -31,6 +31,8 @@ def add_parser(sub):
                    help="leave the undreamed photo out of the sheet")
     add_dream_options(p, targets=False, noise=False, seed_help="seed of every tile's dream (default: 0)")
     p.set_defaults(run=run, seed=0, steps=None)  # None: 10 per octave for a photo, 512 for --channels
+    steps = next(action for action in p._actions if action.dest == "steps")
+    steps.help = "gradient-ascent steps per octave, or Adam steps with --channels (default: 10, 512 with --channels)"
 
 
 def _visualize_options(a):
@@ -68,9 +70,9 @@ def run(a):
     check_output_path(output)
     check_not_input(output, source)
     if a.channels is not None:
-        _check_sheet_size(a.channels, a.size[::-1], a.columns)
+        check_sheet_size(a.channels, a.size[::-1], a.columns)
     else:
-        _check_sheet_size(len(a.layer or DEFAULT_GALLERY_LAYERS) + a.original, image.shape[:2], a.columns)
+        check_sheet_size(len(a.layer or DEFAULT_GALLERY_LAYERS) + a.original, image.shape[:2], a.columns)
     model = load_model(a.model)
     start = time.perf_counter()
     if a.channels is not None:
@@ -87,13 +89,3 @@ def run(a):
         print(f"wrote {output} ({len(tiles)} tiles, seed {a.seed}, {time.perf_counter() - start:.1f} s)",
               file=sys.stderr)
     return 0
-
-
-def _check_sheet_size(count, tile_hw, columns):
-    """Refuse a contact sheet larger than twice PIL.Image.MAX_IMAGE_PIXELS, the size above which
-    Pillow refuses to open an image at all: numdream would make a file no one can read back."""
-    (height, width), _, _ = sheet_layout(count, tile_hw, columns)
-    if height * width > 2 * max_pixels():
-        raise NumdreamError(f"a contact sheet of {count} tiles of {tile_hw[1]}x{tile_hw[0]} would be "
-                            f"{width}x{height} pixels, more than the {2 * max_pixels():,} an image may have "
-                            "(twice PIL.Image.MAX_IMAGE_PIXELS); use a smaller photo, --size or fewer tiles")

@@ -30,6 +30,9 @@ def run(a):
     return 0
 
 
+PHOTO_COMMANDS = ("dream", "gallery")  # the commands whose input is a photo
+
+
 def describe(record, name):
     """The record as lines for a person."""
     from . import build_parser  # here, not at the top: the parser imports this module
@@ -55,9 +58,12 @@ def describe(record, name):
     lines.append(f"  backend    {record.get('backend')}")
     if unknown:
         lines.append(f"  (settings this numdream does not know: {', '.join(unknown)})")
-    again = ["numdream", record.get("command", "dream"), "PHOTO"] + flags + [f"--seed={record.get('seed')}"]
-    lines.append("the same settings on another photo: numdream dream --like " + shlex.quote(name) + " PHOTO")
-    lines.append("in full: " + " ".join(shlex.quote(part) for part in again))
+    command = record.get("command", "dream")
+    photo = ["PHOTO"] if command in PHOTO_COMMANDS else []  # visualize and atlas start from noise
+    again = ["numdream", command] + photo + flags + [f"--seed={record.get('seed')}"]
+    if command == "dream":  # --like is a flag of dream
+        lines.append("the same settings on another photo: numdream dream --like " + shlex.quote(name) + " PHOTO")
+    lines.append(("in full: " if photo else "again: ") + " ".join(shlex.quote(part) for part in again))
     return lines
 
 

@@ -5,7 +5,7 @@ the ones on the command line, which win.
 
 A flag given on the command line replaces the recorded one of the same name, and within a
 family of flags that only make sense together (the target: --objective, --channel, --neuron,
---guide, --guide-mode, --class-index; the start: a photo or --init noise --size), one given replaces all
+--guide, --guide-mode, --class-index; the start: a photo, --mask or --init noise --size), one given replaces all
 recorded ones, so the result is what the user asked for, never a mix that is refused.
 """
 import argparse
@@ -16,7 +16,7 @@ from ..fileio import file_digest
 from ..model import bundled_model_path
 from .record import read_record, record_flags
 
-FAMILIES = ({"objective", "channel", "neuron", "guide", "guide_mode", "class_index"}, {"input", "init", "size"},
+FAMILIES = ({"objective", "channel", "neuron", "guide", "guide_mode", "class_index"}, {"input", "init", "size", "mask"},
             {"seed", "seeds"})
 
 
@@ -35,6 +35,11 @@ def argv_like(parser, argv, args):
         if family & given:
             skip |= family
     flags, unknown = record_flags(record, sub, skip)
+    layers = record.get("layers")
+    if "layer" not in skip and "layer" not in record.get("settings", {}) and isinstance(layers, dict):
+        # the default layers, as they were: another numdream or model may default to others
+        flags += [f"--layer={name}:{float(weight)!r}" for name, weight in layers.items()
+                  if isinstance(name, str) and isinstance(weight, (int, float))]
     if "seed" not in skip and isinstance(record.get("seed"), int):
         flags.append(f"--seed={record['seed']}")
     model_file = record.get("model", {}).get("file")

@@ -7,6 +7,7 @@ import numpy
 from PIL import Image
 
 from ..errors import NumdreamError
+from ..imagemeta import read_settings_text
 from ..images import save_image
 from ..movie import write_movie
 from .record import record_text
@@ -15,18 +16,30 @@ GIF_FPS = 10  # frames per second of a GIF of the steps
 
 
 def octave_folder(path):
-    """The folder of --save-octaves: an existing, writable folder, or made (one level) if missing."""
+    """The folder of --save-octaves, checked: an existing folder, or one that can be made (one
+    level) when the first octave is written, so a run refused before its first step leaves none."""
     folder = Path(path)
-    try:
-        if folder.exists() and not folder.is_dir():
-            raise NumdreamError(f"--save-octaves {path!r} is not a folder")
-        if not folder.exists():
-            if not folder.parent.is_dir():
-                raise NumdreamError(f"--save-octaves {path!r}: folder {str(folder.parent)!r} does not exist")
-            folder.mkdir()
-    except OSError as err:
-        raise NumdreamError(f"--save-octaves {path!r}: {err.strerror or err}") from None
+    if folder.exists() and not folder.is_dir():
+        raise NumdreamError(f"--save-octaves {path!r} is not a folder")
+    if not folder.exists() and not folder.parent.is_dir():
+        raise NumdreamError(f"--save-octaves {path!r}: folder {str(folder.parent)!r} does not exist")
     return folder
+
+
+def check_octave_files(folder, stem, count):
+    """Refuse to replace an octave image that numdream did not write: STEM_octaveK.png (K = 1 ..
+    count) may exist only if it holds numdream's settings record (an earlier run's octave)."""
+    for k in range(1, count + 1):
+        path = Path(folder) / f"{stem}_octave{k}.png"
+        if not path.exists():
+            continue
+        try:
+            _, text = read_settings_text(path)
+        except NumdreamError:
+            text = None
+        if not text or '"numdream"' not in text:
+            raise NumdreamError(f"--save-octaves: {str(path)!r} exists and numdream did not write it; "
+                                "choose another folder, or move that file away")
 
 
 class OctaveWriter:
@@ -36,6 +49,10 @@ class OctaveWriter:
         self.folder, self.stem, self.record, self.last_step = Path(folder), stem, record, steps - 1
 
     def write(self, octave, image):
+        try:
+            self.folder.mkdir(exist_ok=True)
+        except OSError as err:
+            raise NumdreamError(f"--save-octaves {str(self.folder)!r}: {err.strerror or err}") from None
         path = self.folder / f"{self.stem}_octave{octave + 1}.png"
         save_image(path, image, settings=record_text(self.record, octave=octave + 1))
 

@@ -31,18 +31,21 @@ FILE_SETTINGS = ("guide", "mask")  # flags that name a file: recorded with its S
 RECORD_LIMIT = 65_000  # characters of a record's text: it fits a JPEG comment
 
 
-def make_record(a, seed, model, model_path, source, command="dream"):
-    """The record (a dict) of a run of ``command`` with parsed flags ``a`` and ``seed``."""
+def make_record(a, seed, model, model_path, source, command="dream", objective=None):
+    """The record (a dict) of a run of ``command`` with parsed flags ``a`` and ``seed``.
+    objective: what the run maximised, in words, when the flags do not name it (visualize, atlas)."""
     settings = {dest: _plain(value) for dest, value in sorted(vars(a).items())
                 if dest not in NOT_SETTINGS and value is not None and not callable(value)}
     layer = getattr(a, "layer", None)
     if hasattr(a, "objective"):  # a command with target flags: --layer NAME[:WEIGHT]
         layers = dict(layer) if layer else model.default_layers()
+    elif isinstance(layer, str):  # visualize and atlas: one --layer
+        layers = {layer: 1.0}
     else:  # the gallery: --layer NAME, one tile each
         layers = {name: 1.0 for name in layer or ()}
     record = {"numdream": __version__, "record": FORMAT, "command": command, "seed": seed,
               "model": {"name": model.name, "file": a.model, "sha256": file_digest(model_path)},
-              "objective": objective_name(a) if hasattr(a, "objective") else "l2",
+              "objective": objective or (objective_name(a) if hasattr(a, "objective") else "l2"),
               "layers": {name: float(weight) for name, weight in layers.items()},
               "settings": settings, "backend": backend.active().__name__,
               "files": {}}
@@ -107,8 +110,12 @@ def record_flags(record, parser, skip=()):
             unknown.append(dest)
             continue
         flag = max(action.option_strings, key=len)
-        if action.nargs == 0:  # a switch (store_true)
-            if value is True:
+        if isinstance(action, argparse.BooleanOptionalAction):  # --keep-colors / --no-keep-colors
+            if isinstance(value, bool):
+                flags.append(action.option_strings[0] if value else action.option_strings[1])
+            continue
+        if action.nargs == 0:  # a switch: given when the recorded value is not its default
+            if isinstance(value, bool) and value != action.default:
                 flags.append(flag)
             continue
         values = value if isinstance(action, argparse._AppendAction) and isinstance(value, list) else [value]
@@ -124,7 +131,9 @@ def flag_text(kind, value):
         return ",".join(str(v) for v in value)
     if kind is types.neuron and isinstance(value, list):
         return ":".join(str(v) for v in value if v is not None)
-    if kind is types.size and isinstance(value, list) and len(value) == 2:
+    if kind is types.channel_ranges and isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    if kind in (types.size, types.side_or_size) and isinstance(value, list) and len(value) == 2:
         return f"{value[0]}x{value[1]}"
     if isinstance(value, float):
         return repr(value)  # the shortest text that reads back as the same float

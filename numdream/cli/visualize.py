@@ -9,12 +9,14 @@ from ..featvis import channel, class_logit, class_probability, diversity, neuron
 from ..featvis.render import stuck, stuck_note
 from ..gallery import contact_sheet
 from ..images import check_output_path, default_output_path, save_image
-from ..model import load_model
-from ..frames import check_frames_folder, claim_frames_folder, frame_path, remove_frames_folder
+from ..model import bundled_model_path, load_model
+from ..frames import (check_frames_folder, claim_frames_folder, frame_path, holds_frames, remove_frames_folder,
+                      replace_frames)
 from ..movie import check_movie_path, require_imageio, write_movie
 from ..nodes import PRE_RELU
 from . import args as types
-from .dreamopts import choose_seed, use_backend
+from .dreamopts import choose_seed, refuse_no_steps, use_backend
+from .record import make_record, record_text
 from .featvisopts import add_visualize_options, target_layer, visualize_kwargs
 
 
@@ -44,7 +46,8 @@ def add_parser(sub):
                    "are replaced)")
     p.add_argument("--gif", metavar="OUT.gif", help="with --every: a GIF of the optimisation")
     p.add_argument("--mp4", metavar="OUT.mp4", help="with --every: an MP4 of the optimisation")
-    p.add_argument("--fps", type=types.number(above=0.0), default=12.0, help="frames per second of --gif/--mp4 (default: 12)")
+    p.add_argument("--fps", type=types.number(above=0.0), default=12.0,
+                   help="frames per second of --gif/--mp4 (default: 12)")
     add_visualize_options(p)
     p.set_defaults(run=run)
 
@@ -101,6 +104,7 @@ def as_one_image(images):
 
 
 def run(a):
+    refuse_no_steps(a, "the output would be the random start image")
     use_backend(a)
     movies = _movies(a)
     model = load_model(a.model)
@@ -115,10 +119,16 @@ def run(a):
     values = []
     settings = dict(command="visualize", objective=repr(objective), batch=a.batch, every=a.every,
                     model=str(a.model or "bundled"), **visualize_kwargs(a, seed))
-    claim = claim_frames_folder(folder, settings, adopt_empty=True, restart=True) if folder else contextlib.nullcontext()
+    # a folder that holds an earlier run's frames is never removed, even if this run stops at step 0;
+    # its frames give way to this run's when the first of them is written (replace_frames)
+    earlier = folder is not None and folder.is_dir() and holds_frames(folder)
+    claim = (claim_frames_folder(folder, settings, adopt_empty=True, restart=True) if folder
+             else contextlib.nullcontext())
     with claim as claimed:
 
         def write_frame(step, images):
+            if earlier and not frames:
+                replace_frames(claimed, settings)
             frames.append(frame_path(claimed, len(frames)))
             save_image(frames[-1], as_one_image(images))
 
@@ -127,10 +137,12 @@ def run(a):
                                callback=write_frame if a.every else None, values=values,
                                **visualize_kwargs(a, seed))
         except BaseException:
-            if claimed is not None and not frames:  # a folder we made for nothing: leave none behind
+            if claimed is not None and not frames and not earlier:  # made for nothing: leave none behind
                 remove_frames_folder(claimed)
             raise
-    save_image(output, as_one_image(images))
+    record = make_record(a, seed, model, a.model or bundled_model_path(), None, command="visualize",
+                         objective=repr(objective))
+    save_image(output, as_one_image(images), settings=record_text(record))
     for path, _ in movies:
         write_movie(path, frames, a.fps)
     if not a.quiet:

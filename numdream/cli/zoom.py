@@ -6,6 +6,7 @@ import time
 
 from ..images import load_image, sample_path
 from ..model import load_model
+from ..dreamplan import shrunk_size
 from ..frames import MAX_FRAMES, check_frames_folder
 from ..movie import FPS_RANGES, check_fps, check_movie_path, check_movie_size, require_ffmpeg, write_movie
 from ..options import noise_size
@@ -63,6 +64,7 @@ def run(a):
     seed = options.pop("seed")
     image = None if a.init == "noise" else load_image(a.input or str(sample_path()))
     hw = image.shape[:2] if image is not None else noise_size(options["size"])[::-1]
+    hw = shrunk_size(hw, options.get("max_size"))  # the frames' size
     for path, _ in movies:
         check_movie_size(path, a.frames, hw)
     model = load_model(a.model)

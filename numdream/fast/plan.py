@@ -4,7 +4,11 @@ A step has the interface of numdream.nodes.NodeStep (``inputs``, ``outputs``,
 ``forward(xs) -> (ys, cache)``, ``backward(dys, cache) -> dxs``) but may compute several graph
 nodes at once. ``fused_plan`` fuses what the readable ops would do in several passes, and is
 checked against the readable plan (one NodeStep per node) in the tests:
-- every convolution runs through numdream.fast.conv (im2col in cache-sized row chunks);
+- every convolution runs through numdream.fast.conv (im2col in cache-sized row chunks), except
+  the stride-1 3x3, 5x5, 1x7 and 7x1 ones, which run through Winograd's minimal filtering
+  (numdream.fast.winograd; winograd.tile_for is the measured per-layer rule, recorded on the
+  step as ``tile``): forward and input gradient both, from weights transformed once per model
+  (the ``transformed`` dict that Model keeps for all its plans, so two target sets share them);
 - a convolution and the ReLU that is its only reader: the ReLU runs in place on the
   convolution's output, and its mask is applied inside the convolution's backward; when a max
   pool is the ReLU's only reader, the ReLU moves after the pool (see ConvStep);
@@ -20,6 +24,7 @@ from ..nodes import NodeStep, spatial_stride, window
 from ..ops import avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward, max_pool2d_forward
 from ..ops.geometry import pair
 from . import conv as fast_conv
+from . import winograd
 from .memory import reuse_freed_memory
 
 ConvStepCache = namedtuple("ConvStepCache", "x_shape stride padding y pool")  # y: the ReLU output, or None
@@ -40,17 +45,33 @@ class ConvStep:
     gradients agree too (where a window's maximum is positive both route it to the same first
     maximum; where it is not, both give 0). The ReLU and its mask then touch the pooled output,
     a quarter of the size, instead of the convolution's.
+
+    The convolution itself runs through Winograd where winograd.tile_for(kernel, stride) gives
+    an output tile (``self.tile``; None: im2col), on ``self.u``, the weights transformed once
+    and kept in ``transformed`` under (conv name, tile, dtype).
     """
 
-    def __init__(self, conv, relu=None, pool=None):
+    def __init__(self, conv, relu=None, pool=None, transformed=None):
         self.conv, self.relu, self.pool = conv, relu, pool
         self.inputs, self.outputs = list(conv.inputs), [(pool or relu or conv).name]
         self.w, self.b = conv.params["w"], conv.params.get("b")
+        self.kernel = tuple(self.w.shape[2:])
+        self.tile = winograd.tile_for(self.kernel, pair(conv.attrs.get("stride", 1)), conv.attrs.get("groups", 1))
+        self.u = None
+        if self.tile is not None:
+            transformed = {} if transformed is None else transformed
+            key = (conv.name, self.tile, str(self.w.dtype))
+            if key not in transformed:
+                transformed[key] = winograd.transform_weights(self.w, self.tile)
+            self.u = transformed[key]
 
     def forward(self, xs):
         x = xs[0]
         _, stride, padding = window(self.conv, x.shape[2:])
-        y = fast_conv.conv2d_forward(x, self.w, self.b, stride, padding)
+        if self.u is not None:
+            y = winograd.conv2d_forward(x, self.u, self.b, padding, self.tile, self.kernel)
+        else:
+            y = fast_conv.conv2d_forward(x, self.w, self.b, stride, padding)
         pool_cache = None
         if self.pool is not None:
             kernel, pool_stride, pool_padding = window(self.pool, y.shape[2:])
@@ -64,6 +85,8 @@ class ConvStep:
         dy = _relu_mask(dys[0], cache.y) if cache.y is not None else dys[0]
         if cache.pool is not None:
             dy = max_pool2d_backward(dy, cache.pool)
+        if self.u is not None:
+            return [winograd.conv2d_backward_input(dy, cache.x_shape, self.u, cache.padding, self.tile, self.kernel)]
         return [fast_conv.conv2d_backward_input(dy, cache.x_shape, self.w, cache.stride, cache.padding)]
 
 
@@ -125,10 +148,12 @@ def _is_pointwise(node):
             and spatial_stride(node) == 1 and node.attrs.get("padding") in ("same", "valid", [0, 0, 0, 0]))
 
 
-def fused_plan(nodes, order, until):
+def fused_plan(nodes, order, until, transformed=None):
     """Steps that compute the nodes named in ``order`` (execution order, input first excluded).
 
-    nodes: {name: Node}; until: names whose values the caller wants, which are never fused away.
+    nodes: {name: Node}; until: names whose values the caller wants, which are never fused away;
+    transformed: {(conv name, tile, dtype): Winograd weights}, filled as needed and reused (a
+    model passes one dict to all its plans, so each conv's weights are transformed once).
     """
     reuse_freed_memory()  # the fast path allocates the same large sizes every step (fast/memory.py)
     readers = {}  # name -> the nodes in ``order`` that read it
@@ -180,7 +205,7 @@ def fused_plan(nodes, order, until):
         elif node.op == "conv2d" and node.attrs.get("groups", 1) == 1:
             relu = fused_relu(node)
             pool = pool_after(relu)
-            step, members = ConvStep(node, relu, pool), [n for n in (node, relu, pool) if n is not None]
+            step, members = ConvStep(node, relu, pool, transformed), [n for n in (node, relu, pool) if n is not None]
         else:
             step, members = NodeStep(node), [node]
         steps.append(step)

@@ -196,6 +196,11 @@ class Objective:
         for _, term in self.terms:
             term.prepare(model, [tuple(s) for s in sizes], batch)
 
+    def prepare_octave(self, model, hw):
+        """The dream loop, before each octave: the terms checked at its size, so a unit placed for
+        the full image that a smaller octave does not have is one line, not an IndexError."""
+        self.prepare(model, hw)
+
     def forward(self, acts):
         """acts: {layer: (N, C, h, w)} -> (value, cache): value = sum of weight * term value."""
         caches, value = [], 0.0

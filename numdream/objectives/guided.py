@@ -16,10 +16,12 @@ class Guide(Objective):
 
     The guide is shown to the network at each octave at that octave's scale (the scale the photo
     has there), so guide and dream features describe things of the same size; Google's rule
-    computes the guide's features once, at the guide's own size, as Google's notebook did.
+    computes the guide's features once, at the guide's own size (within the budget below), as
+    Google's notebook did.
 
     Memory is bounded whatever the sizes: the guide is shrunk to at most ``pixels`` pixels
-    (512 x 512, one tile's worth, by default) before its forward pass, which keeps no tape; the
+    (512 x 512, one tile's worth, by default; a thin strip is cut to it around its centre once its
+    short side is raised to what the layers need) before its forward pass, which keeps no tape; the
     dream is tiled like the other objectives (each tile matched on its own); and the matching
     products are chunked (numdream.guide.CHUNK_ELEMENTS).
     """
@@ -43,10 +45,24 @@ class Guide(Objective):
         strides = [model.layer(name).stride for name in self.layers]
         # each target layer gets at least 3 x 3 positions of the guide, so an interior remains
         self._minimum = max(model.min_input_size(list(self.layers)), 5 * max(strides))
-        base_hw = fit_pixels(self.guide_image.shape[:2], self.pixels)
-        self._base = resize_pixels(self.guide_image, scaled_size(base_hw, 1.0, self._minimum))
+        self._base = self._budgeted(self.guide_image)
         self._shown_hw = None
         self._show_guide(model, self._base.shape[:2])
+
+    def _budgeted(self, image):
+        """uint8 (H, W, 3) -> the guide as the network first sees it: fitted to ``pixels``, its short
+        side raised to what every layer needs, and, if that raise passes the budget again (a guide
+        that is a thin strip), its long side cut to the budget around the centre."""
+        h, w = scaled_size(fit_pixels(image.shape[:2], self.pixels), 1.0, self._minimum)
+        if h * w > self.pixels:
+            axis = 0 if h > w else 1
+            side = max(self._minimum, self.pixels // min(h, w))  # the long side the budget leaves
+            full = image.shape[axis]
+            keep = max(1, round(full * side / max(h, w)))
+            start = (full - keep) // 2
+            image = image[start:start + keep] if axis == 0 else image[:, start:start + keep]
+            h, w = (side, w) if axis == 0 else (h, side)
+        return resize_pixels(image, (h, w))
 
     def prepare_octave(self, model, hw):
         """Before an octave of size hw: show the guide at the scale the photo has there."""

@@ -355,3 +355,89 @@ dy = rng.standard_normal(y.shape).astype(np.float32)
 _, dreaming = timed(lambda: ops.conv2d_backward(dy, cache))
 _, training = timed(lambda: ops.conv2d_backward(dy, cache, weights=True))
 print(f"backward for dx only: {dreaming:.1f} ms; dx, dw and db: {training:.1f} ms")
+
+# %% [markdown]
+# ## A faster convolution: Winograd's minimal filtering
+#
+# im2col spends $k_h k_w$ multiplications per output pixel and per pair of channels: 9 for a 3x3
+# kernel. They are already at the GEMM's speed, so a faster convolution has to do *fewer* of
+# them. Take the 1-D case first: two outputs of a 3-tap correlation,
+#
+# $$y_0 = d_0 g_0 + d_1 g_1 + d_2 g_2, \qquad y_1 = d_1 g_0 + d_2 g_1 + d_3 g_2,$$
+#
+# six multiplications. Winograd's F(2, 3) needs four:
+#
+# $$m_1 = (d_0 - d_2)\, g_0, \quad m_2 = (d_1 + d_2)\, \tfrac{g_0 + g_1 + g_2}{2}, \quad
+#   m_3 = (d_2 - d_1)\, \tfrac{g_0 - g_1 + g_2}{2}, \quad m_4 = (d_1 - d_3)\, g_2,$$
+# $$y_0 = m_1 + m_2 + m_3, \qquad y_1 = m_2 - m_3 - m_4.$$
+#
+# Check $y_0$: $m_2 + m_3 = \tfrac{1}{2}[(d_1 + d_2)(g_0 + g_1 + g_2) + (d_2 - d_1)(g_0 - g_1 + g_2)]
+# = d_1 g_1 + d_2 g_0 + d_2 g_2$, and $m_1$ adds $d_0 g_0 - d_2 g_0$. The sums on $g$ depend only
+# on the weights: a network computes them once, so per tile only the four products remain. Where
+# do they come from? A correlation is a polynomial product in disguise: evaluate at the points
+# $0, 1, -1, \infty$, multiply there (one product per point), interpolate back (Toom-Cook).
+
+# %%
+d, g = rng.standard_normal(4), rng.standard_normal(3)
+direct = np.array([d[0] * g[0] + d[1] * g[1] + d[2] * g[2], d[1] * g[0] + d[2] * g[1] + d[3] * g[2]])
+m1, m4 = (d[0] - d[2]) * g[0], (d[1] - d[3]) * g[2]
+m2, m3 = (d[1] + d[2]) * (g[0] + g[1] + g[2]) / 2, (d[2] - d[1]) * (g[0] - g[1] + g[2]) / 2
+print("by hand, 4 products:", np.array([m1 + m2 + m3, m2 - m3 - m4]), " direct, 6:", direct)
+
+# %% [markdown]
+# In matrix form, $y = A^\top [(G g) \odot (B^\top d)]$: $B^\top$ transforms the input tile,
+# $G$ the kernel, $A^\top$ brings the products back. `numdream.fast.winograd_transforms` builds
+# these matrices exactly, in rational arithmetic, for any output size $m$ and kernel size $r$.
+# In 2-D the same transforms nest, along the rows and along the columns:
+# $Y = A^\top [(G g G^\top) \odot (B^\top d B)] A$. F(2x2, 3x3) computes a 2x2 output from a 4x4
+# tile with 16 products instead of 36; F(4x4, 3x3), which numdream uses, a 4x4 output from a 6x6
+# tile with 36 instead of 144: 2.25 products per output instead of 9.
+
+# %%
+from numdream.fast import winograd
+from numdream.fast import conv as fast_conv
+from numdream.fast.winograd_transforms import matrices
+
+for m in (2, 4):
+    at, gm, bt = matrices(m, 3)                                  # (m, n), (n, 3), (n, n), n = m + 2
+    tile, kernel = rng.standard_normal((m + 2, m + 2)), rng.standard_normal((3, 3))
+    y_tile = at @ ((gm @ kernel @ gm.T) * (bt @ tile @ bt.T)) @ at.T
+    y_direct = ops.conv2d_forward(tile[None, None], kernel[None, None], None)[0][0, 0]
+    print(f"F({m}x{m}, 3x3): {(m + 2) ** 2} products for {m * m} outputs instead of {9 * m * m}; "
+          f"rel_error against conv2d_forward {rel_error(y_tile, y_direct):.1e}")
+
+# %% [markdown]
+# A whole convolution cuts the image into such tiles. The products of one tile position $(i, j)$,
+# summed over the input channels, are a matrix product: $O \times C$ transformed weights times
+# $C \times$ tiles transformed inputs. So the 36 positions of F(4x4) make 36 GEMMs, each with the
+# GEMM's speed, and the transforms before and after are cheap passes over memory. Here it is on
+# two real InceptionV3 layer shapes at 512x512, against numdream's im2col (`numdream.fast.conv`),
+# with the error in float64 and float32. (If Winograd's times come out far above im2col's, other
+# programs hold your cores: Winograd makes about 40 BLAS calls per chunk where im2col makes one,
+# and each multi-threaded call waits for all its threads; `OMP_NUM_THREADS=1` shows the
+# arithmetic's own gain. benchmarks/README.md measures both.)
+
+# %%
+for name, (c, o, hw) in {"conv2d_2 (stem)": (32, 32, 255), "mixed 3x3": (64, 96, 61)}.items():
+    x64, w64 = rng.standard_normal((1, c, hw, hw)), rng.standard_normal((o, c, 3, 3)) / np.sqrt(9 * c)
+    reference, _ = ops.conv2d_forward(x64, w64, None, padding=1)
+    for dtype in (np.float64, np.float32):
+        x, w = x64.astype(dtype), w64.astype(dtype)
+        u = winograd.transform_weights(w, 4)                     # once per model: (36, O, C)
+        y_wino, t_wino = timed(lambda: winograd.conv2d_forward(x, u, None, (1, 1, 1, 1), 4))
+        y_gemm, t_gemm = timed(lambda: fast_conv.conv2d_forward(x, w, None, (1, 1), (1, 1, 1, 1)))
+        print(f"{name:16} {np.dtype(dtype).name}: Winograd {t_wino:6.1f} ms, im2col {t_gemm:6.1f} ms; "
+              f"rel_error {rel_error(y_wino, reference):.1e} (im2col {rel_error(y_gemm, reference):.1e})")
+    print(f"{'':16} multiplications: im2col {9 * o * c * hw * hw / 1e9:.2f} G, "
+          f"Winograd {36 / 16 * o * c * hw * hw / 1e9:.2f} G (+ the transforms' additions)")
+
+# %% [markdown]
+# Four times fewer multiplications does not give four times the speed: the transforms read and
+# write every tile several times, and the tiles overlap (a 6x6 tile for 4x4 outputs), so part of
+# the gain goes to memory traffic. The float32 error is larger than im2col's too: F(4x4)'s
+# matrices hold coefficients up to 8 and fractions like 1/24, which scale the rounding of the
+# sums; F(2x2), whose coefficients are 0 and +-1, stays as accurate as im2col. The input
+# gradient of a stride-1 convolution is itself a stride-1 convolution (flipped kernel, channels
+# swapped), so the same routine serves the backward pass. `numdream.fast.plan` runs every
+# stride-1 3x3, 5x5, 1x7 and 7x1 convolution of a dream this way (benchmarks/README.md has the
+# measured rule and the step times).

@@ -1,0 +1,281 @@
+"""Stride-1 convolution by Winograd's minimal filtering: F(m x m, 3 x 3), m = 2, 4 or 6.
+
+im2col + GEMM spends kh * kw multiplications per output and per (input, output) channel pair:
+9 for a 3x3 kernel. F(m x m, 3 x 3) computes an m x m output tile from an n x n input tile
+(n = m + 2) with n * n: 16 per 4 outputs for F(2x2, 3x3) (2.25x fewer), 36 per 16 for F(4x4,
+3x3) (4x fewer), 64 per 36 for F(6x6, 3x3) (5.1x fewer). Per tile and channel pair they are
+the elementwise product of the transformed kernel U = G g G^T and the transformed input tile
+V = B^T d B; summed over the input channels, that is n * n independent GEMMs (O x C) @ (C x
+tiles), one per position (i, j) in the tile, done here as one ``matmul`` over a stacked axis.
+The output tile is A^T M A. numdream/fast/winograd_transforms.py has the matrices (Lavin &
+Gray 2015), why they look as they do, and where the float32 error comes from.
+
+Which tile: F(4x4, 3x3). F(2x2, 3x3) is exact to float32 rounding but does 1.8x the GEMM
+work of F(4x4) and moves 1.8x the data through its transforms (4 transformed values per
+input pixel against 2.25), so it loses on every InceptionV3 layer; F(6x6, 3x3) does a little
+less of both but doubles the float32 error again for a few percent (benchmarks/README.md).
+
+The GEMMs are the cheap part; the transforms' memory traffic decides whether this wins in
+NumPy. Every transform here is a matmul with a small matrix over a whole stack of tiles, the
+tile position being the outer axis: BT_w @ (nw, everything else) along the width, then
+BT_h @ (nh, everything else) along the height. That is two BLAS passes over the tiles per
+transform, multi-threaded, instead of one NumPy pass per nonzero coefficient (19 for F(4, 3)'s
+B^T, 13 for its A^T: measured 2-3x slower, even with the shared even/odd halves of the +-p
+rows). The width pass of the output transform runs transposed (M^T @ A_w) so that its result
+has the tile's column innermost, which is the layout of y's rows: each of the m output rows
+of a tile row is then one copy of whole rows into y, not m copies with stride m.
+
+The input tiles overlap (n > m), so they are gathered (n * n strided copies, zeros where the
+padding or the last overhanging tile lies, 2.25 values per pixel for F(4x4)) instead of read
+in place. The work is done by tile rows in chunks whose arrays fit one reused scratch buffer
+of bounded size (numdream/fast/workspace.py), as fast/conv.py does for im2col: no allocation
+per layer, bounded memory at any image size, and arrays that stay close to the cache.
+
+The routine serves any F(mh x mw, kh x kw) whose 1-D matrices exist (an axis with a 1-tap
+kernel is not tiled), for the 1x7, 7x1 and 5x5 kernels too (see POINTS).
+
+CuPy: the steps are ``copyto`` into strided views, ``matmul(out=)`` into contiguous scratch
+(cupy.matmul takes out=; an operand may be a transposed view) and one ``einsum`` for the
+weights, all in CuPy. The fused plan (fast/plan.py) takes this path on CuPy too, by the same
+rule; it was measured on the CPU only (on a GPU the separate passes may not pay, which
+benchmarks/gpu_check.py is there to measure).
+
+Threads: each chunk makes about p + mh + 3 BLAS calls (43 for F(4x4, 3x3), the 36 GEMMs of
+the batched matmul among them) where im2col makes one, and every multi-threaded BLAS call
+waits for all its threads. On a machine whose cores other processes keep busy, that wait is
+a scheduler time slice or more per call, and this path loses its gain (benchmarks/README.md).
+"""
+from ..backend import get_array_module
+from .winograd_transforms import backward_matrices, matrices
+from .workspace import scratch
+
+# Scratch elements per chunk of tile rows (tiles, transformed tiles, GEMM output, half-transformed
+# output): 16 MB of float32, like fast/conv.py. Measured for F(4x4) on the InceptionV3 layers at
+# 512x512 (one thread, CPU time, sum of the 3x3 layers): 1.31x the best at 1 MB, 1.06x at 4 MB,
+# best at 8-16 MB, 1.13x at 32 MB, where the arrays no longer stay in the cache.
+SCRATCH_ELEMENTS = 1 << 22
+_ALIGN = 16  # every scratch view starts on a 64-byte boundary (float32), for SIMD and BLAS
+
+
+# The rule measured by benchmarks/bench_winograd.py (benchmarks/README.md): every stride-1
+# convolution with one of these kernels, at every InceptionV3 shape at 512x512 and 1024x768,
+# ran faster through Winograd with this output tile than through im2col, at one thread and at
+# two; stride-2 (benchmarks/polyphase.py) and 1x1 convolutions did not, and stay on im2col.
+# F(4x4) rather than F(6x6) for 3x3: F(6x6) was 1-10 % faster in total but its U is 64 / 9 of
+# w's size against 36 / 9 (8 MB more for InceptionV3, a step's memory may grow 25 % at most)
+# and its float32 error is 1.2-1.5x larger.
+TILE_FOR_KERNEL = {(3, 3): 4, (5, 5): 4, (1, 7): 4, (7, 1): 4}
+
+
+def tile_for(kernel, stride, groups=1):
+    """The output tile m the fast path should use for a conv2d, or None for im2col.
+
+    kernel: (kh, kw); stride: (sh, sw); groups: Caffe's group count (grouped ones stay on im2col).
+    """
+    if tuple(stride) != (1, 1) or groups != 1:
+        return None
+    return TILE_FOR_KERNEL.get(tuple(kernel))
+
+
+def tile_sizes(m, kernel):
+    """Output tile (mh, mw) for ``m`` (int or pair) and kernel (kh, kw): no tiling along a 1-tap axis."""
+    mh, mw = (m, m) if isinstance(m, int) else m
+    kh, kw = kernel
+    return (mh if kh > 1 else 1), (mw if kw > 1 else 1)
+
+
+def transform_weights(w, m):
+    """w: (O, C, kh, kw) -> U: (nh * nw, O, C), U[i * nw + j] = (G_h w G_w^T)[i, j], in w's dtype.
+
+    Done once per model and dtype; computed in float64 so the only rounding is the final cast.
+    m: output tile (int or (mh, mw)); n = m + k - 1 per axis.
+    """
+    xp = get_array_module(w)
+    o, c, kh, kw = w.shape
+    mh, mw = tile_sizes(m, (kh, kw))
+    gh, gw = (xp.asarray(matrices(mm, k)[1]) for mm, k in ((mh, kh), (mw, kw)))
+    u = xp.einsum("ia,ocab,jb->ijoc", gh, w.astype("float64"), gw)
+    return xp.ascontiguousarray(u.reshape(gh.shape[0] * gw.shape[0], o, c).astype(w.dtype))
+
+
+def conv2d_forward(x, U, b, padding, m, kernel=(3, 3)):
+    """Same result as numdream.ops.conv2d_forward with stride 1 (up to rounding).
+
+    x: (N, C, H, W); U: (nh * nw, O, C) from transform_weights(w, m); b: (O,) or None;
+    padding: (top, bottom, left, right), negative values crop; m: the output tile of U.
+    Returns y: (N, O, OH, OW) with OH = H + top + bottom - kh + 1 (no cache: the input
+    gradient needs only shapes and the transformed weights).
+    """
+    return _convolve(x, U, b, padding, tile_sizes(m, kernel), kernel, backward=False)
+
+
+def conv2d_backward_input(dy, x_shape, U, padding, m, kernel=(3, 3)):
+    """Same dx as numdream.ops.conv2d_backward for a stride-1 convolution (up to rounding).
+
+    dy: (N, O, OH, OW); U: the forward's transformed weights, transform_weights(w, m).
+    Returns dx: (N, C, H, W). dx[h] = sum_i dy[h + t - i] w[i]: a stride-1 correlation of dy
+    with the flipped kernel, channels swapped, padded by kh - 1 - t above and kh - 1 - b below,
+    so the forward routine serves. The flipped kernel's transformed weights are U's own,
+    transposed, at permuted and rescaled positions (winograd_transforms.backward_matrices folds
+    both into the transforms), so no second copy of the weights is made or kept.
+    """
+    kh, kw = kernel
+    t, b, l, r = padding
+    padding_back = (kh - 1 - t, kh - 1 - b, kw - 1 - l, kw - 1 - r)
+    dx = _convolve(dy, U.transpose(0, 2, 1), None, padding_back, tile_sizes(m, kernel), kernel, backward=True)
+    if dx.shape[1:] != tuple(x_shape[1:]):
+        raise ValueError(f"winograd: dy of shape {tuple(dy.shape)} with padding {tuple(padding)} "
+                         f"does not come from an input of shape {tuple(x_shape)}")
+    return dx
+
+
+def _convolve(x, U, b, padding, tile, kernel, backward):
+    """conv2d_forward with U: (nh * nw, O, C), possibly a transposed view (backward=True)."""
+    xp = get_array_module(x)
+    n, c, h, width = x.shape
+    (kh, kw), (mh, mw) = kernel, tile
+    at_h, bt_h, at_w, bt_w = _device_matrices(xp, x.dtype, (mh, mw), (kh, kw), backward)
+    nh, nw = bt_h.shape[0], bt_w.shape[0]
+    p, o, uc = U.shape
+    if (p, uc) != (nh * nw, c):
+        raise ValueError(f"winograd: weights of shape {tuple(U.shape)} do not fit F({mh}x{mw}, "
+                         f"{kh}x{kw}) on {c} input channels (expected ({nh * nw}, O, {c}))")
+    t, bo, l, r = padding
+    oh, ow = h + t + bo - kh + 1, width + l + r - kw + 1
+    if oh < 1 or ow < 1:
+        raise ValueError(f"winograd: a {kh}x{kw} kernel does not fit an input of {h}x{width} "
+                         f"with padding {tuple(padding)}")
+    th, tw = -(-oh // mh), -(-ow // mw)  # tiles per column and per row (the last may overhang)
+    y = xp.empty((n, o, oh, ow), dtype=x.dtype)
+    per_row = (2 * p * c + p * o + mh * nw * o) * n * tw  # scratch per tile row, see _chunk
+    rows = max(1, SCRATCH_ELEMENTS // per_row)
+    for r0 in range(0, th, rows):
+        r1 = min(th, r0 + rows)
+        _chunk(xp, x, U, b, y, (r0, r1), (-t, -l), (mh, mw), (at_h, bt_h, at_w, bt_w))
+    return y
+
+
+_device_cache = {}
+
+
+def _device_matrices(xp, dtype, tile, kernel, backward):
+    """(AT_h, BT_h, AT_w, BT_w) as ``xp`` arrays of ``dtype`` (made once per module and dtype)."""
+    key = (xp.__name__, str(dtype), tile, kernel, backward)
+    if key not in _device_cache:
+        mats = []
+        for m, k in zip(tile, kernel):
+            at, _, bt = matrices(m, k)
+            mats += backward_matrices(m, k) if backward else (at, bt)
+        _device_cache[key] = tuple(xp.asarray(a, dtype=dtype) for a in mats)
+    return _device_cache[key]
+
+
+def _chunk(xp, x, U, b, y, tile_rows, origin, tile, mats):
+    """Tile rows [r0, r1) of y (+ b): gather the tiles, transform, GEMM, transform back into y."""
+    (r0, r1), (row0, col0), (mh, mw), (at_h, bt_h, at_w, bt_w) = tile_rows, origin, tile, mats
+    n, c = x.shape[:2]
+    p, o, _ = U.shape
+    nh, nw = bt_h.shape[0], bt_w.shape[0]
+    rows, tw = r1 - r0, -(-y.shape[3] // mw)
+    q, qo = n * c * rows * tw, n * o * rows * tw  # elements per tile position, in and out
+    rows_in = rows * mh + nh - mh  # input rows that the chunk's tiles read
+    parts = _carve(xp, x.dtype, {
+        "a": (p * q,), "b": (p * q,),  # the input's stages, in turn (p * q holds the largest)
+        "m": (p, n, o, rows * tw),  # the GEMM's output; then Y, or the output half-transformed
+        "r": (mh, nw, qo)})
+    a, b_, mm, r = parts["a"], parts["b"], parts["m"], parts["r"]
+
+    # input transform, along the width then along the height: V = B^T d B. Along the width
+    # first, on whole rows: the nw column phases of the chunk's input rows (stride mw), one
+    # matmul with BT_w; then the rows of each tile (row stride mh, contiguous inside) and one
+    # matmul with BT_h. Gathering whole tiles first would copy nh / mh times more with stride.
+    size = nw * n * c * rows_in * tw
+    cols = b_[:size].reshape(nw, n, c, rows_in, tw)
+    _gather_tiles(xp, x, cols[None], (row0 + r0 * mh, col0), (1, mw))
+    half, free = cols, a
+    if nw > 1:
+        half, free = a[:size].reshape(cols.shape), b_
+        xp.matmul(bt_w, cols.reshape(nw, -1), out=half.reshape(nw, -1))
+    v = half
+    if nh > 1:
+        tiles = free[:p * q].reshape(nh, nw, n, c, rows, tw)
+        for ki in range(nh):
+            xp.copyto(tiles[ki], half[:, :, :, ki:ki + mh * (rows - 1) + 1:mh])
+        v = (b_ if free is a else a)[:p * q]  # where half was: consumed by the copies
+        xp.matmul(bt_h, tiles.reshape(nh, nw * q), out=v.reshape(nh, nw * q))
+
+    # one GEMM per tile position, all in one matmul: M[i, j] = U[i, j] @ V[i, j]
+    xp.matmul(U[:, None], v.reshape(p, n, c, rows * tw), out=mm)  # U may be a transposed view
+
+    # output transform, along the height then along the width: Y = A^T M A. The width pass is
+    # computed transposed, Y1[a]^T @ A_w, so that its output has the tile's column b innermost:
+    # (N, O, tile rows, tiles, b) is the layout of y's rows, and each row of the tile is then one
+    # copy of whole contiguous rows instead of mw copies with stride mw. (Width first, on the
+    # larger array, measured the same.)
+    ytiles = mm.reshape(nh, nw * qo)
+    if nh > 1:
+        out = r.reshape(-1)[:mh * nw * qo].reshape(mh, nw * qo)
+        xp.matmul(at_h, ytiles, out=out)
+        ytiles = out
+    if nw > 1:
+        out = mm.reshape(-1)[:mh * qo * mw].reshape(mh, qo, mw)  # M is consumed: its memory is free
+        xp.matmul(ytiles.reshape(mh, nw, qo).transpose(0, 2, 1), at_w.T, out=out)
+        ytiles = out
+    ytiles = ytiles.reshape(mh, n, o, rows, tw * mw)
+    for a in range(mh):  # the bias rides along with the copy into y
+        dst = y[:, :, r0 * mh + a:min(y.shape[2], r1 * mh):mh]
+        src = ytiles[a, :, :, :dst.shape[2], :dst.shape[3]]
+        if b is None:
+            xp.copyto(dst, src)
+        else:
+            xp.add(src, b.reshape(1, o, 1, 1), out=dst)
+
+
+def _gather_tiles(xp, x, out, origin, tile):
+    """out[ki, kj, :, :, i, j] = x[:, :, row0 + i*mh + ki, col0 + j*mw + kj], 0 outside x (the padding).
+
+    x: (N, C, H, W); out: (nh, nw, N, C, rows, tiles per row).
+    """
+    (row0, col0), (mh, mw), (h, w) = origin, tile, x.shape[2:]
+    nh, nw, _, _, rows, tw = out.shape
+    for ki in range(nh):
+        i0, i1 = _inside(row0 + ki, mh, h, rows)
+        for kj in range(nw):
+            j0, j1 = _inside(col0 + kj, mw, w, tw)
+            dst = out[ki, kj]
+            if i1 <= i0 or j1 <= j0:
+                dst[...] = 0
+                continue
+            for region in (dst[:, :, :i0], dst[:, :, i1:], dst[:, :, i0:i1, :j0], dst[:, :, i0:i1, j1:]):
+                if region.size:
+                    region[...] = 0
+            top, left = row0 + ki + i0 * mh, col0 + kj + j0 * mw
+            xp.copyto(dst[:, :, i0:i1, j0:j1],
+                      x[:, :, top:top + mh * (i1 - i0 - 1) + 1:mh, left:left + mw * (j1 - j0 - 1) + 1:mw])
+
+
+def _inside(start, step, size, count):
+    """The range [i0, i1) of i < count with 0 <= start + i * step < size."""
+    i0 = max(0, -(start // step)) if start < 0 else 0
+    i1 = min(count, -(-(size - start) // step))
+    return i0, max(i0, i1)
+
+
+def _carve(xp, dtype, shapes):
+    """Views of one scratch buffer, one per named shape (None: not needed), each aligned."""
+    sizes = {}
+    for name, shape in shapes.items():
+        if shape is not None:
+            size = 1
+            for s in shape:
+                size *= s
+            sizes[name] = -(-size // _ALIGN) * _ALIGN
+    buf = scratch(xp, (sum(sizes.values()),), dtype)
+    out, start = {}, 0
+    for name, size in sizes.items():
+        count = 1
+        for s in shapes[name]:
+            count *= s
+        out[name] = buf[start:start + count].reshape(shapes[name])
+        start += size
+    return out

@@ -1,0 +1,95 @@
+"""The fused plan routes stride-1 3x3, 5x5, 1x7 and 7x1 convolutions through Winograd
+(numdream/fast/winograd.py), and a fused model still computes what fuse=False computes.
+
+float64: forward and input gradient within 1e-10 of the readable ops (measured 1.2e-14).
+float32, against the float64 readable ops, on the bundled photo at 160x128, mixed3 + mixed5:
+relative L2 error at most FLOAT32_BOUND. Measured: Winograd 1.6e-6 (mixed3), 3.0e-6 (mixed5),
+4.0e-6 (dx); the same plan on im2col 4.9e-7, 6.0e-7, 8.0e-7. F(4x4)'s larger transform
+coefficients cost about 5x im2col's rounding error over the whole network (per layer, the
+bounds of tests/test_winograd.py), far below a pixel level of the dream.
+"""
+import numpy as np
+import pytest
+from PIL import Image
+
+from numdream import load_image, load_model
+from numdream.fast import winograd
+from numdream.fast.plan import ConvStep
+from numdream.gradcheck import rel_error, rel_l2_error
+from numdream.images import sample_path
+from numdream.nodes import spatial_stride
+
+UNTIL = ["mixed3", "mixed5"]
+FLOAT32_BOUND = 1e-5
+WINOGRAD_KERNELS = {(3, 3), (5, 5), (1, 7), (7, 1)}
+
+
+def _step(model, x):
+    acts, tape = model.forward(x, UNTIL)
+    return acts, model.backward(dict(acts), tape)  # L2 objective: dL/d(act) = act
+
+
+def _photo():
+    return np.asarray(Image.fromarray(load_image(sample_path())).resize((160, 128)))
+
+
+@pytest.fixture(scope="module")
+def fused32():
+    return load_model()
+
+
+def test_the_plan_records_winograd_for_stride_1_kernels_and_im2col_for_the_rest(fused32):
+    convs = [s for s in fused32._plan(UNTIL) if isinstance(s, ConvStep)]
+    routed = {}
+    for step in convs:
+        kernel, stride = step.kernel, spatial_stride(step.conv)
+        expected = 4 if kernel in WINOGRAD_KERNELS and stride == 1 else None
+        assert step.tile == expected, (step.conv.name, kernel, stride)
+        assert (step.u is None) == (expected is None)
+        if step.tile is not None:
+            nh, nw = (kernel[0] + 3 if kernel[0] > 1 else 1), (kernel[1] + 3 if kernel[1] > 1 else 1)
+            assert step.u.shape == (nh * nw,) + tuple(step.w.shape[:2]) and step.u.dtype == np.float32
+            routed[kernel] = routed.get(kernel, 0) + 1
+    assert routed == {(3, 3): 10, (5, 5): 3, (1, 7): 6, (7, 1): 6}  # every such layer up to mixed5
+    assert any(s.tile is None and spatial_stride(s.conv) == 2 for s in convs)  # stride 2 stays on im2col
+
+
+def test_winograd_runs_forward_and_input_gradient_of_the_routed_steps(fused32, monkeypatch):
+    calls = []
+    for name in ("conv2d_forward", "conv2d_backward_input"):
+        real = getattr(winograd, name)
+        monkeypatch.setattr(winograd, name, lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k))
+    routed = sum(1 for s in fused32._plan(UNTIL) if isinstance(s, ConvStep) and s.tile is not None)
+    _step(fused32, fused32.preprocess(np.zeros((96, 96, 3), np.uint8)))
+    assert calls.count("conv2d_forward") == routed and calls.count("conv2d_backward_input") == routed
+
+
+def test_weights_are_transformed_once_per_model_and_shared_by_its_plans(monkeypatch):
+    model, made = load_model(), []
+    real = winograd.transform_weights
+    monkeypatch.setattr(winograd, "transform_weights", lambda w, m: made.append(w.shape) or real(w, m))
+    a, b = model._plan(["mixed5"]), model._plan(["mixed3", "mixed5"])
+    assert len(made) == 25  # the 25 routed layers, once, though two plans hold them
+    ua = {s.conv.name: s.u for s in a if isinstance(s, ConvStep) and s.u is not None}
+    assert all(s.u is ua[s.conv.name] for s in b if isinstance(s, ConvStep) and s.u is not None)
+
+
+@pytest.mark.slow
+def test_fused_float64_equals_the_readable_ops_within_1e10():
+    fused, plain = load_model(dtype=np.float64), load_model(dtype=np.float64, fuse=False)
+    x = fused.preprocess(_photo())
+    (a, da), (b, db) = _step(fused, x), _step(plain, x)
+    assert any(isinstance(s, ConvStep) and s.tile for s in fused._plan(UNTIL))
+    for u in UNTIL:
+        assert rel_error(a[u], b[u]) <= 1e-10
+    assert rel_error(da, db) <= 1e-10
+
+
+@pytest.mark.slow
+def test_fused_float32_within_the_documented_bound(fused32):
+    plain = load_model(dtype=np.float64, fuse=False)
+    (a, da), (b, db) = _step(fused32, fused32.preprocess(_photo())), _step(plain, plain.preprocess(_photo()))
+    assert da.dtype == np.float32
+    for u in UNTIL:
+        assert rel_l2_error(a[u], b[u]) <= FLOAT32_BOUND
+    assert rel_l2_error(da, db) <= FLOAT32_BOUND
