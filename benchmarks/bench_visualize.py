@@ -33,7 +33,7 @@ from numdream.featvis.netinput import model_input_forward  # noqa: E402
 from numdream.featvis.pipeline import pipeline_forward  # noqa: E402
 from numdream.images import load_image  # noqa: E402
 from numdream.model import bundled_model_path, load_model  # noqa: E402
-from numdream.movie import frame_path  # noqa: E402
+from numdream.frames import frame_path  # noqa: E402
 
 CHANNELS = {"mixed2": [3, 40, 77, 114, 151, 188, 225, 262],
             "mixed4": [12, 97, 190, 283, 376, 469, 562, 655],

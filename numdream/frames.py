@@ -107,7 +107,7 @@ def array_digest(array):
 # ---- the frames folder ---------------------------------------------------------------------------
 
 @contextlib.contextmanager
-def claim_frames_folder(folder, settings, adopt_empty=False):
+def claim_frames_folder(folder, settings, adopt_empty=False, restart=False):
     """Make (or reopen) numdream's frames folder ``folder`` for a run with ``settings`` (a
     JSON-able dict), locked for the run; yields Path(folder).
 
@@ -117,6 +117,11 @@ def claim_frames_folder(folder, settings, adopt_empty=False):
     frames takes the new ones). Anything else is one NumdreamError line, and nothing in the folder is touched.
     adopt_empty: also take an existing empty folder (and mark it): zoom's folder is one the user
     names, and may have made for the frames; an empty folder holds nothing to lose.
+    restart: for a run that never resumes (visualize's --every frames): frames that an earlier run
+    of the same command (settings["command"]) left are accepted whatever their settings, and the
+    run calls replace_frames before its first frame, so running a command again needs no new
+    folder, and a run stopped before its first frame leaves the earlier frames as they were.
+    Frames another command made are still refused.
     """
     folder = Path(folder)
     settings = json.loads(json.dumps(settings))  # tuples become lists, as they read back
@@ -127,13 +132,23 @@ def claim_frames_folder(folder, settings, adopt_empty=False):
     try:
         record = folder / SETTINGS_NAME
         if not made and holds_frames(folder):  # any frame: an atlas makes its tiles in any order
-            _compare(folder, _read_record(folder), settings)
+            old = _read_record(folder)
+            if not (restart and old.get("command") == settings.get("command")):
+                _compare(folder, old, settings)
         else:
             with atomic_write(record) as tmp:
                 Path(tmp).write_text(json.dumps(settings, indent=1), encoding="utf-8")
         yield folder
     finally:
         os.close(lock)  # drops the flock
+
+
+def replace_frames(folder, settings):
+    """Delete the frames in ``folder`` (numdream's own files only; claimed with restart=True) and
+    record ``settings`` for the frames that take their place. Call it inside claim_frames_folder."""
+    _remove_frames(folder)
+    with atomic_write(folder / SETTINGS_NAME) as tmp:
+        Path(tmp).write_text(json.dumps(json.loads(json.dumps(settings)), indent=1), encoding="utf-8")
 
 
 def check_frames_folder(folder, adopt_empty=False):
@@ -157,14 +172,19 @@ def remove_frames_folder(folder):
     settings record, the lock), then the folder if it is left empty; a file someone else put
     there stays, and so does the folder around it. Call it inside claim_frames_folder."""
     folder = Path(folder)
-    ours = lambda name: FRAME_PATTERN.fullmatch(name) or name == SETTINGS_NAME  # noqa: E731
+    _remove_frames(folder, with_record=True)
+    os.unlink(folder / LOCK_NAME)  # last: a run that opens it now finds it gone once locked
+    with contextlib.suppress(OSError):
+        os.rmdir(folder)  # only if empty
+
+
+def _remove_frames(folder, with_record=False):
+    """Delete the frames in ``folder`` and their temp files (and the settings record if asked)."""
+    ours = lambda name: FRAME_PATTERN.fullmatch(name) or (with_record and name == SETTINGS_NAME)  # noqa: E731
     for entry in os.scandir(folder):
         target = temp_target(entry.name)
         if (ours(entry.name) or (target and ours(target))) and not entry.is_dir(follow_symlinks=False):
             os.unlink(entry.path)
-    os.unlink(folder / LOCK_NAME)  # last: a run that opens it now finds it gone once locked
-    with contextlib.suppress(OSError):
-        os.rmdir(folder)  # only if empty
 
 
 def remove_frame_temps(folder):

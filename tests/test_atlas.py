@@ -25,6 +25,19 @@ def tiny_h5(tmp_path_factory):
     return write_tiny_model(tmp_path_factory.mktemp("model") / "tiny.h5")
 
 
+def test_an_interrupted_atlas_closes_its_progress_bar_first(tiny, tmp_path, capsys):
+    """Ctrl-C must not leave the bar open: closed later (when the traceback is freed), it printed
+    itself again after the CLI's 'numdream: interrupted' line."""
+    from tqdm import tqdm
+
+    def stop(i):
+        raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt) as caught:  # kept: its traceback holds the bar, as the CLI's does
+        atlas_tiles("mixed", range(3), tmp_path / "cut", model=tiny, progress=True, on_tile=stop, **OPTIONS)
+    assert not [bar for bar in list(tqdm._instances) if bar.desc == "atlas"] and caught.traceback
+    assert capsys.readouterr().err.endswith("\n")  # the bar's last line is finished before the next message
+
+
 def test_tiles_are_the_visualisations_of_each_channel(tiny, tmp_path):
     tiles, labels = atlas_tiles("mixed:pre_relu", [4, 0, 9], tmp_path / "t", model=tiny, progress=False, **OPTIONS)
     assert labels == ["#4 mixed:pre_relu", "#0 mixed:pre_relu", "#9 mixed:pre_relu"]

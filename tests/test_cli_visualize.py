@@ -55,6 +55,42 @@ def test_every_k_steps_writes_frames_and_a_gif(tiny_h5, tmp_path, capsys):
     assert len(imageio.mimread(gif)) == 4
 
 
+def test_an_interrupted_visualisation_closes_its_progress_bar(capsys):
+    from tqdm import tqdm
+
+    def stop(step, images):
+        raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt) as caught:  # kept: its traceback holds the bar, as the CLI's does
+        visualize(channel("mixed", 1), model=Model(tiny_spec()), size=24, steps=6, every=1, callback=stop)
+    assert not [bar for bar in list(tqdm._instances) if bar.desc == "visualising"] and caught.traceback
+
+
+def test_the_same_command_run_again_replaces_its_own_frames(tiny_h5, tmp_path, capsys):
+    """A visualisation does not resume: run again (a new seed, other --every), it starts over, and
+    the frames of the run before, numdream's own, give way to the new ones instead of a refusal."""
+    out = tmp_path / "v.png"
+    for every, count in (("2", 4), ("3", 3)):  # steps 0, 2, 4, 6, then 0, 3, 6
+        code, _, err = run_cli(["visualize", "--model", tiny_h5, "--layer", "top", "--neuron", "1", "--every", every,
+                                "-o", out, *QUICK], capsys)
+        assert (code, err) == (0, "")
+        frames = sorted((tmp_path / "v_steps").glob("frame_*.png"))
+        assert [f.name for f in frames] == [f"frame_{i:05d}.png" for i in range(count)]
+        assert np.array_equal(pixels(frames[-1]), pixels(out))
+    assert '"every": 3' in (tmp_path / "v_steps" / "numdream-frames.json").read_text()
+
+
+def test_frames_another_command_made_are_refused_untouched(tiny_h5, tmp_path, capsys):
+    tiles = tmp_path / "sheet_tiles"
+    code, _, _ = run_cli(["atlas", "--model", tiny_h5, "--layer", "mixed", "--channels", "1", "--tiles", tiles,
+                          "-o", tmp_path / "sheet.png", *QUICK], capsys)
+    assert code == 0
+    before = snapshot(tiles / "frame_00000.png")
+    code, out, err = run_cli(["visualize", "--model", tiny_h5, "--layer", "mixed", "--channel", "1", "--every", "2",
+                              "--frames", tiles, "-o", tmp_path / "v.png", *QUICK], capsys)
+    assert_one_line_error(code, out, err, "visualize", "holds frames made with other settings")
+    assert snapshot(tiles / "frame_00000.png") == before and not (tmp_path / "v.png").exists()
+
+
 def test_default_output_name_never_overwrites(tiny_h5, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "mixed_pre_relu_4.png").write_bytes(b"mine")

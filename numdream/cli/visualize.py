@@ -10,7 +10,8 @@ from ..featvis.render import stuck, stuck_note
 from ..gallery import contact_sheet
 from ..images import check_output_path, default_output_path, save_image
 from ..model import bundled_model_path, load_model
-from ..frames import check_frames_folder, claim_frames_folder, frame_path, holds_frames, remove_frames_folder
+from ..frames import (check_frames_folder, claim_frames_folder, frame_path, holds_frames, remove_frames_folder,
+                      replace_frames)
 from ..movie import check_movie_path, require_imageio, write_movie
 from ..nodes import PRE_RELU
 from . import args as types
@@ -41,10 +42,12 @@ def add_parser(sub):
     p.add_argument("--every", type=types.whole(1), metavar="K",
                    help="also write the image every K steps into FRAMES (see --frames)")
     p.add_argument("--frames", metavar="DIR", help="folder of the --every images (default: OUTPUT_steps beside "
-                   "the output; a new or empty folder, or one numdream made)")
+                   "the output; a new or empty folder, or the folder of an earlier visualize, whose frames "
+                   "are replaced)")
     p.add_argument("--gif", metavar="OUT.gif", help="with --every: a GIF of the optimisation")
     p.add_argument("--mp4", metavar="OUT.mp4", help="with --every: an MP4 of the optimisation")
-    p.add_argument("--fps", type=types.number(above=0.0), default=12.0, help="frames per second of --gif/--mp4")
+    p.add_argument("--fps", type=types.number(above=0.0), default=12.0,
+                   help="frames per second of --gif/--mp4 (default: 12)")
     add_visualize_options(p)
     p.set_defaults(run=run)
 
@@ -116,12 +119,16 @@ def run(a):
     values = []
     settings = dict(command="visualize", objective=repr(objective), batch=a.batch, every=a.every,
                     model=str(a.model or "bundled"), **visualize_kwargs(a, seed))
-    # a folder that holds an earlier run's frames is never removed, even if this run stops at step 0
+    # a folder that holds an earlier run's frames is never removed, even if this run stops at step 0;
+    # its frames give way to this run's when the first of them is written (replace_frames)
     earlier = folder is not None and folder.is_dir() and holds_frames(folder)
-    claim = claim_frames_folder(folder, settings, adopt_empty=True) if folder else contextlib.nullcontext()
+    claim = (claim_frames_folder(folder, settings, adopt_empty=True, restart=True) if folder
+             else contextlib.nullcontext())
     with claim as claimed:
 
         def write_frame(step, images):
+            if earlier and not frames:
+                replace_frames(claimed, settings)
             frames.append(frame_path(claimed, len(frames)))
             save_image(frames[-1], as_one_image(images))
 

@@ -94,25 +94,25 @@ def _make_tiles(folder, layer, channels, model, model_path, workers, scheduler, 
                 stuck_channels, options):
     tiles = {i: _done(folder, i) for i in range(len(channels))}
     todo = [i for i, tile in tiles.items() if tile is None]
-    bar = tqdm(total=len(channels), initial=len(channels) - len(todo), desc="atlas", unit="tile",
-               file=sys.stderr, disable=not progress)
-    if workers or scheduler:
-        failed = _on_dask(folder, todo, layer, channels, model_path, backend_name, options, workers, scheduler, bar,
-                          stuck_channels)
-        if failed:
-            bar.close()
-            raise NumdreamError(f"{len(failed)} of {len(todo)} tiles failed (the others are saved; run again "
-                                f"to retry), first: channel {channels[failed[0][0]]}: {failed[0][1]}")
-        tiles.update({i: load_image(frame_path(folder, i)) for i in todo})
-    else:
-        for i in todo:
-            tiles[i], zero = make_tile(folder, i, layer, channels[i], model, options)
-            if zero:
-                stuck_channels.append(channels[i])
-            bar.update()
-            if on_tile is not None:
-                on_tile(i)
-    bar.close()
+    # a with block: on Ctrl-C or an error the bar is closed now, before the CLI prints its one line
+    # (left to the garbage collector, it drew itself again after that line)
+    with tqdm(total=len(channels), initial=len(channels) - len(todo), desc="atlas", unit="tile",
+              file=sys.stderr, disable=not progress) as bar:
+        if workers or scheduler:
+            failed = _on_dask(folder, todo, layer, channels, model_path, backend_name, options, workers, scheduler,
+                              bar, stuck_channels)
+            if failed:
+                raise NumdreamError(f"{len(failed)} of {len(todo)} tiles failed (the others are saved; run again "
+                                    f"to retry), first: channel {channels[failed[0][0]]}: {failed[0][1]}")
+            tiles.update({i: load_image(frame_path(folder, i)) for i in todo})
+        else:
+            for i in todo:
+                tiles[i], zero = make_tile(folder, i, layer, channels[i], model, options)
+                if zero:
+                    stuck_channels.append(channels[i])
+                bar.update()
+                if on_tile is not None:
+                    on_tile(i)
     return [tiles[i] for i in range(len(channels))], [tile_label(layer, c) for c in channels]
 
 

@@ -136,16 +136,18 @@ def render(model, objective, settings, progress=True, every=None, callback=None,
     state = adam_init([params])
     bar = tqdm(total=settings.steps, desc="visualising", unit="step", file=sys.stderr,
                disable=not progress, leave=False)
-    for step in range(settings.steps):
-        value, dparams, image = render_gradient(model, objective, params, settings, rng)
-        if values is not None:
-            values.append(value)
-        if callback is not None and every and step % every == 0:
-            callback(step, image)
-        adam_step([params], [-dparams], state, lr=settings.lr)  # climb: descend on minus the gradient
-        bar.set_postfix(objective=f"{value:.4g}")
-        bar.update()
-    bar.close()
+    try:  # closed on Ctrl-C too, before the CLI's one line (the garbage collector would draw it after)
+        for step in range(settings.steps):
+            value, dparams, image = render_gradient(model, objective, params, settings, rng)
+            if values is not None:
+                values.append(value)
+            if callback is not None and every and step % every == 0:
+                callback(step, image)
+            adam_step([params], [-dparams], state, lr=settings.lr)  # climb: descend on minus the gradient
+            bar.set_postfix(objective=f"{value:.4g}")
+            bar.update()
+    finally:
+        bar.close()
     image, _ = image_forward(params, settings.hw, settings.param, settings.decorrelate, settings.decay)
     if callback is not None and every:
         callback(settings.steps, image)
