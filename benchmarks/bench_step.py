@@ -23,7 +23,6 @@ from common import conv_flops, gemm_peak, machine
 
 import torch  # noqa: E402  (after common, which sets up sys.path)
 
-from numdream.fast import winograd  # noqa: E402
 from numdream.model import bundled_model_path, load_model  # noqa: E402
 from numdream.modelfile import read_model  # noqa: E402
 from torch_inception import TorchInception  # noqa: E402
@@ -45,15 +44,8 @@ def time_alternately(steps, repeats):
 
 
 def im2col_model():
-    """load_model() whose fused plan for UNTIL has every convolution on im2col: the plan is
-    built (by a first forward) while winograd's rule is empty, and kept by the model."""
-    model, rule = load_model(), dict(winograd.TILE_FOR_KERNEL)
-    winograd.TILE_FOR_KERNEL.clear()
-    try:
-        model.forward(model.preprocess(numpy.zeros((299, 299, 3), numpy.uint8)), UNTIL, keep_tape=False)
-    finally:
-        winograd.TILE_FOR_KERNEL.update(rule)
-    return model
+    """The fused plan with every convolution on im2col (the plan before Winograd)."""
+    return load_model(winograd=False)
 
 
 def main():
@@ -64,7 +56,7 @@ def main():
     args = parser.parse_args()
     threads = int(os.environ.get("OMP_NUM_THREADS", os.cpu_count()))
     torch.set_num_threads(threads)
-    model, plain = load_model(), im2col_model()
+    model, plain = load_model(winograd=True), im2col_model()
     twin = TorchInception(read_model(bundled_model_path()))
     peak = gemm_peak()
     print(f"machine: {machine()}; threads: {threads}; torch {torch.__version__}")

@@ -164,7 +164,7 @@ def run(xp, quick):
     start = time.perf_counter()
     rows = [(name, err, "float64", err <= TOL["float64"]) for name, err in api_checks(xp)]
     rows += [(name, err, dtype, err <= TOL[dtype]) for name, err, dtype in op_checks(xp, quick) + kernel_checks(xp)]
-    host, device = on("numpy", load_model), on("cupy", load_model)
+    host, device = on("numpy", load_model, winograd=True), on("cupy", load_model, winograd=True)
     photo = load_image(sample_path())
     small = photo[::4, ::4] if quick else photo[::2, ::2]
     dx_h = on("numpy", lambda: step(host, host.preprocess(small)))

@@ -34,7 +34,7 @@ def main(engine, size):
     w, h = (int(v) for v in size.split("x"))
     image = numpy.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=numpy.uint8)
     from numdream.model import bundled_model_path, load_model
-    model = load_model()
+    model = load_model(winograd=engine != "im2col")  # im2col: the fused plan before Winograd
     x = model.preprocess(image)
     if engine == "torch":
         import torch
@@ -47,9 +47,6 @@ def main(engine, size):
         def step():
             return twin.step(xt, ["mixed5"])
     else:
-        if engine == "im2col":  # the fused plan before Winograd: its rule empty when the plan is built
-            from numdream.fast import winograd
-            winograd.TILE_FOR_KERNEL.clear()
 
         def step():
             acts, tape = model.forward(x, ["mixed5"])

@@ -35,7 +35,7 @@ def dream_with(rule, image, seed, **options):
     winograd.TILE_FOR_KERNEL.clear()
     winograd.TILE_FOR_KERNEL.update(rule)
     try:
-        model = load_model()
+        model = load_model(winograd=True)
         start = time.perf_counter()
         out = dream(image, model=model, seed=seed, progress=False, **options)
         routed = sum(1 for plan in model._plans.values() for s in plan if getattr(s, "tile", None))

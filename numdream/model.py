@@ -20,6 +20,7 @@ import numpy
 from . import backend, modelfile, nodes
 from .errors import LayerError, NumdreamError
 from .fast.plan import fused_plan
+from .fast.winograd import default_on
 
 BUNDLED = "inception_v3.h5"
 
@@ -45,13 +46,14 @@ def bundled_model_path():
         return str(Path(__file__).resolve().parent.parent / "weights" / BUNDLED)
 
 
-def load_model(path=None, dtype=numpy.float32, fuse=True):
+def load_model(path=None, dtype=numpy.float32, fuse=True, winograd=None):
     """Read and validate a model file (the bundled InceptionV3 when path is None).
 
     fuse: run the fused plan of numdream.fast (default), or False for the readable ops one node
-    at a time (same values; what a student steps through).
+    at a time (same values; what a student steps through). winograd: whether the fused plan runs
+    its stride-1 convolutions through Winograd (None: numdream.fast.winograd.default_on decides).
     """
-    return Model(modelfile.read_model(path or bundled_model_path()), dtype=dtype, fuse=fuse)
+    return Model(modelfile.read_model(path or bundled_model_path()), dtype=dtype, fuse=fuse, winograd=winograd)
 
 
 class Tape:
@@ -75,7 +77,7 @@ class Model:
     fuse=False runs every node through the readable ops of numdream.ops, one by one.
     """
 
-    def __init__(self, spec, dtype=numpy.float32, fuse=True):
+    def __init__(self, spec, dtype=numpy.float32, fuse=True, winograd=None):
         self.spec = spec
         self.name = spec.name
         self.dtype = numpy.dtype(dtype)
@@ -94,6 +96,7 @@ class Model:
         self.mean = numpy.asarray(pre["mean"], dtype=numpy.float64).reshape(3)
         self.scale = float(pre["scale"])  # network input units per 0-255 pixel unit
         self.fuse = fuse  # False: run every node through the readable ops, one by one
+        self.winograd = default_on() if winograd is None else bool(winograd)  # fused plan only
         self._plans = {}
         self._transformed = {}  # Winograd weights of the fused plans' convolutions (fast/plan.py)
 
@@ -262,10 +265,10 @@ class Model:
 
     def _plan(self, until):
         """The steps for these targets (cached: fusing stacks weights once per target set)."""
-        key = (tuple(sorted(until)), self.fuse)
+        key = (tuple(sorted(until)), self.fuse, self.winograd)
         if key not in self._plans:
             order = [n for n in self.needed(until) if n != self._input]
-            self._plans[key] = (fused_plan(self.nodes, order, set(until), self._transformed) if self.fuse
+            self._plans[key] = (fused_plan(self.nodes, order, set(until), self._transformed, self.winograd) if self.fuse
                                 else [nodes.NodeStep(self.nodes[name]) for name in order])
         return self._plans[key]
 

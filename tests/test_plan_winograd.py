@@ -35,7 +35,7 @@ def _photo():
 
 @pytest.fixture(scope="module")
 def fused32():
-    return load_model()
+    return load_model(winograd=True)
 
 
 def test_the_plan_records_winograd_for_stride_1_kernels_and_im2col_for_the_rest(fused32):
@@ -65,7 +65,7 @@ def test_winograd_runs_forward_and_input_gradient_of_the_routed_steps(fused32, m
 
 
 def test_weights_are_transformed_once_per_model_and_shared_by_its_plans(monkeypatch):
-    model, made = load_model(), []
+    model, made = load_model(winograd=True), []
     real = winograd.transform_weights
     monkeypatch.setattr(winograd, "transform_weights", lambda w, m: made.append(w.shape) or real(w, m))
     a, b = model._plan(["mixed5"]), model._plan(["mixed3", "mixed5"])
@@ -76,7 +76,7 @@ def test_weights_are_transformed_once_per_model_and_shared_by_its_plans(monkeypa
 
 @pytest.mark.slow
 def test_fused_float64_equals_the_readable_ops_within_1e10():
-    fused, plain = load_model(dtype=np.float64), load_model(dtype=np.float64, fuse=False)
+    fused, plain = load_model(dtype=np.float64, winograd=True), load_model(dtype=np.float64, fuse=False)
     x = fused.preprocess(_photo())
     (a, da), (b, db) = _step(fused, x), _step(plain, x)
     assert any(isinstance(s, ConvStep) and s.tile for s in fused._plan(UNTIL))
@@ -93,3 +93,19 @@ def test_fused_float32_within_the_documented_bound(fused32):
     for u in UNTIL:
         assert rel_l2_error(a[u], b[u]) <= FLOAT32_BOUND
     assert rel_l2_error(da, db) <= FLOAT32_BOUND
+
+
+@pytest.mark.parametrize("environ, on", [
+    ({}, False), ({"OMP_NUM_THREADS": "2"}, False),                 # BLAS on two threads: a busy machine would stall it
+    ({"OPENBLAS_NUM_THREADS": "1"}, True), ({"OMP_NUM_THREADS": "1"}, True),
+    ({"NUMDREAM_WINOGRAD": "1"}, True), ({"NUMDREAM_WINOGRAD": "off", "OMP_NUM_THREADS": "1"}, False),
+])
+def test_winograd_is_on_by_default_only_where_blas_runs_one_thread(environ, on):
+    assert winograd.default_on(environ) is on
+
+
+def test_load_model_takes_winograd_and_the_plan_follows(monkeypatch):
+    monkeypatch.setenv("NUMDREAM_WINOGRAD", "0")
+    assert load_model().winograd is False and load_model(winograd=True).winograd is True
+    plain = load_model(winograd=False)
+    assert all(s.tile is None for s in plain._plan(UNTIL) if isinstance(s, ConvStep))

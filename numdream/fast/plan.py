@@ -51,12 +51,13 @@ class ConvStep:
     and kept in ``transformed`` under (conv name, tile, dtype).
     """
 
-    def __init__(self, conv, relu=None, pool=None, transformed=None):
+    def __init__(self, conv, relu=None, pool=None, transformed=None, use_winograd=True):
         self.conv, self.relu, self.pool = conv, relu, pool
         self.inputs, self.outputs = list(conv.inputs), [(pool or relu or conv).name]
         self.w, self.b = conv.params["w"], conv.params.get("b")
         self.kernel = tuple(self.w.shape[2:])
-        self.tile = winograd.tile_for(self.kernel, pair(conv.attrs.get("stride", 1)), conv.attrs.get("groups", 1))
+        self.tile = (winograd.tile_for(self.kernel, pair(conv.attrs.get("stride", 1)), conv.attrs.get("groups", 1))
+                     if use_winograd else None)
         self.u = None
         if self.tile is not None:
             transformed = {} if transformed is None else transformed
@@ -148,12 +149,13 @@ def _is_pointwise(node):
             and spatial_stride(node) == 1 and node.attrs.get("padding") in ("same", "valid", [0, 0, 0, 0]))
 
 
-def fused_plan(nodes, order, until, transformed=None):
+def fused_plan(nodes, order, until, transformed=None, use_winograd=True):
     """Steps that compute the nodes named in ``order`` (execution order, input first excluded).
 
     nodes: {name: Node}; until: names whose values the caller wants, which are never fused away;
     transformed: {(conv name, tile, dtype): Winograd weights}, filled as needed and reused (a
-    model passes one dict to all its plans, so each conv's weights are transformed once).
+    model passes one dict to all its plans, so each conv's weights are transformed once);
+    use_winograd: False keeps every convolution on im2col (winograd.default_on says when).
     """
     reuse_freed_memory()  # the fast path allocates the same large sizes every step (fast/memory.py)
     readers = {}  # name -> the nodes in ``order`` that read it
@@ -205,7 +207,7 @@ def fused_plan(nodes, order, until, transformed=None):
         elif node.op == "conv2d" and node.attrs.get("groups", 1) == 1:
             relu = fused_relu(node)
             pool = pool_after(relu)
-            step, members = ConvStep(node, relu, pool, transformed), [n for n in (node, relu, pool) if n is not None]
+            step, members = ConvStep(node, relu, pool, transformed, use_winograd), [n for n in (node, relu, pool) if n is not None]
         else:
             step, members = NodeStep(node), [node]
         steps.append(step)

@@ -45,6 +45,8 @@ the batched matmul among them) where im2col makes one, and every multi-threaded 
 waits for all its threads. On a machine whose cores other processes keep busy, that wait is
 a scheduler time slice or more per call, and this path loses its gain (benchmarks/README.md).
 """
+import os
+
 from ..backend import get_array_module
 from .winograd_transforms import backward_matrices, matrices
 from .workspace import scratch
@@ -65,6 +67,26 @@ _ALIGN = 16  # every scratch view starts on a 64-byte boundary (float32), for SI
 # w's size against 36 / 9 (8 MB more for InceptionV3, a step's memory may grow 25 % at most)
 # and its float32 error is 1.2-1.5x larger.
 TILE_FOR_KERNEL = {(3, 3): 4, (5, 5): 4, (1, 7): 4, (7, 1): 4}
+
+
+BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def default_on(environ=os.environ):
+    """Whether a model's fused plan uses Winograd when load_model is not told (winograd=None).
+
+    NUMDREAM_WINOGRAD=1 or 0 decides. Otherwise only when BLAS runs one thread (one of
+    BLAS_THREAD_VARIABLES is 1, as in a `numdream batch` worker). Why (benchmarks/README.md):
+    with one thread a step runs 1.35-1.5x faster than on im2col; with two threads on an idle
+    2-core machine only 1.1x; and with two threads on a machine other processes keep busy, about
+    6x SLOWER: a Winograd layer makes ~43 BLAS calls per chunk where im2col makes one, and each
+    multi-threaded call waits for a time slice for its second thread. NumPy cannot set BLAS
+    threads per call, so the risk is taken only where it cannot arise.
+    """
+    chosen = environ.get("NUMDREAM_WINOGRAD", "").strip().lower()
+    if chosen in ("1", "0", "on", "off", "yes", "no", "true", "false"):
+        return chosen in ("1", "on", "yes", "true")
+    return any(environ.get(name, "").strip() == "1" for name in BLAS_THREAD_VARIABLES)
 
 
 def tile_for(kernel, stride, groups=1):
