@@ -49,6 +49,18 @@ def frame_path(folder, index):
     return Path(folder) / FRAME_NAME.format(index)
 
 
+def saved_frame(folder, index):
+    """Frame ``index`` of ``folder`` as uint8 (H, W, 3) if an earlier run left it there readable,
+    else None (a damaged frame is made again)."""
+    path = frame_path(folder, index)
+    if not path.is_file():
+        return None
+    try:
+        return load_image(path)
+    except ImageError:
+        return None
+
+
 def resume_point(folder, first=0, stop=MAX_FRAMES):
     """(done, last) for the frames already in ``folder`` from frame ``first`` on: frames
     first .. done-1 all exist (done <= stop), and ``last`` is frame done-1 as uint8 (H, W, 3)

@@ -29,11 +29,11 @@ from tqdm import tqdm
 
 from .dream import dream
 from .dreamplan import shrunk
-from .errors import ImageError, NumdreamError
+from .errors import NumdreamError
 from .fileio import one_line
 from .flow import carry_dream, flow_and_weight, is_scene_cut
-from .frames import frame_path, resume_point
-from .images import load_image, save_image
+from .frames import frame_path, resume_point, saved_frame
+from .images import save_image
 from .movie import open_video
 
 
@@ -80,7 +80,7 @@ def dream_run(job, first, stop, model, tick=None):
     previous = None  # input frame t-1
     for t, frame in input_frames(job.source, job.sources, max(first, done - 1), stop, job.options.get("max_size")):
         if t >= done:
-            kept = _kept(job.folder, t) if t > done else None
+            kept = saved_frame(job.folder, t) if t > done else None
             if kept is None:
                 dreamed = dream_frame(job, model, t, first, frame, previous, dreamed)
                 save_image(frame_path(job.folder, t), dreamed)
@@ -150,17 +150,6 @@ def _next_frame(decoded, source, index):
         raise NumdreamError(f"cannot read frame {index} of video {str(source)!r}: "
                             f"{one_line(err)}") from None
     return np.ascontiguousarray(np.asarray(frame)[:, :, :3], dtype=np.uint8)
-
-
-def _kept(folder, t):
-    """Frame t of the folder if an earlier run left it there whole, else None."""
-    path = frame_path(folder, t)
-    if not path.is_file():
-        return None
-    try:
-        return load_image(path)
-    except ImageError:
-        return None
 
 
 class FrameProgress:

@@ -16,11 +16,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..batch import connect, require_dask, worker_model
-from ..errors import ImageError, NumdreamError
+from ..errors import NumdreamError
 from ..fileio import one_line
 from ..images import load_image, save_image
 from ..model import load_model
-from ..frames import claim_frames_folder, frame_path
+from ..frames import claim_frames_folder, frame_path, saved_frame
 from .objectives import channel
 from .render import stuck, visualize
 
@@ -33,17 +33,6 @@ def _settings(layer, channels, model, options):
     described = {k: (list(v) if isinstance(v, tuple) else v) for k, v in sorted(options.items())}
     return dict(command="atlas", layer=layer, channels=list(channels),
                 model=str(getattr(model.spec, "path", None) or model.name), **described)
-
-
-def _done(folder, i):
-    """Tile i when it is on disk and readable, else None (a damaged tile is made again)."""
-    path = frame_path(folder, i)
-    if not path.is_file():
-        return None
-    try:
-        return load_image(path)
-    except ImageError:
-        return None
 
 
 def make_tile(folder, i, layer, index, model, options):
@@ -92,7 +81,7 @@ def atlas_tiles(layer, channels, folder, model=None, model_path=None, workers=No
 
 def _make_tiles(folder, layer, channels, model, model_path, workers, scheduler, backend_name, progress, on_tile,
                 stuck_channels, options):
-    tiles = {i: _done(folder, i) for i in range(len(channels))}
+    tiles = {i: saved_frame(folder, i) for i in range(len(channels))}
     todo = [i for i, tile in tiles.items() if tile is None]
     # a with block: on Ctrl-C or an error the bar is closed now, before the CLI prints its one line
     # (left to the garbage collector, it drew itself again after that line)
