@@ -10,7 +10,7 @@ from ..images import check_output_path, default_output_path, save_image
 from ..model import bundled_model_path, load_model
 from ..nodes import PRE_RELU
 from . import args as types
-from .dreamopts import choose_seed, refuse_no_steps, use_backend
+from .dreamopts import add_cluster_options, choose_seed, refuse_no_steps, use_backend
 from .record import make_record, record_text
 from .featvisopts import add_visualize_options, target_layer, visualize_kwargs
 from .visualize import file_stem
@@ -27,11 +27,8 @@ def add_parser(sub):
     p.add_argument("--tiles", metavar="DIR", help="work folder of the tiles (default: OUTPUT_tiles beside the "
                    "output); kept afterwards, one PNG per channel")
     p.add_argument("--columns", type=types.whole(1), help="tiles per row (default: about square)")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=types.whole(1), help="make the tiles in parallel on a local Dask "
-                       "cluster of this many processes (pip install 'numdream[dask]')")
-    where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="... or on an existing Dask cluster, whose "
-                       "workers see the same paths")
+    add_cluster_options(p, "make the tiles in parallel on a local Dask cluster of this many processes "
+                        "(pip install 'numdream[dask]')", "tiles folder and --model paths", blas_threads=False)
     add_visualize_options(p, seed_help="seed of every tile (default: 0, so a resumed atlas continues the same sheet)")
     p.set_defaults(run=run, seed=0)
 

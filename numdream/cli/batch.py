@@ -4,8 +4,7 @@ import time
 
 from ..batch import dream_folder, require_dask
 from ..errors import NumdreamError
-from . import args as types
-from .dreamopts import add_dream_options, dream_kwargs, refuse_ignored_options, refuse_no_steps, use_backend
+from .dreamopts import add_cluster_options, add_dream_options, dream_kwargs, refuse_ignored_options, refuse_no_steps, use_backend
 
 
 def add_parser(sub):
@@ -16,13 +15,8 @@ def add_parser(sub):
     p.add_argument("input", metavar="INPUT_DIR", help="folder of images (.png, .jpg, ...; not its subfolders)")
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT_DIR",
                    help="folder for the dreams, same file names (created if missing)")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=types.whole(1), help="worker processes of a local cluster "
-                       "(default: one per core)")
-    where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="use an existing Dask cluster; its "
-                       "workers must see the same INPUT_DIR, OUTPUT_DIR and --model paths")
-    p.add_argument("--blas-threads", type=types.whole(1), help="BLAS threads per local worker "
-                   "(default: the cores shared out, 1 or 2 each)")
+    add_cluster_options(p, "worker processes of a local cluster (default: one per core)",
+                        "INPUT_DIR, OUTPUT_DIR and --model paths")
     add_dream_options(p, noise=False, seed_help="seed of every image's dream (default: 0)")
     p.set_defaults(run=run, seed=0)
 

@@ -76,6 +76,19 @@ def add_run_options(p):
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
 
 
+def add_cluster_options(p, workers_help, paths, blas_threads=True):
+    """--workers N or --scheduler ADDRESS (one of them): where the Dask work of batch, video and
+    atlas runs; ``paths`` names what the workers of an existing cluster must see; --blas-threads
+    for the workers of a local cluster."""
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=types.whole(1), help=workers_help)
+    where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help=f"... or an existing Dask cluster; its "
+                       f"workers must see the same {paths}")
+    if blas_threads:
+        p.add_argument("--blas-threads", type=types.whole(1), help="BLAS threads per local worker "
+                       "(default: the cores shared out, 1 or 2 each)")
+
+
 def objective_name(a):
     """--objective if given, else what --neuron, --channel, --guide or --class-index imply, else 'l2'."""
     if a.objective:

@@ -11,7 +11,7 @@ from ..movie import FPS_RANGES
 from ..video import DEFAULT_BLEND, DEFAULT_FLOW, FLOW_CHOICES, dream_video
 from ..videoplan import TIME_HELP, parse_time
 from . import args as types
-from .dreamopts import add_dream_options, dream_kwargs, refuse_ignored_options, use_backend
+from .dreamopts import add_cluster_options, add_dream_options, dream_kwargs, refuse_ignored_options, use_backend
 
 
 def add_parser(sub):
@@ -50,13 +50,8 @@ def add_parser(sub):
                       "input's)".format(*FPS_RANGES[".mp4"]))
     p.add_argument("--no-audio", action="store_true", help="leave the input's sound out")
     p.add_argument("--keep-frames", action="store_true", help="keep OUT_frames/ after encoding")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=types.whole(1), help="dream the runs of frames between scene cuts "
-                       "in parallel on a local Dask cluster of N worker processes (pip install 'numdream[dask]')")
-    where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="... or on an existing Dask cluster; its "
-                       "workers must see the same IN, OUT and --model paths")
-    p.add_argument("--blas-threads", type=types.whole(1), help="BLAS threads per local worker "
-                   "(default: the cores shared out, 1 or 2 each)")
+    add_cluster_options(p, "dream the runs of frames between scene cuts in parallel on a local Dask cluster "
+                        "of N worker processes (pip install 'numdream[dask]')", "IN, OUT and --model paths")
     add_dream_options(p, noise=False, seed_help="seed of every frame's dream (default: 0)")
     p.set_defaults(run=run, seed=0)
 
