@@ -13,15 +13,13 @@ differs (tests/test_featvis_render.py checks one step of numdream against autogr
 """
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from numdream.featvis.cases import torch_transform
 from numdream.featvis.color import COLOR_MIX
 from numdream.featvis.fourier import spectrum_scale
 from numdream.featvis.param import init_params
-from numdream.featvis.pipeline import STANDARD_TRANSFORMS, Jitter, Pad, RandomScale, draw
-from numdream.featvis.transforms import rotation_grid, scaled_size
-from numdream.nodes import PRE_RELU, resolve_padding
-from numdream.ops.geometry import pair
+from numdream.featvis.pipeline import STANDARD_TRANSFORMS, draw
+from numdream.nodes import PRE_RELU
 from torch_inception import TorchInception
 
 
@@ -36,34 +34,8 @@ class TorchTrunk(TorchInception):
     def layer(self, x, name):
         """The activation of ``name`` (a node, or 'NODE:pre_relu') for input x (N, 3, H, W)."""
         sources = self.model.nodes[name].inputs if name.endswith(PRE_RELU) else [name]
-        acts = self._run(x, set(sources))
+        acts = self.run(x, set(sources))
         return torch.cat([acts[s] for s in sources], dim=1) if name.endswith(PRE_RELU) else acts[name]
-
-    def _run(self, x, wanted):
-        acts, left = {}, set(wanted)
-        for node in self.nodes:
-            a = node.attrs
-            if node.op == "input":
-                y = x
-            elif node.op == "conv2d":
-                y = self._conv(node, acts[node.inputs[0]])
-            elif node.op == "relu":
-                y = F.relu(acts[node.inputs[0]], inplace=node.inputs[0] not in wanted)
-            elif node.op == "concat":
-                y = torch.cat([acts[s] for s in node.inputs], dim=1)
-            else:
-                src = acts[node.inputs[0]]
-                kernel, stride = pair(a["size"]), pair(a["stride"])
-                t, _, l, _ = resolve_padding(a["padding"], src.shape[2:], kernel, stride)
-                if node.op == "max_pool2d":
-                    y = F.max_pool2d(src, kernel, stride, (t, l))
-                else:
-                    y = F.avg_pool2d(src, kernel, stride, (t, l), count_include_pad=False)
-            acts[node.name] = y
-            left.discard(node.name)
-            if not left:
-                return acts
-        return acts
 
 
 def _image(params, hw, scale, mix):
@@ -71,24 +43,6 @@ def _image(params, hw, scale, mix):
     spectrum = torch.view_as_complex(params) * scale
     x = torch.fft.irfftn(spectrum, s=hw, dim=(-2, -1), norm="ortho")
     return torch.sigmoid(torch.einsum("ij,njhw->nihw", mix, x))
-
-
-def _transform(x, transform, params):
-    """One transform with numdream's drawn parameters, in torch."""
-    if isinstance(transform, Pad):
-        p = transform.width
-        return F.pad(x, (p, p, p, p), value=transform.value)
-    if isinstance(transform, Jitter):
-        top, left = params
-        h, w = x.shape[2:]
-        return x[:, :, top:top + h - transform.d, left:left + w - transform.d]
-    if isinstance(transform, RandomScale):
-        return F.interpolate(x, size=scaled_size(x.shape[2:], params[0]), mode="bilinear", align_corners=False)
-    h, w = x.shape[2:]
-    rows, cols = rotation_grid((h, w), params[0])
-    grid = torch.from_numpy(np.stack([2 * cols / (w - 1) - 1, 2 * rows / (h - 1) - 1], axis=-1)).to(x.dtype)
-    return F.grid_sample(x, grid.expand(x.shape[0], h, w, 2), mode="bilinear", padding_mode="zeros",
-                         align_corners=True)
 
 
 class TorchVisualisation:
@@ -109,7 +63,7 @@ class TorchVisualisation:
     def step(self):
         x = _image(self.params, self.hw, self.scale, self.mix)
         for transform in self.transforms:
-            x = _transform(x, transform, draw(transform, x.shape[2:], self.rng))
+            x = torch_transform(transform, draw(transform, x.shape[2:], self.rng), x)
         x = (x.flip(1) if self.bgr else x) * self.gain - self.mean
         loss = -self.trunk.layer(x, self.layer)[:, self.index].mean()
         self.optimizer.zero_grad(set_to_none=True)

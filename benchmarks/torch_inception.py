@@ -23,8 +23,10 @@ class TorchInception:
             return F.conv2d(x, w, b, stride=stride, padding=(t, l))
         return F.conv2d(F.pad(x, (l, r, t, bo)), w, b, stride=stride)
 
-    def forward(self, x, until):
-        acts, out = {}, {}
+    def run(self, x, wanted):
+        """{node name: activation} of every node up to the last of ``wanted`` (names) for input x
+        (N, 3, H, W). A ReLU runs in place unless its input is wanted (a pre-ReLU layer)."""
+        acts, left = {}, set(wanted)
         for node in self.nodes:
             a = node.attrs
             if node.op == "input":
@@ -32,7 +34,7 @@ class TorchInception:
             elif node.op == "conv2d":
                 y = self._conv(node, acts[node.inputs[0]])
             elif node.op == "relu":
-                y = F.relu(acts[node.inputs[0]], inplace=True)
+                y = F.relu(acts[node.inputs[0]], inplace=node.inputs[0] not in wanted)
             elif node.op == "concat":
                 y = torch.cat([acts[s] for s in node.inputs], dim=1)
             else:
@@ -45,11 +47,15 @@ class TorchInception:
                 else:
                     y = F.avg_pool2d(src, kernel, stride, (t, l), count_include_pad=False)
             acts[node.name] = y
-            if node.name in until:
-                out[node.name] = y
-                if len(out) == len(until):
-                    return out
-        return out
+            left.discard(node.name)
+            if not left:
+                break
+        return acts
+
+    def forward(self, x, until):
+        """{name: activation} of the nodes named in ``until``."""
+        acts = self.run(x, until)
+        return {name: acts[name] for name in until}
 
     def step(self, x, until):
         """One DeepDream step's work: forward to ``until``, L2 gradient, back to the input."""

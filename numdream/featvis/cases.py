@@ -106,7 +106,9 @@ def _torch_scale(x, factor):
     return F.interpolate(x, size=scaled_size(x.shape[2:], factor), mode="bilinear", align_corners=False)
 
 
-def _torch_step(transform, params, x):
+def torch_transform(transform, params, x):
+    """One transformation with the parameters numdream drew for it, on a torch tensor x
+    (N, C, H, W): the PyTorch twin of pipeline.py (benchmarks/torch_featvis.py runs it too)."""
     _, F = _torch()
     if isinstance(transform, Pad):
         p = transform.width
@@ -122,7 +124,7 @@ def _torch_step(transform, params, x):
 
 def _torch_replay(steps, x):
     for step in steps:
-        x = _torch_step(step.transform, step.params, x)
+        x = torch_transform(step.transform, step.params, x)
     return x
 
 
