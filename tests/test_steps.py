@@ -73,7 +73,9 @@ def test_inception_fused_equals_unfused_float64():
 @pytest.mark.parametrize("chunk", [1 << 21, 37])  # one chunk per conv, and many small ones
 @pytest.mark.parametrize("kernel,stride,padding", [
     ((3, 3), (2, 2), (0, 0, 0, 0)), ((1, 7), (1, 1), (0, 0, 3, 3)), ((7, 1), (1, 1), (3, 3, 0, 0)),
-    ((5, 5), (2, 1), (2, 1, 0, 2)), ((1, 1), (1, 1), (0, 0, 0, 0)), ((3, 3), (1, 1), (1, 1, 1, 1))])
+    ((5, 5), (2, 1), (2, 1, 0, 2)), ((1, 1), (1, 1), (0, 0, 0, 0)), ((3, 3), (1, 1), (1, 1, 1, 1)),
+    ((3, 3), (1, 1), (0, 0, 0, 0)), ((3, 3), (1, 1), (0, 2, 1, 0)), ((5, 5), (1, 1), (2, 2, 2, 2)),
+    ((3, 3), (1, 1), (3, 1, 0, 0))])  # the last: padding wider than kernel - 1, the col2im route
 def test_fast_conv_equals_the_readable_conv(monkeypatch, chunk, kernel, stride, padding):
     from numdream import ops
     from numdream.fast import conv as fast
@@ -86,6 +88,28 @@ def test_fast_conv_equals_the_readable_conv(monkeypatch, chunk, kernel, stride, 
     dy = rng.standard_normal(y.shape)
     np.testing.assert_allclose(fast.conv2d_backward_input(dy, x.shape, w, stride, padding),
                                ops.conv2d_backward(dy, cache), rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("kernel,padding", [((3, 3), (1, 1, 1, 1)), ((1, 7), (0, 0, 3, 3)), ((3, 3), (0, 0, 0, 0))])
+def test_stride1_input_gradient_is_a_convolution_of_dy(monkeypatch, kernel, padding):
+    """The stride-1 input gradient runs as a convolution with the turned kernel (no col2im), with
+    the kernel the caller keeps or one made on the spot, and equals the readable adjoint."""
+    from numdream import ops
+    from numdream.fast import conv as fast
+
+    def no_col2im(*args, **kwargs):
+        raise AssertionError("the stride-1 input gradient should not scatter through col2im")
+    monkeypatch.setattr(fast, "col2im", no_col2im)
+    rng = np.random.default_rng(7)
+    x, w = rng.standard_normal((2, 5, 11, 13)), rng.standard_normal((3, 5) + kernel)
+    y, cache = ops.conv2d_forward(x, w, None, (1, 1), padding)
+    dy = rng.standard_normal(y.shape)
+    expected = ops.conv2d_backward(dy, cache)
+    flipped = fast.flip_for_input_gradient(w)
+    assert flipped.shape == (5, 3) + kernel and flipped.flags.c_contiguous
+    for kept in (None, flipped):
+        dx = fast.conv2d_backward_input(dy, x.shape, w, (1, 1), padding, kept)
+        np.testing.assert_allclose(dx, expected, rtol=1e-13, atol=1e-13)
 
 
 def test_fast_conv_on_the_standin(cupy_standin):

@@ -6,8 +6,13 @@ memory. Here the output rows are processed in chunks whose columns fit in a reus
 buffer of bounded size (no fresh allocation per layer, and a bounded footprint however large
 the image), and the GEMM writes straight into its rows of the output.
 
-The backward pass to the input does the same in reverse: a chunk of dcols = W^T dy, then
-col2im of that chunk into the padded gradient.
+The input gradient of a stride-1 convolution is itself a stride-1 convolution: of dy, padded
+by kernel - 1 - padding on each side, with the kernel turned by 180 degrees and its in and out
+channels swapped (flip_for_input_gradient). It runs through conv2d_forward: im2col's copies
+instead of col2im's read-add-writes, no zeroed padded buffer to crop and copy afterwards.
+Measured on a 224x224 feature-visualisation step (2 cores): 56 -> 50 ms. Strided convolutions
+keep the adjoint route: a chunk of dcols = W^T dy, then col2im of that chunk into the padded
+gradient.
 """
 from ..backend import get_array_module
 from ..ops.geometry import col2im, crop, im2col, out_size, pad_for_windows, padded_size
@@ -56,8 +61,26 @@ def conv2d_forward(x, w, b, stride, padding):
     return y
 
 
-def conv2d_backward_input(dy, x_shape, w, stride, padding):
-    """Same dx as numdream.ops.conv2d_backward. dy: (N, O, OH, OW) -> dx: (N, C, H, W)."""
+def flip_for_input_gradient(w):
+    """w: (O, C, kh, kw) -> (C, O, kh, kw), turned by 180 degrees: the kernel whose stride-1
+    convolution of the suitably padded dy is a stride-1 convolution's input gradient."""
+    return get_array_module(w).ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+
+
+def _full_padding(kernel, stride, padding):
+    """The padding of dy that makes the input gradient a convolution, or None (strided, or a
+    padding wider than kernel - 1, which would need a crop)."""
+    (kh, kw), (t, b, l, r) = kernel, padding
+    full = (kh - 1 - t, kh - 1 - b, kw - 1 - l, kw - 1 - r)
+    return full if tuple(stride) == (1, 1) and min(full) >= 0 else None
+
+
+def conv2d_backward_input(dy, x_shape, w, stride, padding, w_flipped=None):
+    """Same dx as numdream.ops.conv2d_backward. dy: (N, O, OH, OW) -> dx: (N, C, H, W).
+
+    w_flipped: flip_for_input_gradient(w), when the caller keeps it (else made here for a
+    stride-1 convolution).
+    """
     xp = get_array_module(dy)
     n, c, h, width = x_shape
     o, _, kh, kw = w.shape
@@ -66,6 +89,10 @@ def conv2d_backward_input(dy, x_shape, w, stride, padding):
     dy2 = dy.reshape(n, o, oh * ow)
     if _is_pointwise(kh, kw, *stride, padding):
         return (w2t @ dy2).reshape(n, c, h, width)
+    full = _full_padding((kh, kw), stride, padding)
+    if full is not None:
+        w_flipped = flip_for_input_gradient(w) if w_flipped is None else w_flipped
+        return conv2d_forward(dy, w_flipped, None, (1, 1), full)
     dxpad = xp.zeros((n, c) + padded_size((h, width), (kh, kw), stride, padding, (oh, ow)), dtype=dy.dtype)
     for r0, r1 in _row_chunks(oh, c, kh, kw, ow):
         dcols = scratch(xp, (n, c * kh * kw, (r1 - r0) * ow), dy.dtype)

@@ -58,7 +58,9 @@ class ConvStep:
         self.kernel = tuple(self.w.shape[2:])
         self.tile = (winograd.tile_for(self.kernel, pair(conv.attrs.get("stride", 1)), conv.attrs.get("groups", 1))
                      if use_winograd else None)
-        self.u = None
+        self.u = self.w_flipped = None
+        if self.tile is None and pair(conv.attrs.get("stride", 1)) == (1, 1) and self.kernel != (1, 1):
+            self.w_flipped = fast_conv.flip_for_input_gradient(self.w)  # the input gradient's kernel
         if self.tile is not None:
             transformed = {} if transformed is None else transformed
             key = (conv.name, self.tile, str(self.w.dtype))
@@ -88,7 +90,8 @@ class ConvStep:
             dy = max_pool2d_backward(dy, cache.pool)
         if self.u is not None:
             return [winograd.conv2d_backward_input(dy, cache.x_shape, self.u, cache.padding, self.tile, self.kernel)]
-        return [fast_conv.conv2d_backward_input(dy, cache.x_shape, self.w, cache.stride, cache.padding)]
+        return [fast_conv.conv2d_backward_input(dy, cache.x_shape, self.w, cache.stride, cache.padding,
+                                                self.w_flipped)]
 
 
 class PointwiseGroupStep:
