@@ -133,6 +133,7 @@ def speed(model, args):
     from numdream.featvis.render import Settings, check_settings, render_gradient
     from numdream.featvis.adam import adam_init, adam_step
     from numdream.featvis.param import init_params
+    from numdream.featvis.narrow import narrowed
     from numdream.modelfile import read_model
     from torch_featvis import TorchTrunk, TorchVisualisation
     threads = int(os.environ.get("OMP_NUM_THREADS", os.cpu_count()))
@@ -145,28 +146,35 @@ def speed(model, args):
     params = init_params(settings.hw, 1, "fft", rng=rng, dtype=model.dtype)
     state = adam_init([params])
 
-    def ours():
-        _, dparams, _ = render_gradient(model, objective, params, settings, rng)
-        adam_step([params], [-dparams], state, lr=settings.lr)
+    def engine(objective):
+        def step():
+            _, dparams, _ = render_gradient(model, objective, params, settings, rng)
+            adam_step([params], [-dparams], state, lr=settings.lr)
+        return step
 
     twin = TorchVisualisation(TorchTrunk(read_model(bundled_model_path()), model), model, target, 97,
                               hw=settings.hw)
+    # numdream as visualize() runs it (only the branch that makes the channel), the same on the
+    # whole layer (what the twin computes), and the twin
+    engines = {"numdream": engine(narrowed(objective, model)), "whole layer": engine(objective), "torch": twin.step}
     chunk = args.chunk
-    times = {"numdream": [], "torch": []}
+    times = {name: [] for name in engines}
     for _ in range(-(-args.steps // chunk)):
-        for name, step in (("numdream", ours), ("torch", twin.step)):
+        for name, step in engines.items():
             start = time.perf_counter()
             for _ in range(chunk):
                 step()
             times[name].append(time.perf_counter() - start)
-    ratios = [a / b for a, b in zip(times["numdream"], times["torch"])]
-    total = {k: sum(v) for k, v in times.items()}
-    print(f"\n## speed: {target} channel 97, {args.size}x{args.size}, {len(ratios) * chunk} steps each, "
-          f"alternating chunks of {chunk}; threads: {threads}; torch {torch.__version__}")
-    print(f"numdream {total['numdream']:.1f} s ({1000 * total['numdream'] / (len(ratios) * chunk):.0f} ms/step), "
-          f"torch {total['torch']:.1f} s ({1000 * total['torch'] / (len(ratios) * chunk):.0f} ms/step): "
-          f"ratio of totals {total['numdream'] / total['torch']:.2f}, median chunk ratio "
-          f"{statistics.median(ratios):.2f} (min {min(ratios):.2f}, max {max(ratios):.2f})")
+    steps = len(times["torch"]) * chunk
+    print(f"\n## speed: {target} channel 97, {args.size}x{args.size}, {steps} steps each, "
+          f"alternating chunks of {chunk}; threads: {threads}; Winograd {'on' if model.winograd else 'off'}; "
+          f"torch {torch.__version__}")
+    for name in ("numdream", "whole layer"):
+        ratios = [a / b for a, b in zip(times[name], times["torch"])]
+        total, twin_total = sum(times[name]), sum(times["torch"])
+        print(f"{name:11} {total:6.1f} s ({1000 * total / steps:4.0f} ms/step), torch {twin_total:6.1f} s "
+              f"({1000 * twin_total / steps:4.0f} ms/step): ratio of totals {total / twin_total:.2f}, "
+              f"median chunk ratio {statistics.median(ratios):.2f} (min {min(ratios):.2f}, max {max(ratios):.2f})")
 
 
 def main():

@@ -23,6 +23,7 @@ from ..model import load_model
 from ..options import number_bound
 from .adam import adam_init, adam_step
 from .netinput import model_input_forward, network_input_backward
+from .narrow import narrowed
 from .objectives import as_objective
 from .param import PARAMS, image_backward, image_forward, init_params
 from .pipeline import STANDARD_TRANSFORMS, Jitter, Pad, RandomRotate, RandomScale, pipeline_backward, pipeline_forward
@@ -130,6 +131,7 @@ def render(model, objective, settings, progress=True, every=None, callback=None,
     (image as above, made before that step's update; the last call shows the final image).
     values: a list that gets the objective's value at every step, or None.
     """
+    objective = narrowed(objective, model)  # the same objective, on only the branches it reads
     rng = np.random.default_rng(settings.seed)
     params = backend.to_device(init_params(settings.hw, settings.batch, settings.param, rng=rng,
                                            dtype=model.dtype), model.dtype)
