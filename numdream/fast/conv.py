@@ -9,9 +9,10 @@ the image), and the GEMM writes straight into its rows of the output.
 The input gradient of a stride-1 convolution is itself a stride-1 convolution: of dy, padded
 by kernel - 1 - padding on each side, with the kernel turned by 180 degrees and its in and out
 channels swapped (flip_for_input_gradient). It runs through conv2d_forward: im2col's copies
-instead of col2im's read-add-writes, no zeroed padded buffer to crop and copy afterwards.
-Measured on a 224x224 feature-visualisation step (2 cores): 56 -> 50 ms. Strided convolutions
-keep the adjoint route: a chunk of dcols = W^T dy, then col2im of that chunk into the padded
+instead of col2im's read-add-writes, no zeroed padded buffer to crop and copy afterwards
+(the same arithmetic; on a 224x224 feature-visualisation step at two threads the time did not
+move beyond noise, see benchmarks/README.md for the 512x512 step). Strided convolutions keep the
+adjoint route: a chunk of dcols = W^T dy, then col2im of that chunk into the padded
 gradient.
 """
 from ..backend import get_array_module

@@ -10,7 +10,8 @@ exact zeros down to the module's input. Reading the channel where it is made ins
 
 lets Model.forward run only what that layer needs (Model.needed), with the same value and the
 same gradient: the other branches add only zeros to the gradient of the module's input.
-Measured on a 224x224 visualisation of mixed4 (2 cores): a step 59 -> 49 ms (benchmarks/README.md).
+Measured on a 224x224 visualisation of mixed4 channel 97 (2 cores, idle): a step about 59 -> 54 ms,
+mixed4 being the last and smallest module (benchmarks/README.md has the benchmark's figure).
 """
 from .objectives import ChannelTerm, ClassTerm, NeuronTerm, Objective
 
