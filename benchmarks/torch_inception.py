@@ -10,9 +10,12 @@ from numdream.ops.geometry import pair
 
 
 class TorchInception:
-    def __init__(self, spec):
+    def __init__(self, spec, dtype=torch.float32):
+        """spec: the model file's graph (numdream.modelfile.read_model); dtype: of the weights, so of
+        the input it takes (float64 for the checks against numdream in float64)."""
         self.nodes = spec.nodes
-        self.params = {n.name: (torch.from_numpy(n.params["w"]).float(), torch.from_numpy(n.params["b"]).float())
+        self.dtype = dtype
+        self.params = {n.name: (torch.from_numpy(n.params["w"]).to(dtype), torch.from_numpy(n.params["b"]).to(dtype))
                        for n in spec.nodes if n.op == "conv2d"}
 
     def _conv(self, node, x):
