@@ -24,7 +24,11 @@ setup(
     py_modules=["numdream_main"],  # the console script's entry point (why: numdream_main.py)
     package_dir={"numdream.weights": "weights"},
     package_data={"numdream": ["data/*.png", "data/*.jpg", "data/*.txt"], "numdream.weights": ["*.h5", "*.md"]},
-    install_requires=["numpy>=1.22", "scipy>=1.8", "pillow>=9.1", "h5py>=3.6", "tqdm>=4.60"],
+    # threadpoolctl: the fast path runs its convolutions on the cores itself and holds BLAS at one
+    # thread meanwhile (numdream/fast/threads.py); NumPy has no call for that, threadpoolctl is the
+    # standard one for OpenBLAS, MKL and BLIS builds alike (pure Python, no dependencies).
+    install_requires=["numpy>=1.22", "scipy>=1.8", "pillow>=9.1", "h5py>=3.6", "tqdm>=4.60",
+                      "threadpoolctl>=3.1"],
     extras_require={
         "gpu": ["cupy-cuda12x>=12"],
         "video": VIDEO,

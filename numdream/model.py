@@ -10,6 +10,7 @@ As at the op level, forward keeps what backward needs and hands it over explicit
 walks the steps in reverse, adds up the gradients where a tensor fans out to several branches,
 and frees each cache once used, so a tape serves one backward pass.
 """
+import contextlib
 import difflib
 from dataclasses import dataclass
 from importlib import resources
@@ -20,6 +21,7 @@ import numpy
 from . import backend, modelfile, nodes
 from .errors import LayerError, NumdreamError
 from .fast.plan import fused_plan
+from .fast.threads import own_cores
 from .fast.winograd import default_on
 
 BUNDLED = "inception_v3.h5"
@@ -272,6 +274,12 @@ class Model:
                                 else [nodes.NodeStep(self.nodes[name]) for name in order])
         return self._plans[key]
 
+    def _cores(self, array):
+        """The fused plan runs its convolutions in pieces on the cores (numdream/fast/threads.py)."""
+        if not self.fuse or array is None:
+            return contextlib.nullcontext()
+        return own_cores(backend.get_array_module(array).__name__)
+
     def forward(self, x, until, keep_tape=True):
         """Run the nodes that ``until`` needs. x: (N, C, H, W).
 
@@ -293,15 +301,16 @@ class Model:
             for src in step.inputs:
                 left[src] = left.get(src, 0) + 1
         acts, keep = {self._input: x}, set(self._node_names(until))
-        for step in steps:
-            ys, cache = step.forward([acts[s] for s in step.inputs])
-            if tape is not None:
-                tape.caches.append(cache)
-            acts.update(zip(step.outputs, ys))
-            for src in step.inputs:  # drop what no later step reads
-                left[src] -= 1
-                if left[src] == 0 and src not in keep:
-                    del acts[src]
+        with self._cores(x):
+            for step in steps:
+                ys, cache = step.forward([acts[s] for s in step.inputs])
+                if tape is not None:
+                    tape.caches.append(cache)
+                acts.update(zip(step.outputs, ys))
+                for src in step.inputs:  # drop what no later step reads
+                    left[src] -= 1
+                    if left[src] == 0 and src not in keep:
+                        del acts[src]
         return {name: acts[self.aliases.get(name, name)] for name in until}, tape
 
     def backward(self, grads, tape):
@@ -326,12 +335,13 @@ class Model:
         for name, grad in grads.items():  # a layer and its alias may both be given: they add up
             node = self.aliases.get(name, name)
             pending[node] = grad if node not in pending else pending[node] + grad
-        for step in reversed(tape.steps):
-            cache = tape.caches.pop()
-            dys = [pending.pop(name, None) for name in step.outputs]
-            if all(dy is None for dy in dys):
-                continue
-            for src, dx in zip(step.inputs, step.backward(dys, cache)):
-                pending[src] = dx if src not in pending else pending[src] + dx
+        with self._cores(next(iter(pending.values()), None)):
+            for step in reversed(tape.steps):
+                cache = tape.caches.pop()
+                dys = [pending.pop(name, None) for name in step.outputs]
+                if all(dy is None for dy in dys):
+                    continue
+                for src, dx in zip(step.inputs, step.backward(dys, cache)):
+                    pending[src] = dx if src not in pending else pending[src] + dx
         dx = pending.pop(self._input, None)
         return dx if dx is not None else tape.input_xp.zeros(tape.input_shape, self.dtype)

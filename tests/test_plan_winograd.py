@@ -96,11 +96,11 @@ def test_fused_float32_within_the_documented_bound(fused32):
 
 
 @pytest.mark.parametrize("environ, on", [
-    ({}, False), ({"OMP_NUM_THREADS": "2"}, False),                 # BLAS on two threads: a busy machine would stall it
-    ({"OPENBLAS_NUM_THREADS": "1"}, True), ({"OMP_NUM_THREADS": "1"}, True),
+    ({}, True), ({"OMP_NUM_THREADS": "2"}, True), ({"OMP_NUM_THREADS": "1"}, True),
     ({"NUMDREAM_WINOGRAD": "1"}, True), ({"NUMDREAM_WINOGRAD": "off", "OMP_NUM_THREADS": "1"}, False),
+    ({"NUMDREAM_WINOGRAD": "0"}, False), ({"NUMDREAM_WINOGRAD": " No "}, False),
 ])
-def test_winograd_is_on_by_default_only_where_blas_runs_one_thread(environ, on):
+def test_winograd_is_on_unless_the_environment_says_no(environ, on):
     assert winograd.default_on(environ) is on
 
 

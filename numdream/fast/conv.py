@@ -14,20 +14,34 @@ instead of col2im's read-add-writes, no zeroed padded buffer to crop and copy af
 move beyond noise, see benchmarks/README.md for the 512x512 step). Strided convolutions keep the
 adjoint route: a chunk of dcols = W^T dy, then col2im of that chunk into the padded
 gradient.
+
+Inside threads.own_cores() the work runs in pieces on the cores (fast/threads.py says why):
+the row chunks of an im2col convolution, blocks of output channels of a 1x1 one, blocks of input
+channels of a strided one's input gradient (their col2im writes disjoint channels, where row
+chunks would overlap). A pass smaller than MIN_PIECE_FLOPS stays whole: a hand-over between
+threads costs tens of microseconds.
 """
 from ..backend import get_array_module
 from ..ops.geometry import col2im, crop, im2col, out_size, pad_for_windows, padded_size
+from .threads import run_pieces, split, workers
 from .workspace import scratch
 
 # im2col elements per chunk: 16 MB of float32. Measured at 512x512 (a step, 2 cores): 0.87 s with
 # 1 MB chunks, 0.60 s with 8 MB, 0.55-0.59 s from 16 MB up; bigger GEMMs win over cache locality
 # here, and 16 MB still bounds the scratch buffer whatever the image size.
 CHUNK_ELEMENTS = 1 << 22
+MIN_PIECE_FLOPS = 1 << 23  # ~70 us of one core's GEMM: below that, splitting costs more than it gives
 
 
-def _row_chunks(oh, c, kh, kw, ow):
-    """(r0, r1) ranges of output rows whose im2col columns fit in CHUNK_ELEMENTS."""
-    rows = max(1, CHUNK_ELEMENTS // (c * kh * kw * ow))
+def _pieces(flops):
+    """How many pieces a pass of ``flops`` multiply-adds should be split into."""
+    return max(1, min(workers(), flops // MIN_PIECE_FLOPS))
+
+
+def _row_chunks(oh, c, kh, kw, ow, pieces=1):
+    """(r0, r1) ranges of output rows whose im2col columns fit in CHUNK_ELEMENTS, at least
+    ``pieces`` of them where there are that many rows."""
+    rows = max(1, min(CHUNK_ELEMENTS // (c * kh * kw * ow), -(-oh // pieces)))
     return [(r0, min(oh, r0 + rows)) for r0 in range(0, oh, rows)]
 
 
@@ -48,14 +62,18 @@ def conv2d_forward(x, w, b, stride, padding):
     oh, ow = out_size(h, kh, sh, t, bo), out_size(width, kw, sw, l, r)
     w2 = w.reshape(o, c * kh * kw)
     y = xp.empty((n, o, oh * ow), dtype=x.dtype)
+    pieces = _pieces(n * o * c * kh * kw * oh * ow)
     if _is_pointwise(kh, kw, sh, sw, padding):
-        xp.matmul(w2, x.reshape(n, c, h * width), out=y)
+        x2 = x.reshape(n, c, h * width)
+        run_pieces(lambda o0=o0, o1=o1: xp.matmul(w2[o0:o1], x2, out=y[:, o0:o1]) for o0, o1 in split(o, pieces))
     else:
         xpad = pad_for_windows(x, (kh, kw), (sh, sw), padding, (oh, ow))
-        for r0, r1 in _row_chunks(oh, c, kh, kw, ow):
+
+        def rows(r0, r1):
             cols = scratch(xp, (n, c, kh, kw, r1 - r0, ow), x.dtype)
             im2col(xpad, (kh, kw), (sh, sw), (oh, ow), rows=(r0, r1), out=cols)
             xp.matmul(w2, cols.reshape(n, c * kh * kw, (r1 - r0) * ow), out=y[:, :, r0 * ow:r1 * ow])
+        run_pieces(lambda r0=r0, r1=r1: rows(r0, r1) for r0, r1 in _row_chunks(oh, c, kh, kw, ow, pieces))
     y = y.reshape(n, o, oh, ow)
     if b is not None:
         y += b.reshape(1, o, 1, 1)
@@ -88,15 +106,23 @@ def conv2d_backward_input(dy, x_shape, w, stride, padding, w_flipped=None):
     oh, ow = dy.shape[2:]
     w2t = w.reshape(o, c * kh * kw).T
     dy2 = dy.reshape(n, o, oh * ow)
+    pieces = _pieces(n * o * c * kh * kw * oh * ow)
     if _is_pointwise(kh, kw, *stride, padding):
-        return (w2t @ dy2).reshape(n, c, h, width)
+        dx = xp.empty((n, c, h * width), dtype=dy.dtype)
+        run_pieces(lambda c0=c0, c1=c1: xp.matmul(w2t[c0:c1], dy2, out=dx[:, c0:c1]) for c0, c1 in split(c, pieces))
+        return dx.reshape(n, c, h, width)
     full = _full_padding((kh, kw), stride, padding)
     if full is not None:
         w_flipped = flip_for_input_gradient(w) if w_flipped is None else w_flipped
         return conv2d_forward(dy, w_flipped, None, (1, 1), full)
     dxpad = xp.zeros((n, c) + padded_size((h, width), (kh, kw), stride, padding, (oh, ow)), dtype=dy.dtype)
-    for r0, r1 in _row_chunks(oh, c, kh, kw, ow):
-        dcols = scratch(xp, (n, c * kh * kw, (r1 - r0) * ow), dy.dtype)
-        xp.matmul(w2t, dy2[:, :, r0 * ow:r1 * ow], out=dcols)
-        col2im(dcols.reshape(n, c, kh, kw, r1 - r0, ow), dxpad.shape[2:], stride, rows=(r0, r1), out=dxpad)
+    k = kh * kw
+
+    def channels(c0, c1):  # input channels [c0, c1): rows c0*k:c1*k of W^T, channels c0:c1 of dx
+        for r0, r1 in _row_chunks(oh, c1 - c0, kh, kw, ow):
+            dcols = scratch(xp, (n, (c1 - c0) * k, (r1 - r0) * ow), dy.dtype)
+            xp.matmul(w2t[c0 * k:c1 * k], dy2[:, :, r0 * ow:r1 * ow], out=dcols)
+            col2im(dcols.reshape(n, c1 - c0, kh, kw, r1 - r0, ow), dxpad.shape[2:], stride, rows=(r0, r1),
+                   out=dxpad[:, c0:c1])
+    run_pieces(lambda c0=c0, c1=c1: channels(c0, c1) for c0, c1 in split(c, pieces))
     return crop(dxpad, padding, (h, width)).copy()

@@ -41,13 +41,16 @@ rule; it was measured on the CPU only (on a GPU the separate passes may not pay,
 benchmarks/gpu_check.py is there to measure).
 
 Threads: each chunk makes about p + mh + 3 BLAS calls (43 for F(4x4, 3x3), the 36 GEMMs of
-the batched matmul among them) where im2col makes one, and every multi-threaded BLAS call
-waits for all its threads. On a machine whose cores other processes keep busy, that wait is
-a scheduler time slice or more per call, and this path loses its gain (benchmarks/README.md).
+the batched matmul among them) where im2col makes one. With multi-threaded BLAS each call
+waits for all its threads, a scheduler time slice or more when other processes hold the cores,
+and this path lost its gain there. So inside threads.own_cores() BLAS runs one thread and the
+chunks themselves run side by side on the cores: a layer waits once, when they join.
 """
 import os
 
 from ..backend import get_array_module
+from .conv import MIN_PIECE_FLOPS
+from .threads import run_pieces, workers
 from .winograd_transforms import backward_matrices, matrices
 from .workspace import scratch
 
@@ -69,24 +72,19 @@ _ALIGN = 16  # every scratch view starts on a 64-byte boundary (float32), for SI
 TILE_FOR_KERNEL = {(3, 3): 4, (5, 5): 4, (1, 7): 4, (7, 1): 4}
 
 
-BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
-
 def default_on(environ=os.environ):
-    """Whether a model's fused plan uses Winograd when load_model is not told (winograd=None).
+    """Whether a model's fused plan uses Winograd when load_model is not told (winograd=None):
+    yes, unless NUMDREAM_WINOGRAD is 0 (or off, no, false).
 
-    NUMDREAM_WINOGRAD=1 or 0 decides. Otherwise only when BLAS runs one thread (one of
-    BLAS_THREAD_VARIABLES is 1, as in a `numdream batch` worker). Why (benchmarks/README.md):
-    with one thread a step runs 1.35-1.5x faster than on im2col; with two threads on an idle
-    2-core machine only 1.1x; and with two threads on a machine other processes keep busy, about
-    6x SLOWER: a Winograd layer makes ~43 BLAS calls per chunk where im2col makes one, and each
-    multi-threaded call waits for a time slice for its second thread. NumPy cannot set BLAS
-    threads per call, so the risk is taken only where it cannot arise.
+    It used to be on only where BLAS ran one thread: with multi-threaded BLAS its ~43 calls per
+    chunk each waited for a second thread that other processes held, and a 512x512 step could
+    take 5-30 s instead of 0.22 s. Since the fast path runs its pieces on its own threads with
+    BLAS at one (fast/threads.py), a layer waits once; measured at two threads (benchmarks/
+    README.md): 0.21 s against im2col's 0.30 s idle, 0.7-0.8 s against 0.9 s while two other
+    processes ran two-thread GEMMs.
     """
     chosen = environ.get("NUMDREAM_WINOGRAD", "").strip().lower()
-    if chosen in ("1", "0", "on", "off", "yes", "no", "true", "false"):
-        return chosen in ("1", "on", "yes", "true")
-    return any(environ.get(name, "").strip() == "1" for name in BLAS_THREAD_VARIABLES)
+    return chosen not in ("0", "off", "no", "false")
 
 
 def tile_for(kernel, stride, groups=1):
@@ -170,10 +168,13 @@ def _convolve(x, U, b, padding, tile, kernel, backward):
     th, tw = -(-oh // mh), -(-ow // mw)  # tiles per column and per row (the last may overhang)
     y = xp.empty((n, o, oh, ow), dtype=x.dtype)
     per_row = (2 * p * c + p * o + mh * nw * o) * n * tw  # scratch per tile row, see _chunk
-    rows = max(1, SCRATCH_ELEMENTS // per_row)
-    for r0 in range(0, th, rows):
-        r1 = min(th, r0 + rows)
-        _chunk(xp, x, U, b, y, (r0, r1), (-t, -l), (mh, mw), (at_h, bt_h, at_w, bt_w))
+    # chunks of tile rows that fit the scratch buffer, and at least one per worker: inside
+    # threads.own_cores() the chunks run side by side, each on its thread's scratch
+    pieces = max(1, min(workers(), (n * o * c * kh * kw * oh * ow) // MIN_PIECE_FLOPS))
+    rows = max(1, min(SCRATCH_ELEMENTS // per_row, -(-th // pieces)))
+    mats = (at_h, bt_h, at_w, bt_w)
+    run_pieces(lambda r0=r0: _chunk(xp, x, U, b, y, (r0, min(th, r0 + rows)), (-t, -l), (mh, mw), mats)
+               for r0 in range(0, th, rows))
     return y
 
 

@@ -1,4 +1,4 @@
-"""One reusable scratch buffer per array module and dtype.
+"""One reusable scratch buffer per array module, dtype and thread.
 
 im2col columns and Winograd's tiles live only between their copy and the GEMM that reads
 them, so every convolution can borrow the same buffer. Reusing it avoids fresh page-faulted
@@ -11,16 +11,21 @@ every outgrown buffer's touched pages in the heap (fast/memory.py keeps freed me
 reuse): 40 MB of a 299x299 step's peak. Pages of the buffer that no request reaches are
 never touched, so a large first allocation costs no memory.
 """
+import threading
+
 MIN_ELEMENTS = 1 << 22  # fast/conv.CHUNK_ELEMENTS and fast/winograd.SCRATCH_ELEMENTS
 _buffers = {}
 
 
 def scratch(xp, shape, dtype):
-    """An uninitialised array of ``shape``, a view of the shared buffer (valid until the next call)."""
+    """An uninitialised array of ``shape``, a view of this thread's buffer (valid until its next call).
+
+    One buffer per thread: the pieces of a convolution (fast/threads.py) fill theirs side by side.
+    """
     size = 1
     for n in shape:
         size *= int(n)
-    key = (xp.__name__, str(dtype))
+    key = (xp.__name__, str(dtype), threading.get_ident())
     buf = _buffers.get(key)
     if buf is None or buf.size < size:
         _buffers.pop(key, None)  # let the old buffer go before the new one is made

@@ -1,0 +1,142 @@
+"""numdream's own threads (numdream/fast/threads.py): pieces that give the result of the whole,
+BLAS held at one thread inside own_cores() and restored after, errors that reach the caller."""
+import threading
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info
+
+from numdream import ops
+from numdream.fast import conv as fast_conv
+from numdream.fast import threads, winograd
+from numdream.model import load_model
+
+
+def _blas_threads():
+    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+
+@pytest.mark.parametrize("environ, expected", [
+    ({"NUMDREAM_THREADS": "3"}, 3), ({"NUMDREAM_THREADS": "3", "OMP_NUM_THREADS": "1"}, 3),
+    ({"OMP_NUM_THREADS": "1"}, 1), ({"OPENBLAS_NUM_THREADS": "2"}, 2), ({"NUMDREAM_THREADS": "99"}, 8),
+    ({"NUMDREAM_THREADS": "zero", "MKL_NUM_THREADS": "4"}, 4),
+])
+def test_configured_workers_follow_the_environment(environ, expected):
+    assert threads.configured_workers(environ) == expected
+
+
+def test_own_cores_holds_blas_at_one_thread_and_restores_it(monkeypatch):
+    monkeypatch.setenv("NUMDREAM_THREADS", "2")
+    before = _blas_threads()
+    assert before, "threadpoolctl sees NumPy's BLAS"
+    assert threads.workers() == 1
+    with threads.own_cores():
+        assert threads.workers() == 2 and set(_blas_threads()) == {1}
+        with threads.own_cores():  # re-entrant: the inner one changes nothing
+            assert threads.workers() == 2
+        assert set(_blas_threads()) == {1}
+    assert _blas_threads() == before and threads.workers() == 1
+    with threads.own_cores("cupy"):  # GPU arrays are not split
+        assert threads.workers() == 1 and _blas_threads() == before
+
+
+def test_one_thread_leaves_blas_alone(monkeypatch):
+    monkeypatch.setenv("NUMDREAM_THREADS", "1")
+    before = _blas_threads()
+    with threads.own_cores():
+        assert threads.workers() == 1 and _blas_threads() == before
+
+
+def test_run_pieces_runs_every_job_once_on_several_threads(monkeypatch):
+    monkeypatch.setenv("NUMDREAM_THREADS", "3")
+    seen, lock, gate = [], threading.Lock(), threading.Barrier(3, timeout=10)
+
+    def job(i):
+        if i < 3:
+            gate.wait()  # the first three can only pass together: three threads at once
+        with lock:
+            seen.append((i, threading.get_ident(), threads.workers()))
+    with threads.own_cores():
+        threads.run_pieces(lambda i=i: job(i) for i in range(10))
+    assert sorted(i for i, _, _ in seen) == list(range(10))
+    assert len({ident for _, ident, _ in seen}) == 3
+    assert {w for _, _, w in seen} == {1}  # a piece does not split again
+
+
+def test_an_error_in_a_piece_reaches_the_caller_after_all_pieces(monkeypatch):
+    monkeypatch.setenv("NUMDREAM_THREADS", "2")
+    done = []
+
+    def job(i):
+        if i == 3:
+            raise ValueError("piece 3 failed")
+        done.append(i)
+    with threads.own_cores(), pytest.raises(ValueError, match="piece 3 failed"):
+        threads.run_pieces(lambda i=i: job(i) for i in range(6))
+    assert sorted(done) == [0, 1, 2, 4, 5]
+
+
+@pytest.mark.parametrize("kernel, stride, padding", [
+    ((3, 3), (1, 1), (1, 1, 1, 1)), ((1, 1), (1, 1), (0, 0, 0, 0)), ((3, 3), (2, 2), (0, 1, 0, 1)),
+    ((1, 7), (1, 1), (0, 0, 3, 3))])
+def test_im2col_convolution_in_pieces_equals_the_readable_op(monkeypatch, kernel, stride, padding):
+    monkeypatch.setenv("NUMDREAM_THREADS", "3")
+    monkeypatch.setattr(fast_conv, "MIN_PIECE_FLOPS", 1)   # split even these small layers
+    monkeypatch.setattr(fast_conv, "CHUNK_ELEMENTS", 500)  # and into several row chunks
+    rng = np.random.default_rng(3)
+    x, w, b = rng.standard_normal((2, 7, 15, 13)), rng.standard_normal((5, 7) + kernel), rng.standard_normal(5)
+    y_ref, cache = ops.conv2d_forward(x, w, b, stride, padding)
+    dy = rng.standard_normal(y_ref.shape)
+    with threads.own_cores():
+        y = fast_conv.conv2d_forward(x, w, b, stride, padding)
+        dx = fast_conv.conv2d_backward_input(dy, x.shape, w, stride, padding)
+    np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dx, ops.conv2d_backward(dy, cache), rtol=1e-12, atol=1e-12)
+
+
+def test_winograd_in_pieces_equals_the_readable_op(monkeypatch):
+    monkeypatch.setenv("NUMDREAM_THREADS", "2")
+    monkeypatch.setattr(winograd, "MIN_PIECE_FLOPS", 1)
+    rng = np.random.default_rng(4)
+    x, w, b = rng.standard_normal((1, 6, 23, 19)), rng.standard_normal((4, 6, 3, 3)), rng.standard_normal(4)
+    u = winograd.transform_weights(w, 4)
+    y_ref, cache = ops.conv2d_forward(x, w, b, (1, 1), (1, 1, 1, 1))
+    dy = rng.standard_normal(y_ref.shape)
+    with threads.own_cores():
+        y = winograd.conv2d_forward(x, u, b, (1, 1, 1, 1), 4)
+        dx = winograd.conv2d_backward_input(dy, x.shape, u, (1, 1, 1, 1), 4)
+    assert np.abs(y - y_ref).max() <= 1e-10 * np.abs(y_ref).max()
+    dx_ref = ops.conv2d_backward(dy, cache)
+    assert np.abs(dx - dx_ref).max() <= 1e-10 * np.abs(dx_ref).max()
+
+
+def test_a_step_on_several_threads_equals_the_step_on_one(monkeypatch):
+    """The whole fused plan, float64, at a size where the layers really split."""
+    x = np.random.default_rng(5).uniform(-1, 1, (1, 3, 139, 131))
+    results = []
+    for count in ("1", "2"):
+        monkeypatch.setenv("NUMDREAM_THREADS", count)
+        model = load_model(dtype=np.float64, winograd=True)
+        acts, tape = model.forward(x, ["mixed2"])
+        results.append((acts["mixed2"], model.backward({"mixed2": np.ones_like(acts["mixed2"])}, tape)))
+    (a, da), (b, db) = results
+    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(da, db, rtol=1e-12, atol=1e-12 * np.abs(db).max())
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_child_runs_pieces_on_threads_of_its_own(monkeypatch):
+    import multiprocessing
+    monkeypatch.setenv("NUMDREAM_THREADS", "2")
+    with threads.own_cores():
+        threads.run_pieces([lambda: None] * 4)  # the parent's pool exists now
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        assert pool.apply_async(_pieces_in_child).get(timeout=60) == 4
+
+
+def _pieces_in_child():
+    done = []
+    with threads.own_cores():
+        threads.run_pieces(lambda i=i: done.append(i) for i in range(4))
+    return len(done)
