@@ -15,8 +15,8 @@ medians, the ratio numdream / torch, and how far the two uint8 dreams are apart:
 differ by rounding, which a dream amplifies over its steps, so a few levels on a few pixels.
 
 On a machine that other jobs keep busy, run it with OMP_NUM_THREADS=1: there each multi-threaded
-call of either engine waits for a time slice for its second thread (a 384x512 torch step took
-4.6 s on two threads against 0.3 s on one, 2026-12-01), and the ratio measures the neighbours.
+call of PyTorch waits for a time slice for its second thread (a 384x512 torch step took 4.6 s on
+two threads against 0.3 s on one, 2026-12-01), and the ratio measures the neighbours.
 
 --check runs a small photo (160x120 unless --size) in float64 for 1 octave x 1 step (unless
 --steps): the network input both loops reach, and their pixels, must agree to rounding.
@@ -68,8 +68,9 @@ def timed(fn):
 def compare_speed(pixels, options, rounds):
     model = load_model()
     twin = TorchInception(read_model(bundled_model_path()))
-    print(f"numdream: load_model()'s fused plan, Winograd {'on' if model.winograd else 'off'} "
-          "(its default: on when BLAS runs one thread)")
+    from numdream.fast.threads import configured_workers
+    print(f"numdream: load_model()'s fused plan, Winograd {'on' if model.winograd else 'off'}, "
+          f"{configured_workers()} thread(s) of its own (numdream/fast/threads.py)")
     engines = {"numdream": lambda o: dream(pixels, model=model, seed=SEED, progress=False, **o),
                "torch": lambda o: torch_dream(twin, model, pixels, seed=SEED, **o)}
     warm = dict(options, steps=1)

@@ -140,3 +140,20 @@ def _pieces_in_child():
     with threads.own_cores():
         threads.run_pieces(lambda i=i: done.append(i) for i in range(4))
     return len(done)
+
+
+@pytest.mark.parametrize("size, stride, padding, ceil", [(3, 2, (0, 0, 0, 0), False), (3, 1, (1, 1, 1, 1), False),
+                                                          (2, 2, (0, 0, 0, 0), True)])
+def test_max_pool_in_pieces_equals_the_readable_op_ties_included(monkeypatch, size, stride, padding, ceil):
+    from numdream.fast import pool as fast_pool
+    monkeypatch.setenv("NUMDREAM_THREADS", "3")
+    monkeypatch.setattr(fast_pool, "MIN_PIECE_ELEMENTS", 1)
+    x = np.random.default_rng(6).integers(0, 3, (2, 7, 11, 10)).astype(np.float64)  # many ties
+    y_ref, cache = ops.max_pool2d_forward(x, size, stride, padding, ceil)
+    dy = np.random.default_rng(7).standard_normal(y_ref.shape)
+    with threads.own_cores():
+        y, pieces = fast_pool.max_pool2d_forward(x, size, stride, padding, ceil)
+        dx = fast_pool.max_pool2d_backward(dy, pieces)
+    assert isinstance(pieces, fast_pool.PiecesCache) and len(pieces.caches) == 3
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(dx, ops.max_pool2d_backward(dy, cache))

@@ -21,9 +21,10 @@ from collections import namedtuple
 
 from ..backend import get_array_module
 from ..nodes import NodeStep, spatial_stride, window
-from ..ops import avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward, max_pool2d_forward
+from ..ops import avg_pool2d_backward, avg_pool2d_forward
 from ..ops.geometry import pair
 from . import conv as fast_conv
+from . import pool as fast_pool
 from . import winograd
 from .memory import reuse_freed_memory
 
@@ -78,7 +79,7 @@ class ConvStep:
         pool_cache = None
         if self.pool is not None:
             kernel, pool_stride, pool_padding = window(self.pool, y.shape[2:])
-            y, pool_cache = max_pool2d_forward(y, kernel, pool_stride, pool_padding,
+            y, pool_cache = fast_pool.max_pool2d_forward(y, kernel, pool_stride, pool_padding,
                                                self.pool.attrs.get("ceil_mode", False))
         if self.relu is not None:
             get_array_module(y).maximum(y, 0, out=y)
@@ -87,7 +88,7 @@ class ConvStep:
     def backward(self, dys, cache):
         dy = _relu_mask(dys[0], cache.y) if cache.y is not None else dys[0]
         if cache.pool is not None:
-            dy = max_pool2d_backward(dy, cache.pool)
+            dy = fast_pool.max_pool2d_backward(dy, cache.pool)
         if self.u is not None:
             return [winograd.conv2d_backward_input(dy, cache.x_shape, self.u, cache.padding, self.tile, self.kernel)]
         return [fast_conv.conv2d_backward_input(dy, cache.x_shape, self.w, cache.stride, cache.padding,
@@ -152,6 +153,22 @@ def _is_pointwise(node):
             and spatial_stride(node) == 1 and node.attrs.get("padding") in ("same", "valid", [0, 0, 0, 0]))
 
 
+class MaxPoolStep:
+    """A max pool on its own (an Inception module's pool branch), in channel pieces (fast/pool.py)."""
+
+    def __init__(self, pool):
+        self.pool = pool
+        self.inputs, self.outputs = list(pool.inputs), [pool.name]
+
+    def forward(self, xs):
+        kernel, stride, padding = window(self.pool, xs[0].shape[2:])
+        y, cache = fast_pool.max_pool2d_forward(xs[0], kernel, stride, padding, self.pool.attrs.get("ceil_mode", False))
+        return [y], cache
+
+    def backward(self, dys, cache):
+        return [fast_pool.max_pool2d_backward(dys[0], cache)]
+
+
 def fused_plan(nodes, order, until, transformed=None, use_winograd=True):
     """Steps that compute the nodes named in ``order`` (execution order, input first excluded).
 
@@ -211,6 +228,8 @@ def fused_plan(nodes, order, until, transformed=None, use_winograd=True):
             relu = fused_relu(node)
             pool = pool_after(relu)
             step, members = ConvStep(node, relu, pool, transformed, use_winograd), [n for n in (node, relu, pool) if n is not None]
+        elif node.op == "max_pool2d":
+            step, members = MaxPoolStep(node), [node]
         else:
             step, members = NodeStep(node), [node]
         steps.append(step)

@@ -125,12 +125,18 @@ def max_pool2d_forward(x, size, stride, padding=(0, 0, 0, 0), ceil_mode=False):
     return y, MaxPoolCache(x.shape, col_arg, row_arg, kernel, stride, padding, xpad.shape[2:])
 
 
-def max_pool2d_backward(dy, cache):
-    """dy: (N, C, OH, OW) -> dx: (N, C, H, W); each window's gradient goes to its first maximum."""
+def max_pool2d_backward(dy, cache, out=None):
+    """dy: (N, C, OH, OW) -> dx: (N, C, H, W); each window's gradient goes to its first maximum.
+
+    out: an (N, C, H, W) array to write dx into (the fast path's pieces fill their channels of one).
+    """
     x_shape, col_arg, row_arg, kernel, stride, padding, (hp, wp) = cache
     d_cols = _route_axis(dy, row_arg, kernel[0], stride[0], hp, axis=2)      # (N, C, Hp, OW)
     dxpad = _route_axis(d_cols, col_arg, kernel[1], stride[1], wp, axis=3)   # (N, C, Hp, Wp)
-    return crop(dxpad, padding, x_shape[2:]).copy()
+    if out is None:
+        return crop(dxpad, padding, x_shape[2:]).copy()
+    out[...] = crop(dxpad, padding, x_shape[2:])
+    return out
 
 
 def _window_sum(xpad, kernel, stride, out_hw):

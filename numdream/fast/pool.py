@@ -1,0 +1,45 @@
+"""Max pooling in pieces of channels, on numdream's own threads (fast/threads.py).
+
+Pooling is a few strided passes over memory with no arithmetic to speak of, and NumPy runs them
+on one core: at 512x512 the stem's two pools were 11 % of a two-thread step while every
+convolution around them ran on both cores. Channels pool independently, so each piece runs the
+readable op (numdream.ops.max_pool2d_*, same tie rule, same caches) on a block of channels; the
+forward joins the pieces' outputs, the backward writes each piece's dx into its channels of one
+array.
+"""
+from collections import namedtuple
+
+from ..backend import get_array_module
+from ..ops import max_pool2d_backward as readable_backward
+from ..ops import max_pool2d_forward as readable_forward
+from .threads import run_pieces, split, workers
+
+MIN_PIECE_ELEMENTS = 1 << 20  # ~1 ms of passes on one core: smaller pools stay whole
+
+PiecesCache = namedtuple("PiecesCache", "x_shape channels caches")
+
+
+def max_pool2d_forward(x, size, stride, padding=(0, 0, 0, 0), ceil_mode=False):
+    """numdream.ops.max_pool2d_forward, in channel pieces where that pays. x: (N, C, H, W) ->
+    (y (N, C, OH, OW), cache): the readable op's cache, or a PiecesCache of one per piece."""
+    c = x.shape[1]
+    pieces = split(c, max(1, min(workers(), x.size // MIN_PIECE_ELEMENTS)))
+    if len(pieces) == 1:
+        return readable_forward(x, size, stride, padding, ceil_mode)
+    results = [None] * len(pieces)
+
+    def piece(i, c0, c1):
+        results[i] = readable_forward(x[:, c0:c1], size, stride, padding, ceil_mode)
+    run_pieces(lambda i=i, c0=c0, c1=c1: piece(i, c0, c1) for i, (c0, c1) in enumerate(pieces))
+    y = get_array_module(x).concatenate([y for y, _ in results], axis=1)
+    return y, PiecesCache(x.shape, pieces, [cache for _, cache in results])
+
+
+def max_pool2d_backward(dy, cache):
+    """dy: (N, C, OH, OW) -> dx: (N, C, H, W), as numdream.ops.max_pool2d_backward."""
+    if not isinstance(cache, PiecesCache):
+        return readable_backward(dy, cache)
+    dx = get_array_module(dy).empty(cache.x_shape, dtype=dy.dtype)
+    run_pieces(lambda c0=c0, c1=c1, piece=piece: readable_backward(dy[:, c0:c1], piece, out=dx[:, c0:c1])
+               for (c0, c1), piece in zip(cache.channels, cache.caches))
+    return dx
