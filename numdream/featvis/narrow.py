@@ -13,7 +13,8 @@ same gradient: the other branches add only zeros to the gradient of the module's
 Measured on a 224x224 visualisation of mixed4 channel 97 (2 cores, idle): a step about 59 -> 54 ms,
 mixed4 being the last and smallest module (benchmarks/README.md has the benchmark's figure).
 """
-from .objectives import ChannelTerm, ClassTerm, NeuronTerm, Objective
+from .objectives import Objective
+from .term_classes import ChannelTerm, ClassTerm, NeuronTerm
 
 
 def channel_source(model, layer, channel):
