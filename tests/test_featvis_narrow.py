@@ -64,3 +64,16 @@ def test_render_gives_the_picture_the_whole_layer_gives(tiny, monkeypatch):
     monkeypatch.setattr(render_module, "narrowed", lambda obj, model: obj)
     whole = render(tiny, objective, settings, progress=False)
     np.testing.assert_array_equal(narrow, whole)
+
+
+def test_on_the_bundled_model_in_float32_it_agrees_to_rounding():
+    from numdream.model import load_model
+    model = load_model()
+    x = np.random.default_rng(2).standard_normal((1, 3, 139, 139)).astype(np.float32)
+    objective = channel("mixed2", 70) + channel("mixed2:pre_relu", 250)
+    narrow = narrowed(objective, model)
+    assert narrow.layers == ("activation_22", "conv2d_26")  # mixed2's 1x1 branch, and its 5x5 one's conv
+    value, grad = _value_and_gradient(model, objective, x)
+    value_n, grad_n = _value_and_gradient(model, narrow, x)
+    assert abs(value_n - value) <= 1e-5 * abs(value)
+    assert np.abs(grad_n - grad).max() <= 1e-5 * np.abs(grad).max()

@@ -96,12 +96,20 @@ def test_fused_float32_within_the_documented_bound(fused32):
 
 
 @pytest.mark.parametrize("environ, on", [
-    ({}, True), ({"OMP_NUM_THREADS": "2"}, True), ({"OMP_NUM_THREADS": "1"}, True),
-    ({"NUMDREAM_WINOGRAD": "1"}, True), ({"NUMDREAM_WINOGRAD": "off", "OMP_NUM_THREADS": "1"}, False),
-    ({"NUMDREAM_WINOGRAD": "0"}, False), ({"NUMDREAM_WINOGRAD": " No "}, False),
+    ({}, True), ({"OMP_NUM_THREADS": "2"}, True), ({"OMP_NUM_THREADS": "1"}, True),  # numdream holds BLAS
+    ({"NUMDREAM_THREADS": "1"}, False),                     # BLAS's own threads: a busy machine stalls it
+    ({"NUMDREAM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}, True),  # ... unless BLAS runs one thread
+    ({"NUMDREAM_WINOGRAD": "1", "NUMDREAM_THREADS": "1"}, True),
+    ({"NUMDREAM_WINOGRAD": "off", "OMP_NUM_THREADS": "1"}, False), ({"NUMDREAM_WINOGRAD": " No "}, False),
 ])
-def test_winograd_is_on_unless_the_environment_says_no(environ, on):
+def test_winograd_is_on_unless_blas_would_run_multi_threaded_calls(environ, on):
     assert winograd.default_on(environ) is on
+
+
+def test_winograd_is_off_where_no_blas_can_be_held(monkeypatch):
+    from numdream.fast import threads
+    monkeypatch.setattr(threads, "_blas", lambda: None)
+    assert winograd.default_on({}) is False and winograd.default_on({"OMP_NUM_THREADS": "1"}) is True
 
 
 def test_load_model_takes_winograd_and_the_plan_follows(monkeypatch):

@@ -63,17 +63,65 @@ def test_run_pieces_runs_every_job_once_on_several_threads(monkeypatch):
     assert {w for _, _, w in seen} == {1}  # a piece does not split again
 
 
-def test_an_error_in_a_piece_reaches_the_caller_after_all_pieces(monkeypatch):
+def test_an_error_in_a_piece_reaches_the_caller_and_stops_the_rest(monkeypatch):
+    import time
     monkeypatch.setenv("NUMDREAM_THREADS", "2")
     done = []
 
     def job(i):
-        if i == 3:
-            raise ValueError("piece 3 failed")
+        if i == 1:
+            raise ValueError("piece 1 failed")
+        time.sleep(0.01)
         done.append(i)
-    with threads.own_cores(), pytest.raises(ValueError, match="piece 3 failed"):
-        threads.run_pieces(lambda i=i: job(i) for i in range(6))
-    assert sorted(done) == [0, 1, 2, 4, 5]
+    with threads.own_cores(), pytest.raises(ValueError, match="piece 1 failed"):
+        threads.run_pieces(lambda i=i: job(i) for i in range(20))
+    assert len(done) <= 3  # the jobs running when it failed finish; no new one starts
+
+
+def test_pieces_see_blas_at_one_thread_and_nested_own_cores_does_not_split_again(monkeypatch):
+    monkeypatch.setenv("NUMDREAM_THREADS", "2")
+    seen, gate = [], threading.Barrier(2, timeout=10)
+
+    def piece():
+        gate.wait()  # both runners at once: one of them on a pool thread
+        with threads.own_cores():  # inside a piece: nothing to hold, nothing to split
+            threads.run_pieces([lambda: None] * 3)
+            seen.append((threading.current_thread().name, threads.workers(), set(_blas_threads())))
+    with threads.own_cores():
+        threads.run_pieces([piece, piece])
+    assert {w for _, w, _ in seen} == {1} and all(b == {1} for _, _, b in seen)
+    assert any(name.startswith("numdream") for name, _, _ in seen)
+
+
+def test_a_second_thread_runs_unsplit_while_the_first_holds_blas(monkeypatch):
+    """BLAS's limit is process-wide: one holder at a time, which also restores it."""
+    monkeypatch.setenv("NUMDREAM_THREADS", "2")
+    before = _blas_threads()
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def caller_a():
+        with threads.own_cores():
+            a_in.set()
+            b_in.wait(10)
+            seen["a"] = threads.workers()
+        a_out.set()
+
+    def caller_b():
+        a_in.wait(10)
+        with threads.own_cores():
+            seen["b"] = threads.workers()
+            b_in.set()
+            a_out.wait(10)
+        with threads.own_cores():  # A is gone: B holds it now
+            seen["b later"] = (threads.workers(), set(_blas_threads()))
+    callers = [threading.Thread(target=caller_a), threading.Thread(target=caller_b)]
+    for t in callers:
+        t.start()
+    for t in callers:
+        t.join(20)
+    assert seen == {"a": 2, "b": 1, "b later": (2, {1})}
+    assert _blas_threads() == before
 
 
 @pytest.mark.parametrize("kernel, stride, padding", [
@@ -113,12 +161,16 @@ def test_winograd_in_pieces_equals_the_readable_op(monkeypatch):
 def test_a_step_on_several_threads_equals_the_step_on_one(monkeypatch):
     """The whole fused plan, float64, at a size where the layers really split."""
     x = np.random.default_rng(5).uniform(-1, 1, (1, 3, 139, 131))
-    results = []
+    results, split_counts = [], []
+    real_workers = fast_conv.workers
+    monkeypatch.setattr(fast_conv, "workers", lambda: split_counts.append(real_workers()) or split_counts[-1])
     for count in ("1", "2"):
         monkeypatch.setenv("NUMDREAM_THREADS", count)
+        split_counts.clear()
         model = load_model(dtype=np.float64, winograd=True)
         acts, tape = model.forward(x, ["mixed2"])
         results.append((acts["mixed2"], model.backward({"mixed2": np.ones_like(acts["mixed2"])}, tape)))
+        assert max(split_counts) == int(count)  # the model's passes ran inside own_cores()
     (a, da), (b, db) = results
     np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(da, db, rtol=1e-12, atol=1e-12 * np.abs(db).max())

@@ -60,15 +60,35 @@ def _blas():
     return _shared["blas"]
 
 
+def holds_blas():
+    """True if threadpoolctl reaches a BLAS, which own_cores() can then hold at one thread
+    (fast/winograd.default_on asks)."""
+    return _blas() is not None
+
+
+_holder = {"thread": None}  # BLAS's thread limit is process-wide: one thread holds it at a time
+_holder_lock = threading.Lock()
+
+
 @contextlib.contextmanager
 def own_cores(xp_name="numpy"):
-    """Within: pieces run on configured_workers() threads and BLAS on one. Re-entrant."""
+    """Within: pieces run on configured_workers() threads and BLAS on one. Re-entrant; inside a
+    piece it does nothing (a piece does not split again).
+
+    One thread at a time holds BLAS: threadpoolctl lets only the thread that set OpenBLAS's
+    process-wide limit change it back, and two holders would each restore the other's value. A
+    second user thread that runs a model meanwhile runs it unsplit, on whatever BLAS has.
+    """
     if getattr(_state, "workers", None) is not None or xp_name != "numpy":
         yield
         return
     workers = configured_workers()
     blas = _blas() if workers > 1 else None
-    if blas is None:  # one worker, or no BLAS to hold at one thread: BLAS keeps its own threads
+    with _holder_lock:
+        mine = blas is not None and _holder["thread"] is None
+        if mine:
+            _holder["thread"] = threading.current_thread()
+    if not mine:  # one worker, no BLAS to hold, or another thread holds it: BLAS keeps its threads
         yield
         return
     _state.workers = workers
@@ -77,58 +97,84 @@ def own_cores(xp_name="numpy"):
             yield
     finally:
         _state.workers = None
+        with _holder_lock:
+            _holder["thread"] = None
 
 
 def workers():
-    """How many pieces a pass should be split into here: 1 outside own_cores()."""
+    """How many pieces a pass should be split into here: 1 outside own_cores() and in a piece."""
     return getattr(_state, "workers", None) or 1
 
 
 def run_pieces(jobs):
     """Run the callables ``jobs`` (no arguments) on the workers, each taking the next job left,
-    the calling thread among them; return when all are done, raising the first exception."""
+    the calling thread among them; return when all are done, raising the first exception. After
+    an exception (a Ctrl-C too) no further job starts; those running finish, since they write
+    into arrays the caller owns."""
     jobs = list(jobs)
     count = min(workers(), len(jobs))
     if count <= 1:
         for job in jobs:
             job()
         return
-    if _shared.get("pool_size", 0) < count - 1:
-        _shared["pool"] = ThreadPoolExecutor(count - 1, thread_name_prefix="numdream")
-        _shared["pool_size"] = count - 1
-    left, lock = iter(jobs), threading.Lock()
+    pool = _pool(workers() - 1)
+    left, lock, failed = iter(jobs), threading.Lock(), []
 
     def runner():
         while True:
             with lock:
-                job = next(left, None)
+                job = None if failed else next(left, None)
             if job is None:
                 return
-            job()
+            try:
+                job()
+            except BaseException as err:
+                failed.append(err)
+                raise
 
-    futures = [_shared["pool"].submit(_in_piece, runner) for _ in range(count - 1)]
-    errors = []
+    futures = [pool.submit(_in_piece, runner) for _ in range(count - 1)]
     try:
         _in_piece(runner)
-    except BaseException as err:  # still wait for the others: they write into shared outputs
-        errors.append(err)
+    except BaseException:
+        pass  # in failed; wait for the others first
     for future in futures:
         try:
             future.result()
-        except BaseException as err:
-            errors.append(err)
-    if errors:
-        raise errors[0]
+        except BaseException:
+            pass
+    if failed:
+        raise failed[0]
+
+
+def _pool(size):
+    """The shared executor, of at least ``size`` threads (made once per size asked, in a lock)."""
+    with _holder_lock:
+        if _shared.get("pool_size", 0) < size:
+            _shared["pool"] = ThreadPoolExecutor(size, thread_name_prefix="numdream", initializer=_worker_started)
+            _shared["pool_size"] = size
+        return _shared["pool"]
 
 
 def _in_piece(job):
-    """A piece runs with workers() == 1, so whatever it calls does not split again."""
+    """A piece runs with workers() == 1 (the sentinel 1, so own_cores() inside it does nothing):
+    whatever it calls does not split again."""
     saved = getattr(_state, "workers", None)
-    _state.workers = None
+    _state.workers = 1
     try:
         job()
     finally:
         _state.workers = saved
+
+
+def _worker_started():
+    """Each pool thread, once: where a BLAS's thread limit is per thread (MKL, OpenMP builds of
+    OpenBLAS) the caller's limit does not reach this thread, so it is set to 1 here for good (the
+    thread only ever runs pieces). A process-wide limit (pthreads OpenBLAS, as in NumPy's wheels)
+    is the caller's to set and restore, and is left alone."""
+    blas = _blas()
+    for lib in blas.lib_controllers if blas is not None else []:
+        if lib.internal_api == "mkl" or getattr(lib, "threading_layer", "") == "openmp":
+            lib.set_num_threads(1)
 
 
 def split(count, pieces):

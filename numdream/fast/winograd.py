@@ -40,17 +40,14 @@ weights, all in CuPy. The fused plan (fast/plan.py) takes this path on CuPy too,
 rule; it was measured on the CPU only (on a GPU the separate passes may not pay, which
 benchmarks/gpu_check.py is there to measure).
 
-Threads: each chunk makes about p + mh + 3 BLAS calls (43 for F(4x4, 3x3), the 36 GEMMs of
-the batched matmul among them) where im2col makes one. With multi-threaded BLAS each call
-waits for all its threads, a scheduler time slice or more when other processes hold the cores,
-and this path lost its gain there. So inside threads.own_cores() BLAS runs one thread and the
-chunks themselves run side by side on the cores: a layer waits once, when they join.
+Threads: a chunk makes ~43 BLAS calls (im2col: one); inside threads.own_cores() BLAS runs one
+thread and the chunks run side by side, so a layer waits for its threads once (threads.py).
 """
 import os
 
 from ..backend import get_array_module
 from .conv import MIN_PIECE_FLOPS
-from .threads import run_pieces, workers
+from .threads import BLAS_THREAD_VARIABLES, configured_workers, holds_blas, run_pieces, workers
 from .winograd_transforms import backward_matrices, matrices
 from .workspace import scratch
 
@@ -73,18 +70,22 @@ TILE_FOR_KERNEL = {(3, 3): 4, (5, 5): 4, (1, 7): 4, (7, 1): 4}
 
 
 def default_on(environ=os.environ):
-    """Whether a model's fused plan uses Winograd when load_model is not told (winograd=None):
-    yes, unless NUMDREAM_WINOGRAD is 0 (or off, no, false).
+    """Whether a model's fused plan uses Winograd when load_model is not told (winograd=None).
 
-    It used to be on only where BLAS ran one thread: with multi-threaded BLAS its ~43 calls per
-    chunk each waited for a second thread that other processes held, and a 512x512 step could
-    take 5-30 s instead of 0.22 s. Since the fast path runs its pieces on its own threads with
-    BLAS at one (fast/threads.py), a layer waits once; measured at two threads (benchmarks/
-    README.md): 0.21 s against im2col's 0.30 s idle, 0.7-0.8 s against 0.9 s while two other
-    processes ran two-thread GEMMs.
+    NUMDREAM_WINOGRAD=1 or 0 decides. Otherwise yes wherever BLAS will not run multi-threaded
+    calls: numdream's own threads hold it at one thread (threads.holds_blas), or the environment
+    sets it to one. With multi-threaded BLAS (NUMDREAM_THREADS=1, or no BLAS threadpoolctl can
+    reach) each of Winograd's ~43 calls per chunk waits for all its threads, and on a busy
+    machine a 512x512 step took 5-30 s instead of 0.22 s. With numdream's threads a layer waits
+    once: 0.21 s against im2col's 0.30 s idle, 0.61 s against 0.90 s beside two busy processes
+    (benchmarks/README.md).
     """
     chosen = environ.get("NUMDREAM_WINOGRAD", "").strip().lower()
-    return chosen not in ("0", "off", "no", "false")
+    if chosen in ("1", "0", "on", "off", "yes", "no", "true", "false"):
+        return chosen in ("1", "on", "yes", "true")
+    if any(environ.get(name, "").strip() == "1" for name in BLAS_THREAD_VARIABLES):
+        return True
+    return configured_workers(environ) > 1 and holds_blas()
 
 
 def tile_for(kernel, stride, groups=1):

@@ -14,7 +14,7 @@ never touched, so a large first allocation costs no memory.
 import threading
 
 MIN_ELEMENTS = 1 << 22  # fast/conv.CHUNK_ELEMENTS and fast/winograd.SCRATCH_ELEMENTS
-_buffers = {}
+_local = threading.local()  # .buffers: this thread's {(module, dtype): buffer}, freed with the thread
 
 
 def scratch(xp, shape, dtype):
@@ -25,10 +25,11 @@ def scratch(xp, shape, dtype):
     size = 1
     for n in shape:
         size *= int(n)
-    key = (xp.__name__, str(dtype), threading.get_ident())
-    buf = _buffers.get(key)
+    buffers = _local.__dict__.setdefault("buffers", {})
+    key = (xp.__name__, str(dtype))
+    buf = buffers.get(key)
     if buf is None or buf.size < size:
-        _buffers.pop(key, None)  # let the old buffer go before the new one is made
+        buffers.pop(key, None)  # let the old buffer go before the new one is made
         grown = max(size, MIN_ELEMENTS, 2 * buf.size if buf is not None else 0)
-        buf = _buffers[key] = xp.empty(grown, dtype=dtype)
+        buf = buffers[key] = xp.empty(grown, dtype=dtype)
     return buf[:size].reshape(shape)

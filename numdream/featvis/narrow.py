@@ -6,13 +6,18 @@ convolutions before their ReLUs. A channel objective on such a layer reads one b
 others are pure waste: forward, they compute channels no term reads, and backward, they carry
 exact zeros down to the module's input. Reading the channel where it is made instead,
 
-    channel("mixed4:pre_relu", 97)  ->  channel("mixed4/branch1x1/conv", 97)
+    channel("mixed4:pre_relu", 97)  ->  channel("conv2d_31", 97)   (mixed4's 1x1 branch)
 
 lets Model.forward run only what that layer needs (Model.needed), with the same value and the
-same gradient: the other branches add only zeros to the gradient of the module's input.
+same gradient: the other branches add only zeros to the gradient of the module's input. In
+float64 the two agree bit for bit (tests); in float32 up to rounding (~1e-6 relative), because
+the fused plan computes a lone 1x1 branch as its own GEMM instead of stacked with its siblings,
+and a GEMM's float32 sums depend on its shape.
 Measured on a 224x224 visualisation of mixed4 channel 97 (2 cores, idle): a step about 59 -> 54 ms,
 mixed4 being the last and smallest module (benchmarks/README.md has the benchmark's figure).
 """
+import copy
+
 from .objectives import Objective
 from .term_classes import ChannelTerm, ClassTerm, NeuronTerm
 
@@ -57,6 +62,7 @@ def narrowed(objective, model):
 
 
 def _moved(term, layer, channel):
-    if isinstance(term, NeuronTerm):
-        return NeuronTerm(layer, channel, term.y, term.x, term.batch)
-    return ChannelTerm(layer, channel, term.batch)
+    """A copy of ``term`` (whatever its class) reading ``channel`` of ``layer``."""
+    moved = copy.copy(term)
+    moved.layer, moved.channel = layer, channel
+    return moved
