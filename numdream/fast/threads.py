@@ -48,7 +48,8 @@ def configured_workers(environ=os.environ):
         value = environ.get(name, "").strip()
         if value.isdigit() and int(value) >= 1:
             return min(int(value), MAX_WORKERS)
-    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()  # taskset, containers
+    return max(1, min(cores or 1, MAX_WORKERS))
 
 
 def _blas():
