@@ -68,7 +68,7 @@ def near_nyquist_share(pixels, cutoff=0.35):
 def new_method(model, layer, index, args):
     target = layer + ":pre_relu" if args.objective_layer == "pre_relu" else layer
     return visualize(channel(target, index), size=args.size, steps=args.steps, model=model, seed=0,
-                     progress=False)[0]
+                     transforms=not args.no_transforms, progress=False)[0]
 
 
 def todays_method(model, layer, index, args):
@@ -109,10 +109,12 @@ def quality(model, args):
 def dead_channels(model, args):
     count = args.dead_count
     grey = np.full((args.size, args.size, 3), 128, np.uint8)
-    print(f"\n## dead channels: mixed4 channels 0-{count - 1}, activation over a uniform grey image's "
-          f"({'tiles of ' + args.tiles if args.tiles else 'new method, ' + str(args.steps) + ' steps'})")
+    print(f"\n## dead channels: mixed4 channels {args.dead_channels or f'0-{count - 1}'}, activation over a uniform grey image's "
+          f"({'tiles of ' + args.tiles if args.tiles else 'new method, ' + str(args.steps) + ' steps' + (', no transformations' if args.no_transforms else '')})")
     ratios, worst = [], None
-    for index in range(count):
+    indices = [int(c) for c in args.dead_channels.split(",")] if args.dead_channels else range(count)
+    count = len(indices)
+    for index in indices:
         if args.tiles:
             pixels = load_image(frame_path(args.tiles, index))
         else:
@@ -121,7 +123,7 @@ def dead_channels(model, args):
         ratio = act / base if base > 0 else float("inf") if act > 0 else 0.0
         ratios.append(ratio)
         print(f"channel {index:3}: {act:8.3f} vs grey {base:7.4f}: {ratio:8.1f}x", flush=True)
-        worst = index if worst is None or ratio < ratios[worst] else worst
+        worst = index if worst is None or ratio <= min(ratios) else worst
     finite = [r for r in ratios if np.isfinite(r)]
     print(f"at least 10x grey: {sum(r >= 10 for r in ratios)}/{count}; smallest ratio {min(ratios):.1f}x "
           f"(channel {worst}); median of the finite ones {statistics.median(finite):.1f}x; "
@@ -186,6 +188,9 @@ def main():
     p.add_argument("--objective-layer", choices=("pre_relu", "relu"), default="pre_relu",
                    help="what the new method maximises: the channel before or after its ReLU")
     p.add_argument("--dead-count", type=int, default=64)
+    p.add_argument("--dead-channels", help="the dead section on these mixed4 channels only, e.g. 3,5,20")
+    p.add_argument("--no-transforms", action="store_true",
+                   help="the new method without Lucid's random transformations (the image is then less robust)")
     p.add_argument("--tiles", help="an atlas work folder of mixed4's first channels, to measure instead of rendering")
     p.add_argument("--chunk", type=int, default=32, help="steps per alternating chunk in the speed section")
     p.add_argument("--save", help="folder to keep the quality section's pictures in")
