@@ -19,10 +19,17 @@ def _blas_threads():
 @pytest.mark.parametrize("environ, expected", [
     ({"NUMDREAM_THREADS": "3"}, 3), ({"NUMDREAM_THREADS": "3", "OMP_NUM_THREADS": "1"}, 3),
     ({"OMP_NUM_THREADS": "1"}, 1), ({"OPENBLAS_NUM_THREADS": "2"}, 2), ({"NUMDREAM_THREADS": "99"}, 8),
-    ({"NUMDREAM_THREADS": "zero", "MKL_NUM_THREADS": "4"}, 4),
+    ({"OMP_NUM_THREADS": "4,2", "MKL_NUM_THREADS": "4"}, 4),  # BLAS's variables: what can be read
 ])
 def test_configured_workers_follow_the_environment(environ, expected):
     assert threads.configured_workers(environ) == expected
+
+
+@pytest.mark.parametrize("value", ["zero", "0", "-2", "1.5"])
+def test_a_bad_numdream_threads_is_one_line_naming_it(value):
+    from numdream.errors import NumdreamError
+    with pytest.raises(NumdreamError, match=f"NUMDREAM_THREADS must be a whole number of threads >= 1, got '{value}'"):
+        threads.configured_workers({"NUMDREAM_THREADS": value})
 
 
 def test_own_cores_holds_blas_at_one_thread_and_restores_it(monkeypatch):

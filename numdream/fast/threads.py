@@ -24,6 +24,8 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from ..errors import NumdreamError
+
 BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 MAX_WORKERS = 8
 _state = threading.local()  # .workers: inside own_cores(), the pieces' thread count
@@ -44,7 +46,10 @@ if hasattr(os, "register_at_fork"):
 def configured_workers(environ=os.environ):
     """The threads numdream uses for its pieces: NUMDREAM_THREADS, else the BLAS threads, else
     the CPU count (at most MAX_WORKERS)."""
-    for name in ("NUMDREAM_THREADS",) + BLAS_THREAD_VARIABLES:
+    chosen = environ.get("NUMDREAM_THREADS", "").strip()
+    if chosen and not (chosen.isdigit() and int(chosen) >= 1):
+        raise NumdreamError(f"NUMDREAM_THREADS must be a whole number of threads >= 1, got {chosen!r}")
+    for name in ("NUMDREAM_THREADS",) + BLAS_THREAD_VARIABLES:  # BLAS's own variables: as they come
         value = environ.get(name, "").strip()
         if value.isdigit() and int(value) >= 1:
             return min(int(value), MAX_WORKERS)
