@@ -14,7 +14,8 @@ import numpy as np
 
 from .errors import ModelFileError
 from .fileio import atomic_write, one_line, open_regular_file
-from .modelcheck import check_graph, check_name, check_nodes, check_preprocess, short_repr
+from .modelcheck import check_graph, check_name, check_nodes
+from .modelvalues import check_preprocess, short_repr
 from .modelstorage import check_self_contained, declared_stand_in, read_attr, read_param
 
 FORMAT_NAME = "numdream-model"

@@ -18,7 +18,7 @@ import h5py
 import numpy as np
 
 from .errors import ModelFileError
-from .modelcheck import MAX_PARAM_VALUES, short_repr
+from .modelvalues import MAX_PARAM_VALUES, short_repr
 
 MAX_LINKS = 200_000             # links walked (a 10,000-node model has 30,000; 200,000 take ~6 s)
 MAX_ATTR_BYTES = 16 << 20       # one attribute (root, preprocess or provenance)
