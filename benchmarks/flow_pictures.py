@@ -9,8 +9,8 @@ writes
 - masks.png: frame 1 of the moving square, then the consistency weight (white = 1) from DIS and
   from Farneback with the revealed strip outlined in red, then DIS's weight at the scene cut.
 """
+import argparse
 import os
-import sys
 
 import numpy as np
 from PIL import Image
@@ -68,6 +68,6 @@ def main(folder):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit(__doc__.strip().splitlines()[2].strip())
-    main(sys.argv[1])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("folder", help="where to write clips.png, flows.png and masks.png (made if missing)")
+    main(p.parse_args().folder)
