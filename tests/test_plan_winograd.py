@@ -102,13 +102,21 @@ def test_fused_float32_within_the_documented_bound(fused32):
     ({"NUMDREAM_WINOGRAD": "1", "NUMDREAM_THREADS": "1"}, True),
     ({"NUMDREAM_WINOGRAD": "off", "OMP_NUM_THREADS": "1"}, False), ({"NUMDREAM_WINOGRAD": " No "}, False),
 ])
-def test_winograd_is_on_unless_blas_would_run_multi_threaded_calls(environ, on):
+def test_winograd_is_on_unless_blas_would_run_multi_threaded_calls(monkeypatch, environ, on):
+    monkeypatch.setattr(winograd, "blas_runs_one_thread", lambda: False)  # as on a 2-core machine
     assert winograd.default_on(environ) is on
+
+
+def test_winograd_is_on_where_blas_already_runs_one_thread(monkeypatch):
+    """A one-core machine: nothing to split, and no multi-threaded BLAS call to wait for."""
+    monkeypatch.setattr(winograd, "blas_runs_one_thread", lambda: True)
+    assert winograd.default_on({"NUMDREAM_THREADS": "1"}) is True
 
 
 def test_winograd_is_off_where_no_blas_can_be_held(monkeypatch):
     from numdream.fast import threads
     monkeypatch.setattr(threads, "_blas", lambda: None)
+    monkeypatch.setattr(winograd, "blas_runs_one_thread", threads.blas_runs_one_thread)
     assert winograd.default_on({}) is False and winograd.default_on({"OMP_NUM_THREADS": "1"}) is True
 
 

@@ -25,7 +25,7 @@ def test_configured_workers_follow_the_environment(environ, expected):
     assert threads.configured_workers(environ) == expected
 
 
-@pytest.mark.parametrize("value", ["zero", "0", "-2", "1.5"])
+@pytest.mark.parametrize("value", ["zero", "0", "-2", "1.5", "\u00b2"])
 def test_a_bad_numdream_threads_is_one_line_naming_it(value):
     from numdream.errors import NumdreamError
     with pytest.raises(NumdreamError, match=f"NUMDREAM_THREADS must be a whole number of threads >= 1, got '{value}'"):
@@ -216,3 +216,52 @@ def test_max_pool_in_pieces_equals_the_readable_op_ties_included(monkeypatch, si
     assert isinstance(pieces, fast_pool.PiecesCache) and len(pieces.caches) == 3
     np.testing.assert_array_equal(y, y_ref)
     np.testing.assert_array_equal(dx, ops.max_pool2d_backward(dy, cache))
+
+
+def test_own_cores_inside_a_piece_neither_holds_nor_splits(monkeypatch):
+    """The sentinel of _in_piece, with no holder about: the piece must not re-arm."""
+    monkeypatch.setenv("NUMDREAM_THREADS", "2")
+    before, seen = _blas_threads(), []
+
+    def piece():
+        with threads.own_cores():
+            seen.append((threads.workers(), _blas_threads(), threads._holder["thread"]))
+    threads._in_piece(piece)
+    assert seen == [(1, before, None)]
+
+
+def test_a_stale_hold_of_a_dead_thread_or_of_this_one_is_taken_over(monkeypatch):
+    monkeypatch.setenv("NUMDREAM_THREADS", "2")
+    dead = threading.Thread(target=lambda: None)
+    dead.start()
+    dead.join()
+    for stale in (dead, threading.current_thread()):
+        monkeypatch.setitem(threads._holder, "thread", stale)
+        with threads.own_cores():
+            assert threads.workers() == 2 and threads._holder["thread"] is threading.current_thread()
+        assert threads._holder["thread"] is None
+
+
+@pytest.mark.parametrize("how", ["signal", "interrupt_main"])
+def test_ctrl_c_while_waiting_for_a_piece_waits_for_it_then_raises(monkeypatch, how):
+    import _thread
+    import os
+    import signal
+    import time
+    monkeypatch.setenv("NUMDREAM_THREADS", "2")
+    done, both = [], threading.Barrier(2, timeout=10)
+    main = threading.main_thread()
+
+    def job():
+        both.wait()  # one job per runner
+        if threading.current_thread() is main:  # the caller's share ends at once; it then waits
+            ctrl_c = (lambda: os.kill(os.getpid(), signal.SIGINT)) if how == "signal" else _thread.interrupt_main
+            threading.Timer(0.2, ctrl_c).start()  # ... and is interrupted there
+        else:
+            time.sleep(0.6)
+            done.append("slow")
+    start = time.perf_counter()
+    with threads.own_cores(), pytest.raises(KeyboardInterrupt):
+        threads.run_pieces([job, job])
+    assert done == ["slow"] and time.perf_counter() - start >= 0.5  # it returned once the piece had ended
+    assert threads._holder["thread"] is None

@@ -108,27 +108,24 @@ def size(text):
 MAX_SEEDS = 1000  # dreams in one run of --seeds: each is a whole dream
 
 
-def _number_ranges(text):
-    """'0-2,7' -> [('0-2', 0, 2), ('7', 7, 7)]: each part as (part, first, last); None if a part
-    is not N or N-M in whole numbers (the seed and channel lists share this form)."""
-    ranges = []
-    for part in text.split(","):
-        first, dash, last = part.strip().partition("-")
-        try:
-            ranges.append((part, int(first), int(last if dash else first)))
-        except ValueError:
-            return None
-    return ranges
+def _number_range(part):
+    """'0-2' -> (0, 2), '7' -> (7, 7), else None: one part of a seed or channel list."""
+    first, dash, last = part.strip().partition("-")
+    try:
+        return int(first), int(last if dash else first)
+    except ValueError:
+        return None
 
 
 def seed_list(text):
     """'0-3' -> [0, 1, 2, 3]; '1,5,9' -> [1, 5, 9]; '0-2,7' -> [0, 1, 2, 7] (in order, no repeats)."""
     low, high = WHOLE_BOUNDS["seed"]
-    ranges = _number_ranges(text)
-    if ranges is None:
-        raise argparse.ArgumentTypeError(f"{short(text)!r} is not a list of seeds such as 0-3 or 1,5,9")
     seeds = []
-    for part, start, stop in ranges:
+    for part in text.split(","):
+        bounds = _number_range(part)
+        if bounds is None:
+            raise argparse.ArgumentTypeError(f"{short(text)!r} is not a list of seeds such as 0-3 or 1,5,9")
+        start, stop = bounds
         if not low <= start <= stop <= high:
             raise argparse.ArgumentTypeError(f"{short(part)!r}: seeds are whole numbers from {low} to {high}, "
                                              "a range low-high with low <= high")
@@ -158,12 +155,12 @@ MAX_CHANNELS = 65_536  # tiles in one atlas: more than any layer has, each a who
 def channel_ranges(text):
     """'0-63' -> [0, ..., 63]; '3,7,10-12' -> [3, 7, 10, 11, 12]; at most MAX_CHANNELS in all,
     counted before the list is made."""
-    ranges = _number_ranges(text)
-    if ranges is None or any(first < 0 or last < first for _, first, last in ranges):
-        raise argparse.ArgumentTypeError(f"{short(text)!r} is not a list of channels or ranges, e.g. "
-                                         "0-63 or 3,7,10-12 (whole numbers >= 0, ranges low-high)")
     channels = []
-    for _, first, last in ranges:
+    for part in text.split(","):
+        first, last = _number_range(part) or (-1, -1)
+        if first < 0 or last < first:
+            raise argparse.ArgumentTypeError(f"{short(text)!r} is not a list of channels or ranges, e.g. "
+                                             "0-63 or 3,7,10-12 (whole numbers >= 0, ranges low-high)")
         if len(channels) + last - first + 1 > MAX_CHANNELS:
             raise argparse.ArgumentTypeError(f"{short(text)!r} is more than {MAX_CHANNELS} channels, "
                                              "each a whole visualisation")

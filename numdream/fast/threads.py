@@ -30,13 +30,19 @@ BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THR
 MAX_WORKERS = 8
 _state = threading.local()  # .workers: inside own_cores(), the pieces' thread count
 _shared = {}  # the BLAS controller and the executor, made at first use
+_holder = {"thread": None}  # BLAS's thread limit is process-wide: one thread holds it at a time
+_holder_lock = threading.Lock()
 
 
 def _forget_the_pool():
     """In a forked child (multiprocessing, a Dask worker) the parent's threads do not exist: work
-    submitted to their executor would wait forever, so the child makes its own."""
+    submitted to their executor would wait forever, so the child makes its own; a parent thread
+    that held BLAS holds nothing here, and a lock it held would never be released."""
+    global _holder_lock
     _shared.pop("pool", None)
     _shared.pop("pool_size", None)
+    _holder["thread"] = None
+    _holder_lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
@@ -47,11 +53,11 @@ def configured_workers(environ=os.environ):
     """The threads numdream uses for its pieces: NUMDREAM_THREADS, else the BLAS threads, else
     the CPU count (at most MAX_WORKERS)."""
     chosen = environ.get("NUMDREAM_THREADS", "").strip()
-    if chosen and not (chosen.isdigit() and int(chosen) >= 1):
+    if chosen and not (chosen.isdecimal() and int(chosen) >= 1):
         raise NumdreamError(f"NUMDREAM_THREADS must be a whole number of threads >= 1, got {chosen!r}")
     for name in ("NUMDREAM_THREADS",) + BLAS_THREAD_VARIABLES:  # BLAS's own variables: as they come
         value = environ.get(name, "").strip()
-        if value.isdigit() and int(value) >= 1:
+        if value.isdecimal() and int(value) >= 1:
             return min(int(value), MAX_WORKERS)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()  # taskset, containers
     return max(1, min(cores or 1, MAX_WORKERS))
@@ -66,14 +72,17 @@ def _blas():
     return _shared["blas"]
 
 
+def blas_runs_one_thread():
+    """True if the BLAS that threadpoolctl reaches already runs one thread (a one-core machine,
+    or BLAS's own variables set to 1)."""
+    blas = _blas()
+    return blas is not None and all(lib.num_threads == 1 for lib in blas.lib_controllers)
+
+
 def holds_blas():
     """True if threadpoolctl reaches a BLAS, which own_cores() can then hold at one thread
     (fast/winograd.default_on asks)."""
     return _blas() is not None
-
-
-_holder = {"thread": None}  # BLAS's thread limit is process-wide: one thread holds it at a time
-_holder_lock = threading.Lock()
 
 
 @contextlib.contextmanager
@@ -83,28 +92,35 @@ def own_cores(xp_name="numpy"):
 
     One thread at a time holds BLAS: threadpoolctl lets only the thread that set OpenBLAS's
     process-wide limit change it back, and two holders would each restore the other's value. A
-    second user thread that runs a model meanwhile runs it unsplit, on whatever BLAS has.
+    second user thread that runs a model meanwhile runs it unsplit, on whatever BLAS has (with
+    MKL or an OpenMP build, whose limits are per thread, that is BLAS's own threads).
     """
     if getattr(_state, "workers", None) is not None or xp_name != "numpy":
         yield
         return
     workers = configured_workers()
     blas = _blas() if workers > 1 else None
+    me = threading.current_thread()
     with _holder_lock:
-        mine = blas is not None and _holder["thread"] is None
+        holder = _holder["thread"]
+        # free, or left held by a thread that died or by this one (an interrupt between taking
+        # and releasing it): a stale hold must not keep every later call unsplit
+        mine = blas is not None and (holder is None or holder is me or not holder.is_alive())
         if mine:
-            _holder["thread"] = threading.current_thread()
+            _holder["thread"] = me
     if not mine:  # one worker, no BLAS to hold, or another thread holds it: BLAS keeps its threads
         yield
         return
-    _state.workers = workers
     try:
+        _state.workers = workers
         with blas.limit(limits=1):
             yield
     finally:
-        _state.workers = None
-        with _holder_lock:
-            _holder["thread"] = None
+        try:
+            with _holder_lock:
+                _holder["thread"] = None
+        finally:
+            _state.workers = None
 
 
 def workers():
@@ -127,27 +143,33 @@ def run_pieces(jobs):
     left, lock, failed = iter(jobs), threading.Lock(), []
 
     def runner():
-        while True:
-            with lock:
-                job = None if failed else next(left, None)
-            if job is None:
-                return
-            try:
+        try:
+            while True:
+                with lock:
+                    job = None if failed else next(left, None)
+                if job is None:
+                    return
                 job()
-            except BaseException as err:
-                failed.append(err)
-                raise
+        except BaseException as err:  # a piece's error, or a Ctrl-C anywhere in here
+            failed.append(err)
+            raise
 
     futures = [pool.submit(_in_piece, runner) for _ in range(count - 1)]
     try:
         _in_piece(runner)
-    except BaseException:
-        pass  # in failed; wait for the others first
-    for future in futures:
-        try:
-            future.result()
-        except BaseException:
-            pass
+    except BaseException as err:
+        if not any(err is seen for seen in failed):
+            failed.append(err)
+    for future in futures:  # every piece must end before the caller reads what they write
+        while True:
+            try:
+                future.result()
+                break
+            except BaseException as err:
+                if not (future.done() and future.exception() is err):
+                    failed.append(err)  # a Ctrl-C while waiting, not the piece's own error: no new
+                if future.done():      # piece starts, and the ones running are waited for
+                    break
     if failed:
         raise failed[0]
 
@@ -180,7 +202,10 @@ def _worker_started():
     blas = _blas()
     for lib in blas.lib_controllers if blas is not None else []:
         if lib.internal_api == "mkl" or getattr(lib, "threading_layer", "") == "openmp":
-            lib.set_num_threads(1)
+            try:
+                lib.set_num_threads(1)
+            except Exception:  # noqa: BLE001 -- a slower piece, not a broken pool
+                pass
 
 
 def split(count, pieces):

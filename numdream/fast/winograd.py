@@ -47,7 +47,8 @@ import os
 
 from ..backend import get_array_module
 from .conv import MIN_PIECE_FLOPS
-from .threads import BLAS_THREAD_VARIABLES, configured_workers, holds_blas, run_pieces, workers
+from .threads import (BLAS_THREAD_VARIABLES, blas_runs_one_thread, configured_workers, holds_blas, run_pieces,
+                      workers)
 from .winograd_transforms import backward_matrices, matrices
 from .workspace import scratch
 
@@ -83,7 +84,7 @@ def default_on(environ=os.environ):
     chosen = environ.get("NUMDREAM_WINOGRAD", "").strip().lower()
     if chosen in ("1", "0", "on", "off", "yes", "no", "true", "false"):
         return chosen in ("1", "on", "yes", "true")
-    if any(environ.get(name, "").strip() == "1" for name in BLAS_THREAD_VARIABLES):
+    if any(environ.get(name, "").strip() == "1" for name in BLAS_THREAD_VARIABLES) or blas_runs_one_thread():
         return True
     return configured_workers(environ) > 1 and holds_blas()
 
