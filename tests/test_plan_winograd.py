@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from numdream import load_image, load_model
-from numdream.fast import winograd
+from numdream.fast import winograd, winograd_rule
 from numdream.fast.plan import ConvStep
 from numdream.gradcheck import rel_error, rel_l2_error
 from numdream.images import sample_path
@@ -103,20 +103,27 @@ def test_fused_float32_within_the_documented_bound(fused32):
     ({"NUMDREAM_WINOGRAD": "off", "OMP_NUM_THREADS": "1"}, False), ({"NUMDREAM_WINOGRAD": " No "}, False),
 ])
 def test_winograd_is_on_unless_blas_would_run_multi_threaded_calls(monkeypatch, environ, on):
-    monkeypatch.setattr(winograd, "blas_runs_one_thread", lambda: False)  # as on a 2-core machine
+    monkeypatch.setattr(winograd_rule, "blas_runs_one_thread", lambda: False)  # as on a 2-core machine
     assert winograd.default_on(environ) is on
+
+
+@pytest.mark.parametrize("value", ["maybe", "2", "-1"])
+def test_a_bad_numdream_winograd_is_one_line_naming_it(value):
+    from numdream.errors import NumdreamError
+    with pytest.raises(NumdreamError, match=f"NUMDREAM_WINOGRAD must be 1 or 0 .*got '{value}'"):
+        winograd.default_on({"NUMDREAM_WINOGRAD": value})
 
 
 def test_winograd_is_on_where_blas_already_runs_one_thread(monkeypatch):
     """A one-core machine: nothing to split, and no multi-threaded BLAS call to wait for."""
-    monkeypatch.setattr(winograd, "blas_runs_one_thread", lambda: True)
+    monkeypatch.setattr(winograd_rule, "blas_runs_one_thread", lambda: True)
     assert winograd.default_on({"NUMDREAM_THREADS": "1"}) is True
 
 
 def test_winograd_is_off_where_no_blas_can_be_held(monkeypatch):
     from numdream.fast import threads
     monkeypatch.setattr(threads, "_blas", lambda: None)
-    monkeypatch.setattr(winograd, "blas_runs_one_thread", threads.blas_runs_one_thread)
+    monkeypatch.setattr(winograd_rule, "blas_runs_one_thread", threads.blas_runs_one_thread)
     assert winograd.default_on({}) is False and winograd.default_on({"OMP_NUM_THREADS": "1"}) is True
 
 

@@ -43,12 +43,10 @@ benchmarks/gpu_check.py is there to measure).
 Threads: a chunk makes ~43 BLAS calls (im2col: one); inside threads.own_cores() BLAS runs one
 thread and the chunks run side by side, so a layer waits for its threads once (threads.py).
 """
-import os
-
 from ..backend import get_array_module
 from .conv import MIN_PIECE_FLOPS
-from .threads import (BLAS_THREAD_VARIABLES, blas_runs_one_thread, configured_workers, holds_blas, run_pieces,
-                      workers)
+from .threads import run_pieces, workers
+from .winograd_rule import TILE_FOR_KERNEL, default_on, tile_for  # noqa: F401  (which layers, and when)
 from .winograd_transforms import backward_matrices, matrices
 from .workspace import scratch
 
@@ -58,45 +56,6 @@ from .workspace import scratch
 # best at 8-16 MB, 1.13x at 32 MB, where the arrays no longer stay in the cache.
 SCRATCH_ELEMENTS = 1 << 22
 _ALIGN = 16  # every scratch view starts on a 64-byte boundary (float32), for SIMD and BLAS
-
-
-# The rule measured by benchmarks/bench_winograd.py (benchmarks/README.md): every stride-1
-# convolution with one of these kernels, at every InceptionV3 shape at 512x512 and 1024x768,
-# ran faster through Winograd with this output tile than through im2col, at one thread and at
-# two; stride-2 (benchmarks/polyphase.py) and 1x1 convolutions did not, and stay on im2col.
-# F(4x4) rather than F(6x6) for 3x3: F(6x6) was 1-10 % faster in total but its U is 64 / 9 of
-# w's size against 36 / 9 (8 MB more for InceptionV3, a step's memory may grow 25 % at most)
-# and its float32 error is 1.2-1.5x larger.
-TILE_FOR_KERNEL = {(3, 3): 4, (5, 5): 4, (1, 7): 4, (7, 1): 4}
-
-
-def default_on(environ=os.environ):
-    """Whether a model's fused plan uses Winograd when load_model is not told (winograd=None).
-
-    NUMDREAM_WINOGRAD=1 or 0 decides. Otherwise yes wherever BLAS will not run multi-threaded
-    calls: numdream's own threads hold it at one thread (threads.holds_blas), or the environment
-    sets it to one. With multi-threaded BLAS (NUMDREAM_THREADS=1, or no BLAS threadpoolctl can
-    reach) each of Winograd's ~43 calls per chunk waits for all its threads, and on a busy
-    machine a 512x512 step took 5-30 s instead of 0.22 s. With numdream's threads a layer waits
-    once: 0.21 s against im2col's 0.30 s idle, 0.61 s against 0.90 s beside two busy processes
-    (benchmarks/README.md).
-    """
-    chosen = environ.get("NUMDREAM_WINOGRAD", "").strip().lower()
-    if chosen in ("1", "0", "on", "off", "yes", "no", "true", "false"):
-        return chosen in ("1", "on", "yes", "true")
-    if any(environ.get(name, "").strip() == "1" for name in BLAS_THREAD_VARIABLES) or blas_runs_one_thread():
-        return True
-    return configured_workers(environ) > 1 and holds_blas()
-
-
-def tile_for(kernel, stride, groups=1):
-    """The output tile m the fast path should use for a conv2d, or None for im2col.
-
-    kernel: (kh, kw); stride: (sh, sw); groups: Caffe's group count (grouped ones stay on im2col).
-    """
-    if tuple(stride) != (1, 1) or groups != 1:
-        return None
-    return TILE_FOR_KERNEL.get(tuple(kernel))
 
 
 def tile_sizes(m, kernel):
