@@ -5,7 +5,8 @@
 Takes every convolution of the bundled InceptionV3 (up to mixed5) of the chosen kinds with its
 real input shape at each image size (from model.output_shapes), and times its forward pass and
 its input gradient in every engine: the current im2col path, each Winograd tile size, and
-PyTorch (F.conv2d, torch.nn.grad.conv2d_input). Same weights, same thread count; the engines run
+PyTorch (F.conv2d, torch.nn.grad.conv2d_input), numdream's on its own threads as in the fused
+plan (numdream/fast/threads.py). Same weights, same thread count; the engines run
 alternately in the same process, after a warm-up, and each figure is a median. Weight transforms
 are done once beforehand, as a plan would cache them. Prints, per layer, milliseconds and the
 ratios to im2col and to PyTorch, and how many cores other processes kept busy meanwhile (the
@@ -27,6 +28,7 @@ import torch.nn.functional as F  # noqa: E402
 from numdream import load_model, nodes  # noqa: E402
 from numdream.fast import conv as fast_conv  # noqa: E402
 from numdream.fast import winograd  # noqa: E402
+from numdream.fast.threads import own_cores  # noqa: E402
 import polyphase  # noqa: E402  (benchmarks/polyphase.py, the stride-2 experiment)
 
 UNTIL = ["mixed5"]
@@ -182,6 +184,13 @@ def wait_until_idle(limit, patience=1800):
         pass
 
 
+def on_own_cores(call, *args):
+    """numdream's engines run as the fused plan runs them, on numdream's threads (fast/threads.py;
+    NUMDREAM_THREADS=1 for BLAS's own); torch's tensors pass through unsplit."""
+    with own_cores("numpy" if isinstance(args[0], numpy.ndarray) else "torch"):
+        return call(*args)
+
+
 def bench_layer(node, x_shape, padding, engines, repeats, rng, clock):
     """{engine: (forward s, backward s)} for one layer."""
     w = node.params["w"]
@@ -195,7 +204,8 @@ def bench_layer(node, x_shape, padding, engines, repeats, rng, clock):
     calls = []
     for name, (forward, backward) in made:
         library, ins = ("torch", (xt, dyt)) if name == "torch" else ("numpy", (x, dy))
-        calls += [(library, lambda f=forward, a=ins[0]: f(a)), (library, lambda g=backward, a=ins[1]: g(a, x_shape))]
+        calls += [(library, lambda f=forward, a=ins[0]: on_own_cores(f, a)),
+                  (library, lambda g=backward, a=ins[1]: on_own_cores(g, a, x_shape))]
     times = time_alternating(calls, repeats, clock)
     return {name: (times[2 * i], times[2 * i + 1]) for i, (name, _) in enumerate(made)}
 
