@@ -2,14 +2,15 @@
 them on the cores itself, with BLAS on one thread inside each piece.
 
 Why not leave the threads to BLAS, as NumPy does? Two measurements (benchmarks/README.md):
-- Everything around the GEMMs (im2col's copies, Winograd's tile gathers and transforms) ran on
-  one core: a step got only 1.3x faster from a second core, PyTorch's 1.6-1.9x.
+- Everything around the GEMMs (im2col's copies, Winograd's tile gathers and transforms, the
+  pools) ran on one core: a 224x224 feature-visualisation step went from 66 to 56 ms with a
+  second BLAS thread, PyTorch's from 77 to 49 ms (benchmarks/bench_visualize.py, 2 cores).
 - A multi-threaded BLAS call waits for all its threads. Winograd makes ~43 calls per chunk of
   a layer; when other processes hold the cores, each wait can be a scheduler time slice, and a
   512x512 step went from 0.22 s to 5-30 s. Here a layer waits once, when its pieces join.
 A piece is a chunk of output rows (of an im2col or Winograd convolution), a block of output
-channels (a 1x1 convolution) or of input channels (a strided convolution's input gradient), so
-no two threads write the same element. Each thread has its own scratch buffer
+channels (a 1x1 convolution), of input channels (a strided convolution's input gradient) or of
+channels (a max pool, fast/pool.py), so no two threads write the same element. Each thread has its own scratch buffer
 (fast/workspace.py). NumPy's copies, ufuncs and BLAS calls release the GIL.
 
 ``own_cores()`` is entered by Model.forward/backward around the fused plan; inside it, BLAS runs
