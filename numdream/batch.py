@@ -21,12 +21,12 @@ from tqdm import tqdm
 from . import backend, batchstop
 from .dream import dream
 from .errors import NumdreamError
+from .fast.threads import BLAS_THREAD_VARIABLES
 from .fileio import one_line, remove_temps_of, resolved
 from .images import FORMATS, load_image, save_image
 from .model import load_model
 from .options import check_options
 
-BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 MALLOC_TRIM = "MALLOC_TRIM_THRESHOLD_"
 CONNECT_TIMEOUT = "10s"  # how long to wait for --scheduler before giving up
 WORKERS_PER_CORE = 4     # more worker processes than this only share the same cores

@@ -198,11 +198,9 @@ class Model(LayerShapes):
                                 else [nodes.NodeStep(self.nodes[name]) for name in order])
         return self._plans[key]
 
-    def _cores(self, array):
+    def _cores(self, xp):
         """The fused plan runs its convolutions in pieces on the cores (numdream/fast/threads.py)."""
-        if not self.fuse or array is None:
-            return contextlib.nullcontext()
-        return own_cores(backend.get_array_module(array).__name__)
+        return own_cores(xp.__name__) if self.fuse else contextlib.nullcontext()
 
     def forward(self, x, until, keep_tape=True):
         """Run the nodes that ``until`` needs. x: (N, C, H, W).
@@ -225,7 +223,7 @@ class Model(LayerShapes):
             for src in step.inputs:
                 left[src] = left.get(src, 0) + 1
         acts, keep = {self._input: x}, set(self._node_names(until))
-        with self._cores(x):
+        with self._cores(backend.get_array_module(x)):
             for step in steps:
                 ys, cache = step.forward([acts[s] for s in step.inputs])
                 if tape is not None:
@@ -259,7 +257,7 @@ class Model(LayerShapes):
         for name, grad in grads.items():  # a layer and its alias may both be given: they add up
             node = self.aliases.get(name, name)
             pending[node] = grad if node not in pending else pending[node] + grad
-        with self._cores(next(iter(pending.values()), None)):
+        with self._cores(tape.input_xp):
             for step in reversed(tape.steps):
                 cache = tape.caches.pop()
                 dys = [pending.pop(name, None) for name in step.outputs]

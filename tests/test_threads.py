@@ -169,8 +169,8 @@ def test_a_step_on_several_threads_equals_the_step_on_one(monkeypatch):
     """The whole fused plan, float64, at a size where the layers really split."""
     x = np.random.default_rng(5).uniform(-1, 1, (1, 3, 139, 131))
     results, split_counts = [], []
-    real_workers = fast_conv.workers
-    monkeypatch.setattr(fast_conv, "workers", lambda: split_counts.append(real_workers()) or split_counts[-1])
+    real_workers = threads.workers
+    monkeypatch.setattr(threads, "workers", lambda: split_counts.append(real_workers()) or split_counts[-1])
     for count in ("1", "2"):
         monkeypatch.setenv("NUMDREAM_THREADS", count)
         split_counts.clear()

@@ -23,7 +23,7 @@ threads costs tens of microseconds.
 """
 from ..backend import get_array_module
 from ..ops.geometry import col2im, crop, im2col, out_size, pad_for_windows, padded_size
-from .threads import run_pieces, split, workers
+from .threads import piece_count, run_pieces, split
 from .workspace import scratch
 
 # im2col elements per chunk: 16 MB of float32. Measured at 512x512 (a step, 2 cores): 0.87 s with
@@ -31,11 +31,6 @@ from .workspace import scratch
 # here, and 16 MB still bounds the scratch buffer whatever the image size.
 CHUNK_ELEMENTS = 1 << 22
 MIN_PIECE_FLOPS = 1 << 23  # ~70 us of one core's GEMM: below that, splitting costs more than it gives
-
-
-def _pieces(flops):
-    """How many pieces a pass of ``flops`` multiply-adds should be split into."""
-    return max(1, min(workers(), flops // MIN_PIECE_FLOPS))
 
 
 def _row_chunks(oh, c, kh, kw, ow, pieces=1):
@@ -62,7 +57,7 @@ def conv2d_forward(x, w, b, stride, padding):
     oh, ow = out_size(h, kh, sh, t, bo), out_size(width, kw, sw, l, r)
     w2 = w.reshape(o, c * kh * kw)
     y = xp.empty((n, o, oh * ow), dtype=x.dtype)
-    pieces = _pieces(n * o * c * kh * kw * oh * ow)
+    pieces = piece_count(n * o * c * kh * kw * oh * ow, MIN_PIECE_FLOPS)
     if _is_pointwise(kh, kw, sh, sw, padding):
         x2 = x.reshape(n, c, h * width)
         run_pieces(lambda o0=o0, o1=o1: xp.matmul(w2[o0:o1], x2, out=y[:, o0:o1]) for o0, o1 in split(o, pieces))
@@ -106,7 +101,7 @@ def conv2d_backward_input(dy, x_shape, w, stride, padding, w_flipped=None):
     oh, ow = dy.shape[2:]
     w2t = w.reshape(o, c * kh * kw).T
     dy2 = dy.reshape(n, o, oh * ow)
-    pieces = _pieces(n * o * c * kh * kw * oh * ow)
+    pieces = piece_count(n * o * c * kh * kw * oh * ow, MIN_PIECE_FLOPS)
     if _is_pointwise(kh, kw, *stride, padding):
         dx = xp.empty((n, c, h * width), dtype=dy.dtype)
         run_pieces(lambda c0=c0, c1=c1: xp.matmul(w2t[c0:c1], dy2, out=dx[:, c0:c1]) for c0, c1 in split(c, pieces))

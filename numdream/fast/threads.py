@@ -209,6 +209,12 @@ def _worker_started():
                 pass
 
 
+def piece_count(work, per_piece):
+    """How many pieces a pass of ``work`` units should be split into, each at least ``per_piece``
+    (a hand-over between threads costs tens of microseconds): 1 outside own_cores()."""
+    return max(1, min(workers(), work // per_piece))
+
+
 def split(count, pieces):
     """[(a, b)] ranges covering [0, count) in at most ``pieces`` near-equal parts."""
     pieces = max(1, min(pieces, count))

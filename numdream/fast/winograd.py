@@ -45,7 +45,7 @@ thread and the chunks run side by side, so a layer waits for its threads once (t
 """
 from ..backend import get_array_module
 from .conv import MIN_PIECE_FLOPS
-from .threads import run_pieces, workers
+from .threads import piece_count, run_pieces
 from .winograd_rule import TILE_FOR_KERNEL, default_on, tile_for  # noqa: F401  (which layers, and when)
 from .winograd_transforms import backward_matrices, matrices
 from .workspace import scratch
@@ -131,7 +131,7 @@ def _convolve(x, U, b, padding, tile, kernel, backward):
     per_row = (2 * p * c + p * o + mh * nw * o) * n * tw  # scratch per tile row, see _chunk
     # chunks of tile rows that fit the scratch buffer, and at least one per worker: inside
     # threads.own_cores() the chunks run side by side, each on its thread's scratch
-    pieces = max(1, min(workers(), (n * o * c * kh * kw * oh * ow) // MIN_PIECE_FLOPS))
+    pieces = piece_count(n * o * c * kh * kw * oh * ow, MIN_PIECE_FLOPS)
     rows = max(1, min(SCRATCH_ELEMENTS // per_row, -(-th // pieces)))
     mats = (at_h, bt_h, at_w, bt_w)
     run_pieces(lambda r0=r0: _chunk(xp, x, U, b, y, (r0, min(th, r0 + rows)), (-t, -l), (mh, mw), mats)

@@ -19,7 +19,7 @@ mixed4 being the last and smallest module (benchmarks/README.md has the benchmar
 import copy
 
 from .objectives import Objective
-from .term_classes import ChannelTerm, ClassTerm, NeuronTerm
+from .term_classes import ChannelTerm, ClassTerm
 
 
 def channel_source(model, layer, channel):
@@ -53,7 +53,7 @@ def narrowed(objective, model):
         return objective
     terms = []
     for weight, term in objective.terms:
-        if isinstance(term, (ChannelTerm, NeuronTerm)) and not isinstance(term, ClassTerm):
+        if isinstance(term, ChannelTerm) and not isinstance(term, ClassTerm):  # neurons are channel terms
             source, channel = channel_source(model, term.layer, term.channel)
             if source != term.layer:
                 term = _moved(term, source, channel)
