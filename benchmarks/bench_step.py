@@ -6,8 +6,10 @@ Both engines use the same weights, the same input, the same thread count, and ru
 alternately in the same process, with a third: numdream's fused plan with every convolution
 on im2col (the plan before Winograd), to show what Winograd saves. Prints medians, the ratios
 to PyTorch, each engine's achieved GFLOP/s (the FLOPs of direct convolution, so Winograd's
-figure is an effective rate) and its share of this machine's float32 GEMM peak, and each
-engine's peak memory for a step, measured in a fresh process (benchmarks/step_memory.py).
+figure is an effective rate) and its share of this machine's float32 GEMM peak; then, per size,
+where each engine's step goes by kind of operation, with numdream's effective GFLOP/s per kind
+(benchmarks/step_profile.py); and each engine's peak memory for a step, measured in a fresh
+process (benchmarks/step_memory.py).
 """
 import argparse
 import json
@@ -25,6 +27,7 @@ import torch  # noqa: E402  (after common, which sets up sys.path)
 
 from numdream.model import bundled_model_path, load_model  # noqa: E402
 from numdream.modelfile import read_model  # noqa: E402
+from step_profile import print_numdream, print_torch, profile_numdream, profile_torch  # noqa: E402
 from torch_inception import TorchInception  # noqa: E402
 
 UNTIL = ["mixed5"]
@@ -53,6 +56,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--sizes", default="299x299,512x512,1024x768", help="WxH list")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory measurement")
+    parser.add_argument("--no-profile", action="store_true", help="skip the time per kind of operation")
     args = parser.parse_args()
     threads = int(os.environ.get("OMP_NUM_THREADS", os.cpu_count()))
     torch.set_num_threads(threads)
@@ -64,11 +68,13 @@ def main():
     print(f"{'size':>9}  {'GFLOP':>6}  {'numdream s':>10}  {'im2col s':>8}  {'torch s':>8}  {'ratio':>5}  "
           f"{'im2col ratio':>12}  {'numdream GF/s':>13}  {'torch GF/s':>10}")
     rng = numpy.random.default_rng(0)
+    inputs = {}
     for text in args.sizes.split(","):
         w, h = (int(v) for v in text.split("x"))
         image = rng.integers(0, 256, (h, w, 3), dtype=numpy.uint8)
         x = model.preprocess(image)
         xt = torch.from_numpy(numpy.array(x))
+        inputs[text] = (x, xt)
 
         def step(m):
             acts, tape = m.forward(x, UNTIL)
@@ -81,6 +87,10 @@ def main():
               f"{t_ours / t_torch:5.2f}  {t_plain / t_torch:12.2f}  "
               f"{flops / t_ours / 1e9:6.0f} ({100 * flops / t_ours / 1e9 / peak:3.0f}%)  "
               f"{flops / t_torch / 1e9:4.0f} ({100 * flops / t_torch / 1e9 / peak:3.0f}%)")
+    if not args.no_profile:
+        for text, (x, xt) in inputs.items():
+            print_numdream(*profile_numdream(model, x, UNTIL, args.repeats), text)
+            print_torch(*profile_torch(twin, xt, UNTIL, args.repeats), text)
     if not args.no_memory:
         print_memory(args.sizes.split(","))
 

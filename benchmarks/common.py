@@ -46,4 +46,22 @@ def machine():
             model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return f"{model}, {os.cpu_count()} cores, numpy {numpy.__version__}"
+    return f"{model}, {os.cpu_count()} cores, numpy {numpy.__version__} ({blas_kernels()})"
+
+
+def blas_kernels():
+    """numpy's BLAS and the kernel set it runs, e.g. 'OpenBLAS 0.3.31, Haswell kernels': an
+    OpenBLAS on AVX2 kernels does half the float32 work per cycle of one on AVX-512 kernels
+    (PyTorch's oneDNN picks its own), so GEMM-bound ratios depend on it."""
+    from threadpoolctl import threadpool_info  # numdream's dependency; here so common stays light
+    libs = [lib for lib in threadpool_info() if lib.get("user_api") == "blas"]
+    if not libs:
+        return "BLAS unknown"
+    lib = libs[0]
+    name = {"openblas": "OpenBLAS", "mkl": "MKL", "blis": "BLIS"}.get(lib.get("internal_api"), lib.get("internal_api"))
+    text = f"{name} {lib.get('version')}"
+    if lib.get("architecture"):
+        text += f", {lib['architecture']} kernels"
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        text += f" (OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']} in the environment)"
+    return text
