@@ -5,7 +5,7 @@ pixel differences and saves the images.
 
     python benchmarks/winograd_dream.py [--seed 0] [--out /tmp] [--octaves N --steps N]
 
-The dreams differ only by float32 rounding in the convolutions (F(4x4)'s transforms round
+The dreams differ only by float32 rounding in the convolutions (Winograd's transforms round
 differently from im2col's sums, and the fused im2col from the readable one by the order of its
 sums). Gradient ascent amplifies any such difference step after step, so the readable-against-
 fused line is the yardstick: what a float32 rounding change does to a dream anyway.

@@ -10,10 +10,11 @@ tiles), one per position (i, j) in the tile, done here as one ``matmul`` over a 
 The output tile is A^T M A. numdream/fast/winograd_transforms.py has the matrices (Lavin &
 Gray 2015), why they look as they do, and where the float32 error comes from.
 
-Which tile: F(4x4, 3x3). F(2x2, 3x3) is exact to float32 rounding but does 1.8x the GEMM
-work of F(4x4) and moves 1.8x the data through its transforms (4 transformed values per
-input pixel against 2.25), so it loses on every InceptionV3 layer; F(6x6, 3x3) does a little
-less of both but doubles the float32 error again for a few percent (benchmarks/README.md).
+Which tile: F(6x6, 3x3) (winograd_rule.py has the measured rule). Per output it moves 64 / 36
+= 1.78 transformed values through its transforms and GEMMs, against 2.25 for F(4x4) and 4 for
+F(2x2, 3x3), which is exact to float32 rounding but loses on every InceptionV3 layer; F(6x6)
+beat F(4x4) by 4 % on the 3x3 layers at 512x512 and 12 % at 1024x768, for a float32 error
+1.2-1.5x F(4x4)'s (larger transform coefficients: its points reach +-2 and +-1/2).
 
 The GEMMs are the cheap part; the transforms' memory traffic decides whether this wins in
 NumPy. Every transform here is a matmul with a small matrix over a whole stack of tiles, the
@@ -40,8 +41,9 @@ weights, all in CuPy. The fused plan (fast/plan.py) takes this path on CuPy too,
 rule; it was measured on the CPU only (on a GPU the separate passes may not pay, which
 benchmarks/gpu_check.py is there to measure).
 
-Threads: a chunk makes ~43 BLAS calls (im2col: one); inside threads.own_cores() BLAS runs one
-thread and the chunks run side by side, so a layer waits for its threads once (threads.py).
+Threads: a chunk makes 40-70 BLAS calls (one per tile position, four transforms; im2col: one);
+inside threads.own_cores() BLAS runs one thread and the chunks run side by side, so a layer
+waits for its threads once (threads.py).
 """
 from ..backend import get_array_module
 from .conv import MIN_PIECE_FLOPS

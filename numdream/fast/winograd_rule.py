@@ -10,10 +10,12 @@ from .threads import BLAS_THREAD_VARIABLES, blas_runs_one_thread, configured_wor
 # convolution with one of these kernels, at every InceptionV3 shape at 512x512 and 1024x768,
 # ran faster through Winograd with this output tile than through im2col, at one thread and at
 # two; stride-2 (benchmarks/polyphase.py) and 1x1 convolutions did not, and stay on im2col.
-# F(4x4) rather than F(6x6) for 3x3: F(6x6) was 1-10 % faster in total but its U is 64 / 9 of
-# w's size against 36 / 9 (8 MB more for InceptionV3, a step's memory may grow 25 % at most)
-# and its float32 error is 1.2-1.5x larger.
-TILE_FOR_KERNEL = {(3, 3): 4, (5, 5): 4, (1, 7): 4, (7, 1): 4}
+# F(6x6) for 3x3: against F(4x4), the sum of the ten 3x3 layers at two threads took 96.0 against
+# 100.4 ms at 512x512 and 208 against 237 ms at 1024x768 (fewer tiles: 1.78 transformed values
+# per output instead of 2.25, and as many fewer GEMM products). The price: its U is 64 / 9 of
+# w's size against 36 / 9 (9 MB more for InceptionV3, inside the 25 % a step's memory may grow)
+# and its float32 error is 1.2-1.5x F(4x4)'s (tests/test_winograd.py), 5e-6 at most per layer.
+TILE_FOR_KERNEL = {(3, 3): 6, (5, 5): 4, (1, 7): 4, (7, 1): 4}
 
 
 def default_on(environ=os.environ):
@@ -22,7 +24,7 @@ def default_on(environ=os.environ):
     NUMDREAM_WINOGRAD=1 or 0 decides. Otherwise yes wherever BLAS will not run multi-threaded
     calls: numdream's own threads hold it at one thread (threads.holds_blas), or the environment
     sets it to one. With multi-threaded BLAS (NUMDREAM_THREADS=1, or no BLAS threadpoolctl can
-    reach) each of Winograd's ~43 calls per chunk waits for all its threads, and on a busy
+    reach) each of Winograd's 40-70 calls per chunk waits for all its threads, and on a busy
     machine a 512x512 step took 5-30 s instead of 0.22 s. With numdream's threads a layer waits
     once: 0.21 s against im2col's 0.30 s idle, 0.61 s against 0.90 s beside two busy processes
     (benchmarks/README.md).
