@@ -117,8 +117,8 @@ def profile_torch(twin, xt, until, repeats, top=8):
 
 
 def print_torch(events, busy, wall, size):
-    print(f"\nwhere PyTorch's step goes at {size} (torch.profiler: self time per operator, {1000 * busy:.1f} ms in all; "
-          f"profiling slows the step, {1000 * wall:.0f} ms here):")
+    print(f"\nwhere PyTorch's step goes at {size} (torch.profiler: self time per operator, "
+          f"{1000 * busy:.1f} ms in all; a profiled step took {1000 * wall:.0f} ms):")
     for name, seconds in events:
         print(f"{name:40} {1000 * seconds:8.1f} ms  {100 * seconds / busy:5.1f}%")
 

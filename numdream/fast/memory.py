@@ -10,8 +10,9 @@ One heap for all threads (M_ARENA_MAX 1): glibc gives each new thread its own ar
 arena keeps its own freed blocks, so the pieces that numdream's worker thread allocates
 (fast/threads.py: pooled outputs, Winograd's outputs) were cached twice, once per arena: a
 512x512 step's peak was 162 MB with two arenas against 143 MB with one (the plan on im2col: 145
-against 125; benchmarks/step_memory.py), at the same speed (a step makes a few hundred large allocations, so the shared arena's lock is
-never contended for long). It applies to the threads made after this call, numdream's included.
+against 125; benchmarks/step_memory.py), at the same speed (a step makes a few hundred large
+allocations, so the shared arena's lock is never contended for long). It applies to the threads
+made after this call, numdream's included.
 """
 import ctypes
 import ctypes.util
