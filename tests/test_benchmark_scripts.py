@@ -26,3 +26,26 @@ def test_benchmark_script_starts(script):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "usage:" in done.stdout
+
+
+def test_step_profile_files_every_step_and_leaves_the_plan_as_it_was(monkeypatch):
+    """bench_step's time per kind: every plan step is timed once per pass under one kind, the FLOPs
+    add up to the step's, and the timing wrappers are gone afterwards (the model still steps)."""
+    import numpy as np
+    from numdream.model import Model
+    from tiny_model import tiny_spec
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import step_profile
+    from common import conv_flops
+    model = Model(tiny_spec(), dtype=np.float64)
+    x = np.random.default_rng(0).standard_normal((1, 3, 20, 24))
+    steps = model._plan(model._node_names(["mixed"]))
+    rows, total = step_profile.profile_numdream(model, x, ["mixed"], repeats=2)
+    assert sum(count for _, _, _, count in rows.values()) == len(steps)
+    assert {step_profile.kind_of(s) for s in steps} == set(rows)
+    assert "1x1 GEMM groups" in rows and any(kind.startswith("3x3") for kind in rows)
+    assert 2 * sum(flops for _, _, flops, _ in rows.values()) == conv_flops(model, (20, 24), ["mixed"])
+    assert 0 < sum(f + b for f, b, _, _ in rows.values()) <= total
+    assert all("forward" not in vars(s) and "backward" not in vars(s) for s in steps)
+    acts, tape = model.forward(x, ["mixed"])
+    assert model.backward(acts, tape).shape == x.shape
