@@ -40,6 +40,15 @@ def _row_chunks(oh, c, kh, kw, ow, pieces=1):
     return [(r0, min(oh, r0 + rows)) for r0 in range(0, oh, rows)]
 
 
+def _matmul_in_row_blocks(a, b, out, pieces):
+    """out = a @ b, a block of a's rows per piece (the blocks write disjoint rows of out).
+    a: (M, K), b: (N, K, P), out: (N, M, P); returns out. A 1x1 convolution's GEMM, and its
+    input gradient's with a = W^T."""
+    xp = get_array_module(out)
+    run_pieces(lambda r0=r0, r1=r1: xp.matmul(a[r0:r1], b, out=out[:, r0:r1]) for r0, r1 in split(a.shape[0], pieces))
+    return out
+
+
 def _is_pointwise(kh, kw, sh, sw, padding):
     return (kh, kw, sh, sw) == (1, 1, 1, 1) and not any(padding)
 
@@ -59,8 +68,7 @@ def conv2d_forward(x, w, b, stride, padding):
     y = xp.empty((n, o, oh * ow), dtype=x.dtype)
     pieces = piece_count(n * o * c * kh * kw * oh * ow, MIN_PIECE_FLOPS)
     if _is_pointwise(kh, kw, sh, sw, padding):
-        x2 = x.reshape(n, c, h * width)
-        run_pieces(lambda o0=o0, o1=o1: xp.matmul(w2[o0:o1], x2, out=y[:, o0:o1]) for o0, o1 in split(o, pieces))
+        _matmul_in_row_blocks(w2, x.reshape(n, c, h * width), y, pieces)
     else:
         xpad = pad_for_windows(x, (kh, kw), (sh, sw), padding, (oh, ow))
 
@@ -104,8 +112,7 @@ def conv2d_backward_input(dy, x_shape, w, stride, padding, w_flipped=None):
     pieces = piece_count(n * o * c * kh * kw * oh * ow, MIN_PIECE_FLOPS)
     if _is_pointwise(kh, kw, *stride, padding):
         dx = xp.empty((n, c, h * width), dtype=dy.dtype)
-        run_pieces(lambda c0=c0, c1=c1: xp.matmul(w2t[c0:c1], dy2, out=dx[:, c0:c1]) for c0, c1 in split(c, pieces))
-        return dx.reshape(n, c, h, width)
+        return _matmul_in_row_blocks(w2t, dy2, dx, pieces).reshape(n, c, h, width)
     full = _full_padding((kh, kw), stride, padding)
     if full is not None:
         w_flipped = flip_for_input_gradient(w) if w_flipped is None else w_flipped

@@ -57,10 +57,10 @@ class ConvStep:
         self.inputs, self.outputs = list(conv.inputs), [(pool or relu or conv).name]
         self.w, self.b = conv.params["w"], conv.params.get("b")
         self.kernel = tuple(self.w.shape[2:])
-        self.tile = (winograd.tile_for(self.kernel, pair(conv.attrs.get("stride", 1)), conv.attrs.get("groups", 1))
-                     if use_winograd else None)
+        stride = pair(conv.attrs.get("stride", 1))
+        self.tile = winograd.tile_for(self.kernel, stride, conv.attrs.get("groups", 1)) if use_winograd else None
         self.u = self.w_flipped = None
-        if self.tile is None and pair(conv.attrs.get("stride", 1)) == (1, 1) and self.kernel != (1, 1):
+        if self.tile is None and stride == (1, 1) and self.kernel != (1, 1):
             self.w_flipped = fast_conv.flip_for_input_gradient(self.w)  # the input gradient's kernel
         if self.tile is not None:
             transformed = {} if transformed is None else transformed

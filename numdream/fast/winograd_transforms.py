@@ -31,6 +31,7 @@ was a choice it was measured the same way: -2, -1/2 beat 2, 1/2 by 1.1-1.6x for 
 2.5x for F(2, 5); for F(4, 7), 3, 1/3 and -3/2, -2/3 are within 15 %, and 3/2, 2/3 are 2x worse.
 """
 import functools
+import math
 from fractions import Fraction
 
 import numpy
@@ -70,7 +71,7 @@ def exact_toom_cook(m, r, points):
     def evaluation(k):  # (n, k): the polynomial of k coefficients at every point, infinity last
         return [[p ** j for j in range(k)] for p in pts] + [[Fraction(int(j == k - 1)) for j in range(k)]]
 
-    scale = [_product(p - q for q in pts if q != p) for p in pts] + [Fraction(1)]
+    scale = [math.prod((p - q for q in pts if q != p), start=Fraction(1)) for p in pts] + [Fraction(1)]
     e_n_inverse = _inverse(evaluation(n))
     at = [list(col) for col in zip(*evaluation(m))]
     g = [[v / s for v in row] for row, s in zip(evaluation(r), scale)]
@@ -106,13 +107,6 @@ def flip_permutation(g):
         else:
             raise ValueError("the points are not closed under p -> 1/p (with 0 <-> infinity)")
     return perm, scale
-
-
-def _product(values):
-    out = Fraction(1)
-    for v in values:
-        out *= v
-    return out
 
 
 def _inverse(mat):
