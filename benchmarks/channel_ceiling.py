@@ -18,36 +18,32 @@ import time
 
 import numpy
 
+from bench_visualize import mean_activation
 from common import machine
 
+from numdream.featvis.adam import adam_init, adam_step  # noqa: E402
 from numdream.model import load_model  # noqa: E402
 
 LAYER = "mixed4"
 
 
-def channel_mean(model, x, channel):
-    return float(model.forward(x, [LAYER], keep_tape=False)[0][LAYER][0, channel].mean())
-
-
 def ceiling(model, channel, size, steps, lr, seed, every=250):
-    """Adam on the network input, clipped to pixel range; returns [(step, uint8 activation)]."""
+    """Adam on the network input, clipped to pixel range; returns [(step, uint8 activation)],
+    measured as the dead-channel test measures (bench_visualize.mean_activation)."""
     low, high = model.input_range()
     rng = numpy.random.default_rng(seed)
     x = (low + (high - low) * rng.uniform(0.4, 0.6, (1, 3, size, size))).astype(model.dtype)
-    m = numpy.zeros_like(x)
-    v = numpy.zeros_like(x)
+    state = adam_init([x])
     history = []
     for t in range(1, steps + 1):
         acts, tape = model.forward(x, [LAYER])
         grad = numpy.zeros_like(acts[LAYER])
         grad[0, channel] = 1.0 / grad[0, channel].size  # d(channel mean) / d(activation)
         dx = model.backward({LAYER: grad}, tape)
-        m = 0.9 * m + 0.1 * dx
-        v = 0.999 * v + 0.001 * dx * dx
-        x = numpy.clip(x + lr * (m / (1 - 0.9 ** t)) / (numpy.sqrt(v / (1 - 0.999 ** t)) + 1e-8), low, high)
-        x = x.astype(model.dtype)
+        adam_step([x], [-dx], state, lr=lr)  # climb: descend on minus the gradient
+        numpy.clip(x, low, high, out=x)
         if t % every == 0 or t == steps:
-            history.append((t, channel_mean(model, model.preprocess(model.deprocess(x)), channel)))
+            history.append((t, mean_activation(model, model.deprocess(x), LAYER, channel)))
     return history
 
 
@@ -61,9 +57,9 @@ def main():
     args = p.parse_args()
     model = load_model()
     print(f"machine: {machine()}; {args.size}x{args.size}, {args.steps} Adam steps, lr {args.lr}, seed {args.seed}")
-    grey = model.preprocess(numpy.full((args.size, args.size, 3), 128, numpy.uint8))
+    grey = numpy.full((args.size, args.size, 3), 128, numpy.uint8)
     for channel in (int(c) for c in args.channels.split(",")):
-        base = channel_mean(model, grey, channel)
+        base = mean_activation(model, grey, LAYER, channel)
         start = time.perf_counter()
         history = ceiling(model, channel, args.size, args.steps, args.lr, args.seed)
         trail = ", ".join(f"{t}: {a:.2f}" for t, a in history)
