@@ -3,8 +3,9 @@
 
 float64: forward and input gradient within 1e-10 of the readable ops (measured 1.2e-14).
 float32, against the float64 readable ops, on the bundled photo at 160x128, mixed3 + mixed5:
-relative L2 error at most FLOAT32_BOUND. Measured: Winograd 1.9e-6 (mixed3), 3.3e-6 (mixed5),
-4.9e-6 (dx) with F(6x6) for the 3x3 layers (1.6e-6, 3.0e-6, 4.0e-6 with F(4x4)); the same plan
+relative L2 error at most FLOAT32_BOUND. Measured: Winograd 1.9e-6 (mixed3), 5.2e-6 (mixed5),
+5.1e-6 (dx) with F(6x6) for the 3x3 layers and F(6) for the 1x7 and 7x1 ones (3.3e-6 and 4.9e-6
+at mixed5 and dx with F(4) for those; 1.6e-6, 3.0e-6, 4.0e-6 with F(4x4) and F(4)); the same plan
 on im2col 4.8e-7, 5.5e-7, 7.1e-7. The larger tiles' transform coefficients cost 4-7x im2col's
 rounding error over the whole network (per layer, the bounds of tests/test_winograd.py), far
 below a pixel level of the dream.
@@ -44,7 +45,7 @@ def test_the_plan_records_winograd_for_stride_1_kernels_and_im2col_for_the_rest(
     routed = {}
     for step in convs:
         kernel, stride = step.kernel, spatial_stride(step.conv)
-        expected = (6 if kernel == (3, 3) else 4) if kernel in WINOGRAD_KERNELS and stride == 1 else None
+        expected = (4 if kernel == (5, 5) else 6) if kernel in WINOGRAD_KERNELS and stride == 1 else None
         assert step.tile == expected, (step.conv.name, kernel, stride)
         assert (step.u is None) == (expected is None)
         if step.tile is not None:  # an n x n input tile for an m x m output: n = m + k - 1

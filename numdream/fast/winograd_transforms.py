@@ -45,6 +45,7 @@ POINTS = {
     (4, 5): (0, 1, -1, 2, -2, Fraction(1, 2), Fraction(-1, 2)),
     (2, 7): (0, 1, -1, 2, -2, Fraction(1, 2), Fraction(-1, 2)),
     (4, 7): (0, 1, -1, 2, -2, Fraction(1, 2), Fraction(-1, 2), 3, Fraction(1, 3)),
+    (6, 7): (0, 1, -1, 2, -2, Fraction(1, 2), Fraction(-1, 2), 3, -3, Fraction(1, 3), Fraction(-1, 3)),
     # 2-tap kernels: the phases of a stride-2 convolution (benchmarks/polyphase.py)
     (3, 2): (0, 1, -1),
     (4, 2): (0, 1, 2, Fraction(1, 2)),
