@@ -156,3 +156,27 @@ def test_relu_after_the_max_pool_routes_ties_as_the_readable_ops_do():
     a, b, da, db = _both(fused, plain, x, ["pool"])
     np.testing.assert_array_equal(a["pool"], b["pool"])
     np.testing.assert_array_equal(da, db)
+
+
+@pytest.mark.parametrize("workers", ["2", "3", "7"])  # blocks of the group's 16 channels that cut members apart
+@pytest.mark.parametrize("until, without", [(["mixed"], None), (["b1_relu", "b2a_relu", "b3a_relu", "b4_relu"], "b2a_relu")])
+def test_pointwise_group_in_pieces_equals_the_readable_ops(monkeypatch, workers, until, without):
+    """The group's GEMM, biases, ReLUs and pool branch in channel blocks (fast/pointwise.py), on
+    several threads; a member whose gradient is None contributes nothing."""
+    import numdream.fast.pointwise as pointwise
+    monkeypatch.setenv("NUMDREAM_THREADS", workers)
+    monkeypatch.setattr(pointwise, "MIN_PIECE_FLOPS", 1)
+    split_blocks = []
+    real_split = pointwise.split
+    monkeypatch.setattr(pointwise, "split", lambda *a: split_blocks.append(real_split(*a)) or split_blocks[-1])
+    fused, plain = Model(tiny_spec(), np.float64), Model(tiny_spec(), np.float64, fuse=False)
+    x = np.random.default_rng(6).standard_normal((2, 3, 41, 37))
+    a, tape_a = fused.forward(x, until)
+    b, tape_b = plain.forward(x, until)
+    rng = np.random.default_rng(7)
+    grads = {u: rng.standard_normal(a[u].shape) for u in until if u != without}
+    da, db = fused.backward(grads, tape_a), plain.backward(grads, tape_b)
+    assert split_blocks and len(split_blocks[0]) == int(workers)  # the group really ran in that many blocks
+    for u in until:
+        np.testing.assert_allclose(a[u], b[u], rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(da, db, rtol=1e-12, atol=1e-13)

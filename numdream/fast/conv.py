@@ -40,7 +40,7 @@ def _row_chunks(oh, c, kh, kw, ow, pieces=1):
     return [(r0, min(oh, r0 + rows)) for r0 in range(0, oh, rows)]
 
 
-def _matmul_in_row_blocks(a, b, out, pieces):
+def matmul_in_row_blocks(a, b, out, pieces):
     """out = a @ b, a block of a's rows per piece (the blocks write disjoint rows of out).
     a: (M, K), b: (N, K, P), out: (N, M, P); returns out. A 1x1 convolution's GEMM, and its
     input gradient's with a = W^T."""
@@ -68,7 +68,7 @@ def conv2d_forward(x, w, b, stride, padding):
     y = xp.empty((n, o, oh * ow), dtype=x.dtype)
     pieces = piece_count(n * o * c * kh * kw * oh * ow, MIN_PIECE_FLOPS)
     if _is_pointwise(kh, kw, sh, sw, padding):
-        _matmul_in_row_blocks(w2, x.reshape(n, c, h * width), y, pieces)
+        matmul_in_row_blocks(w2, x.reshape(n, c, h * width), y, pieces)
     else:
         xpad = pad_for_windows(x, (kh, kw), (sh, sw), padding, (oh, ow))
 
@@ -112,7 +112,7 @@ def conv2d_backward_input(dy, x_shape, w, stride, padding, w_flipped=None):
     pieces = piece_count(n * o * c * kh * kw * oh * ow, MIN_PIECE_FLOPS)
     if _is_pointwise(kh, kw, *stride, padding):
         dx = xp.empty((n, c, h * width), dtype=dy.dtype)
-        return _matmul_in_row_blocks(w2t, dy2, dx, pieces).reshape(n, c, h, width)
+        return matmul_in_row_blocks(w2t, dy2, dx, pieces).reshape(n, c, h, width)
     full = _full_padding((kh, kw), stride, padding)
     if full is not None:
         w_flipped = flip_for_input_gradient(w) if w_flipped is None else w_flipped

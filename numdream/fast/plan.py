@@ -15,21 +15,20 @@ checked against the readable plan (one NodeStep per node) in the tests:
 - sibling 1x1 convolutions that read the same tensor (the first layer of most Inception
   branches): one GEMM with their weights stacked, whose backward also sums the branches'
   gradients for free; an Inception pool branch (average pool, then 1x1 conv) joins that GEMM,
-  the pool moving after the conv (see PointwiseGroupStep).
+  the pool moving after the conv (fast/pointwise.py).
 """
 from collections import namedtuple
 
 from ..backend import get_array_module
 from ..nodes import NodeStep, spatial_stride, window
-from ..ops import avg_pool2d_backward, avg_pool2d_forward
 from ..ops.geometry import pair
 from . import conv as fast_conv
 from . import pool as fast_pool
 from . import winograd
 from .memory import reuse_freed_memory
+from .pointwise import PointwiseGroupStep
 
 ConvStepCache = namedtuple("ConvStepCache", "x_shape stride padding y pool")  # y: the ReLU output, or None
-PointwiseGroupCache = namedtuple("PointwiseGroupCache", "x_shape y outs pool_caches")
 
 
 def _relu_mask(dy, y):
@@ -93,58 +92,6 @@ class ConvStep:
             return [winograd.conv2d_backward_input(dy, cache.x_shape, self.u, cache.padding, self.tile, self.kernel)]
         return [fast_conv.conv2d_backward_input(dy, cache.x_shape, self.w, cache.stride, cache.padding,
                                                 self.w_flipped)]
-
-
-class PointwiseGroupStep:
-    """Sibling 1x1 stride-1 convolutions of one input, computed as one GEMM whose backward also
-    sums the branches' gradients. Each member is (conv, relu or None, pool or None).
-
-    A member with a pool is an Inception pool branch, relu(conv1x1(avgpool(x))). A 1x1
-    convolution is linear and acts on each pixel alone, so it commutes with an average pool that
-    leaves padding out of the count: avgpool(w x + b) = w avgpool(x) + b. The branch therefore
-    joins the GEMM on x and pools its O output channels instead of x's C input channels.
-    """
-
-    def __init__(self, members):
-        self.members = members
-        conv0, _, pool0 = members[0]
-        self.inputs = list((pool0 or conv0).inputs)
-        self.outputs = [(relu or conv).name for conv, relu, _ in members]
-        xp = get_array_module(conv0.params["w"])
-        self.w = xp.concatenate([conv.params["w"] for conv, _, _ in members])
-        self.b = xp.concatenate([conv.params["b"] for conv, _, _ in members])
-        edges = [0]
-        for conv, _, _ in members:
-            edges.append(edges[-1] + conv.params["w"].shape[0])
-        self.slices = [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
-
-    def forward(self, xs):
-        x = xs[0]
-        y = fast_conv.conv2d_forward(x, self.w, self.b, (1, 1), (0, 0, 0, 0))
-        xp = get_array_module(y)
-        outs, pool_caches = [], []
-        for (conv, relu, pool), part in zip(self.members, self.slices):
-            out, pool_cache = y[:, part], None
-            if pool is not None:
-                kernel, stride, padding = window(pool, x.shape[2:])
-                out, pool_cache = avg_pool2d_forward(out, kernel, stride, padding)
-            if relu is not None:
-                xp.maximum(out, 0, out=out)
-            outs.append(out)
-            pool_caches.append(pool_cache)
-        return outs, PointwiseGroupCache(x.shape, y, outs, pool_caches)
-
-    def backward(self, dys, cache):
-        x_shape, y, outs, pool_caches = cache
-        xp = get_array_module(y)
-        dy_all = xp.zeros_like(y)
-        for (conv, relu, pool), part, dy, out, pool_cache in zip(self.members, self.slices, dys, outs, pool_caches):
-            if dy is None:
-                continue
-            if relu is not None:
-                dy = _relu_mask(dy, out)
-            dy_all[:, part] = avg_pool2d_backward(dy, pool_cache) if pool is not None else dy
-        return [fast_conv.conv2d_backward_input(dy_all, x_shape, self.w, (1, 1), (0, 0, 0, 0))]
 
 
 def _is_pointwise(node):
