@@ -49,3 +49,18 @@ def test_step_profile_files_every_step_and_leaves_the_plan_as_it_was(monkeypatch
     assert all("forward" not in vars(s) and "backward" not in vars(s) for s in steps)
     acts, tape = model.forward(x, ["mixed"])
     assert model.backward(acts, tape).shape == x.shape
+
+
+def test_thread_scaling_times_the_pieces_and_puts_run_pieces_back(monkeypatch):
+    """thread_scaling.py's step figures: the pieces' own time is inside the step, and every module
+    that runs pieces gets the real run_pieces back."""
+    from numdream.fast import conv, pointwise, pool, threads, winograd
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    monkeypatch.setenv("NUMDREAM_THREADS", "2")
+    import thread_scaling
+    r = thread_scaling.step_in_pieces((96, 80), repeats=1)
+    assert r["threads"] == 2
+    assert 0 < r["inside"] <= r["wall"] and 0 < r["busy"] <= 2 * r["inside"] + 1e-3
+    assert abs(r["inside"] + r["outside"] - r["wall"]) < 1e-9
+    assert all(m.run_pieces is threads.run_pieces for m in (conv, pointwise, pool, winograd))
+    assert thread_scaling.copy_bandwidth(1 << 16, 2, seconds=0.01) > 0

@@ -1,0 +1,130 @@
+"""Why a numdream step gains 1.5x from a second core where PyTorch's gains 2x: what the cores share.
+
+    python benchmarks/thread_scaling.py [--size 512x512] [--repeats 5]
+
+1. Copy bandwidth: each thread copies its own float32 array into another, one thread per core,
+   at sizes that live in a core's L2, in the shared L3 and in memory. numpy's copies release the
+   GIL, so two threads run side by side; the figure is bytes read + written per second.
+2. A step of the fused plan, run with NUMDREAM_THREADS=1 and =2 (each in a fresh process, as the
+   variable is read when the model runs): the wall time, the time inside threads.run_pieces,
+   the sum of the pieces' own durations (one core busy for that long), and the rest, which runs
+   on the calling thread alone. With perfect scaling the pieces' sum would not grow on two threads.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import numpy
+
+from common import machine
+
+COPY_SIZES = ((1 << 20, "1 MB (L2, each core's own)"), (4 << 20, "4 MB (L3, shared)"),
+              (16 << 20, "16 MB (L3 and memory)"), (64 << 20, "64 MB (memory)"))
+
+
+def copy_bandwidth(nbytes, threads, seconds=0.5):
+    """GB/s of numpy copies, ``threads`` threads each copying its own nbytes array repeatedly."""
+    n = nbytes // 4
+    pairs = [(numpy.ones(n, numpy.float32), numpy.empty(n, numpy.float32)) for _ in range(threads)]
+    reps = max(3, int(seconds * 20e9 / (2 * nbytes)))  # about ``seconds`` at 20 GB/s
+
+    def work(src, dst):
+        for _ in range(reps):
+            numpy.copyto(dst, src)
+    for src, dst in pairs:  # touch every page first
+        numpy.copyto(dst, src)
+    start = time.perf_counter()
+    workers = [threading.Thread(target=work, args=pair) for pair in pairs]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    return threads * reps * 2 * nbytes / (time.perf_counter() - start) / 1e9
+
+
+def step_in_pieces(size, repeats):
+    """{wall, inside, busy, outside} seconds per step of the fused plan at ``size`` (W, H), with the
+    threads NUMDREAM_THREADS gives (this process's)."""
+    from numdream.fast import conv, pointwise, pool, threads, winograd
+    from numdream.model import load_model
+    model = load_model()
+    w, h = size
+    x = model.preprocess(numpy.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=numpy.uint8))
+    real, lock, totals = threads.run_pieces, threading.Lock(), {"inside": 0.0, "busy": 0.0}
+
+    def timed_pieces(jobs):
+        def timed(job):
+            def run():
+                start = time.perf_counter()
+                job()
+                with lock:
+                    totals["busy"] += time.perf_counter() - start
+            return run
+        start = time.perf_counter()
+        real([timed(job) for job in jobs])
+        totals["inside"] += time.perf_counter() - start
+    modules = (conv, pointwise, pool, winograd)  # each imported run_pieces by name
+    for module in modules:
+        module.run_pieces = timed_pieces
+
+    def step():
+        acts, tape = model.forward(x, ["mixed5"])
+        model.backward(acts, tape)
+    step()
+    totals.update(inside=0.0, busy=0.0)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        step()
+    wall = time.perf_counter() - start
+    for module in modules:
+        module.run_pieces = real
+    out = {key: value / repeats for key, value in totals.items()}
+    out.update(wall=wall / repeats, outside=(wall - totals["inside"]) / repeats, threads=threads.configured_workers())
+    return out
+
+
+def size_arg(text):
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size {text!r} is not WxH, e.g. 512x512") from None
+    if w < 75 or h < 75:
+        raise argparse.ArgumentTypeError(f"size {text!r}: InceptionV3 up to mixed5 needs at least 75x75")
+    return w, h
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=size_arg, default=(512, 512), help="WxH of the step (default 512x512)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed steps per thread count (default 5)")
+    parser.add_argument("--one-step", action="store_true", help=argparse.SUPPRESS)  # the child's part
+    args = parser.parse_args()
+    if args.one_step:
+        print(json.dumps(step_in_pieces(args.size, args.repeats)))
+        return
+    print(f"machine: {machine()}")
+    print("\nnumpy copies, one thread per core (GB/s, read + write):")
+    print(f"{'per thread':>28}  1 thread  2 threads  x")
+    for nbytes, label in COPY_SIZES:
+        one, two = copy_bandwidth(nbytes, 1), copy_bandwidth(nbytes, 2)
+        print(f"{label:>28}  {one:8.1f}  {two:9.1f}  {two / one:.2f}")
+    w, h = args.size
+    print(f"\na fused-plan step at {w}x{h}, forward to mixed5 + input gradient (ms per step):")
+    print("threads   wall  in pieces  pieces' own sum  outside pieces")
+    for count in ("1", "2"):
+        env = dict(os.environ, NUMDREAM_THREADS=count)
+        if count == "1":
+            env["OMP_NUM_THREADS"] = "1"  # one thread is one thread: BLAS too
+        done = subprocess.run([sys.executable, __file__, "--one-step", "--size", f"{w}x{h}",
+                               "--repeats", str(args.repeats)], env=env, capture_output=True, text=True, check=True)
+        r = json.loads(done.stdout.strip().splitlines()[-1])
+        print(f"{r['threads']:7d}  {1000 * r['wall']:5.0f}  {1000 * r['inside']:9.0f}  {1000 * r['busy']:15.0f}"
+              f"  {1000 * r['outside']:14.0f}")
+
+
+if __name__ == "__main__":
+    main()
