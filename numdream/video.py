@@ -32,11 +32,11 @@ from .errors import NumdreamError
 from .fileio import check_regular_file, file_digest, resolved
 from .flow import SCENE_CUT_THRESHOLD, check_frame_size, require_cv2
 from .flowparams import check_flow_params
-from .frames import (check_frames_folder, claim_frames_folder, describe, frame_path, model_settings,
-                     remove_frames_folder)
+from .frames import check_frames_folder, claim_frames_folder, frame_path, remove_frames_folder
 from .model import load_model
 from .movie import Audio, check_fps, check_movie_path, open_video, write_movie
 from .options import WHOLE_BOUNDS, check_options, whole
+from .settings_record import describe, model_settings
 from .videodask import dream_runs
 from .videoloop import FrameProgress, VideoJob, blend_frames, dream_run, scene_cuts  # noqa: F401 (blend_frames)
 from .videoplan import chunks, even_chunks, frame_plan

@@ -21,8 +21,8 @@ from .dream import dream
 from .errors import NumdreamError
 from .images import load_image, save_image
 from .model import load_model
-from .frames import (MAX_FRAMES, array_digest, check_frames_folder, claim_frames_folder, describe, frame_path,
-                     frame_seed, model_settings, resume_point)
+from .frames import MAX_FRAMES, check_frames_folder, claim_frames_folder, frame_path, frame_seed, resume_point
+from .settings_record import array_digest, describe, model_settings
 from .options import check_options
 
 
