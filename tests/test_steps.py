@@ -180,3 +180,23 @@ def test_pointwise_group_in_pieces_equals_the_readable_ops(monkeypatch, workers,
     for u in until:
         np.testing.assert_allclose(a[u], b[u], rtol=1e-13, atol=1e-13)
     np.testing.assert_allclose(da, db, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("padding, flipped", [("same", True), ("valid", True), ([2, 2, 1, 1], True),
+                                              ([3, 1, 1, 1], False), ([1, 1, 0, 4], False)])
+def test_a_flipped_kernel_is_kept_only_where_the_input_gradient_convolves_with_it(padding, flipped):
+    """A stride-1 conv's input gradient convolves dy with the flipped kernel when its padding is
+    at most kernel - 1 per side; a wider one takes col2im, and no flipped copy is kept for it."""
+    from numdream.modelfile import ModelSpec, Node
+    rng = np.random.default_rng(8)
+    nodes = [Node("input", "input", [], {"channels": 3}),
+             Node("conv", "conv2d", ["input"], {"stride": [1, 1], "padding": padding},
+                  {"w": rng.standard_normal((4, 3, 3, 3)), "b": rng.standard_normal(4)})]
+    spec = ModelSpec("one", nodes, {"channel_order": "RGB", "mean": [0.0] * 3, "scale": 1.0}, {}, dream_layers={"conv": 1.0})
+    fused = Model(spec, np.float64, winograd=False)
+    (step,) = [s for s in fused._plan(["conv"]) if isinstance(s, ConvStep)]
+    assert (step.w_flipped is not None) == flipped
+    x = rng.standard_normal((1, 3, 9, 11))
+    a, b, da, db = _both(fused, Model(spec, np.float64, fuse=False), x, ["conv"])
+    np.testing.assert_allclose(a["conv"], b["conv"], rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(da, db, rtol=1e-12, atol=1e-13)

@@ -59,7 +59,7 @@ class ConvStep:
         stride = pair(conv.attrs.get("stride", 1))
         self.tile = winograd.tile_for(self.kernel, stride, conv.attrs.get("groups", 1)) if use_winograd else None
         self.u = self.w_flipped = None
-        if self.tile is None and stride == (1, 1) and self.kernel != (1, 1):
+        if self.tile is None and self.kernel != (1, 1) and self._gradient_is_a_convolution(conv, stride):
             self.w_flipped = fast_conv.flip_for_input_gradient(self.w)  # the input gradient's kernel
         if self.tile is not None:
             transformed = {} if transformed is None else transformed
@@ -67,6 +67,19 @@ class ConvStep:
             if key not in transformed:
                 transformed[key] = winograd.transform_weights(self.w, self.tile)
             self.u = transformed[key]
+
+    def _gradient_is_a_convolution(self, conv, stride):
+        """Whether fast_conv's input gradient will convolve dy with the flipped kernel: stride 1
+        and a padding of at most kernel - 1 per side ('same' and 'valid' always are; a wider
+        explicit one takes col2im, and a flipped copy of the weights would only cost memory)."""
+        padding = conv.attrs.get("padding", "valid")
+        if stride != (1, 1):
+            return False
+        if padding in ("same", "valid"):
+            return True
+        kh, kw = self.kernel
+        t, b, l, r = (int(p) for p in padding)
+        return max(t, b) <= kh - 1 and max(l, r) <= kw - 1
 
     def forward(self, xs):
         x = xs[0]
