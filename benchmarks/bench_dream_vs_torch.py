@@ -30,7 +30,7 @@ import time
 import numpy
 from PIL import Image
 
-from common import machine
+from common import machine, size_arg
 
 import torch  # noqa: E402  (after common, which sets up sys.path)
 
@@ -112,16 +112,6 @@ def check(pixels, options):
     ok = apart <= CHECK_TOLERANCE and most <= 1
     print("the two loops agree" if ok else "the two loops DIFFER")
     return ok
-
-
-def size_arg(text):
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"size {text!r} is not WxH, e.g. 1024x768") from None
-    if w < 1 or h < 1:
-        raise argparse.ArgumentTypeError(f"size {text!r} must be positive")
-    return w, h
 
 
 def main():

@@ -1,4 +1,5 @@
 """Shared helpers of the benchmarks: timing, the GEMM peak, FLOP counts, peak memory."""
+import argparse
 import os
 import statistics
 import sys
@@ -65,3 +66,14 @@ def blas_kernels():
     if os.environ.get("OPENBLAS_CORETYPE"):
         text += f" (OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']} in the environment)"
     return text
+
+
+def size_arg(text, minimum=1):
+    """argparse type for 'WxH' -> (W, H), each at least ``minimum`` pixels."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size {text!r} is not WxH, e.g. 1024x768") from None
+    if w < minimum or h < minimum:
+        raise argparse.ArgumentTypeError(f"size {text!r}: each side must be at least {minimum}")
+    return w, h

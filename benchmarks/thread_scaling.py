@@ -20,7 +20,7 @@ import time
 
 import numpy
 
-from common import machine
+from common import machine, size_arg
 
 COPY_SIZES = ((1 << 20, "1 MB (L2, each core's own)"), (4 << 20, "4 MB (L3, shared)"),
               (16 << 20, "16 MB (L3 and memory)"), (64 << 20, "64 MB (memory)"))
@@ -87,19 +87,10 @@ def step_in_pieces(size, repeats):
     return out
 
 
-def size_arg(text):
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"size {text!r} is not WxH, e.g. 512x512") from None
-    if w < 75 or h < 75:
-        raise argparse.ArgumentTypeError(f"size {text!r}: InceptionV3 up to mixed5 needs at least 75x75")
-    return w, h
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", type=size_arg, default=(512, 512), help="WxH of the step (default 512x512)")
+    parser.add_argument("--size", type=lambda text: size_arg(text, minimum=75), default=(512, 512),
+                        help="WxH of the step, each side >= 75 (default 512x512)")
     parser.add_argument("--repeats", type=int, default=5, help="timed steps per thread count (default 5)")
     parser.add_argument("--one-step", action="store_true", help=argparse.SUPPRESS)  # the child's part
     args = parser.parse_args()
