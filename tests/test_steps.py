@@ -158,18 +158,26 @@ def test_relu_after_the_max_pool_routes_ties_as_the_readable_ops_do():
     np.testing.assert_array_equal(da, db)
 
 
-@pytest.mark.parametrize("workers", ["2", "3", "7"])  # blocks of the group's 16 channels that cut members apart
-@pytest.mark.parametrize("until, without", [(["mixed"], None), (["b1_relu", "b2a_relu", "b3a_relu", "b4_relu"], "b2a_relu")])
-def test_pointwise_group_in_pieces_equals_the_readable_ops(monkeypatch, workers, until, without):
+@pytest.mark.parametrize("workers", ["2", "3", "7"])  # blocks of the group's 14 channels that cut members apart
+@pytest.mark.parametrize("until, without, pool_padding", [
+    (["mixed"], None, "same"), (["b1_relu", "b2a_relu", "b3a_relu", "b4_relu"], "b2a_relu", "same"),
+    (["b1_relu", "b4"], None, "same"),  # the pool branch without its ReLU (its conv is a target)
+    (["b1_relu", "b4_relu"], None, "valid"), (["b1_relu", "b4"], None, "valid")])  # a pool that shrinks the image
+def test_pointwise_group_in_pieces_equals_the_readable_ops(monkeypatch, workers, until, without, pool_padding):
     """The group's GEMM, biases, ReLUs and pool branch in channel blocks (fast/pointwise.py), on
     several threads; a member whose gradient is None contributes nothing."""
     import numdream.fast.pointwise as pointwise
+    spec = tiny_spec()
+    (pool,) = [node for node in spec.nodes if node.name == "b4pool"]
+    pool.attrs["padding"] = pool_padding
     monkeypatch.setenv("NUMDREAM_THREADS", workers)
     monkeypatch.setattr(pointwise, "MIN_PIECE_FLOPS", 1)
     split_blocks = []
     real_split = pointwise.split
     monkeypatch.setattr(pointwise, "split", lambda *a: split_blocks.append(real_split(*a)) or split_blocks[-1])
-    fused, plain = Model(tiny_spec(), np.float64), Model(tiny_spec(), np.float64, fuse=False)
+    fused, plain = Model(spec, np.float64), Model(spec, np.float64, fuse=False)
+    group = [s for s in fused._plan(fused._node_names(until)) if isinstance(s, PointwiseGroupStep)]
+    assert len(group) == 1 and any(pool is not None for _, _, pool in group[0].members)
     x = np.random.default_rng(6).standard_normal((2, 3, 41, 37))
     a, tape_a = fused.forward(x, until)
     b, tape_b = plain.forward(x, until)
@@ -192,7 +200,8 @@ def test_a_flipped_kernel_is_kept_only_where_the_input_gradient_convolves_with_i
     nodes = [Node("input", "input", [], {"channels": 3}),
              Node("conv", "conv2d", ["input"], {"stride": [1, 1], "padding": padding},
                   {"w": rng.standard_normal((4, 3, 3, 3)), "b": rng.standard_normal(4)})]
-    spec = ModelSpec("one", nodes, {"channel_order": "RGB", "mean": [0.0] * 3, "scale": 1.0}, {}, dream_layers={"conv": 1.0})
+    spec = ModelSpec("one", nodes, {"channel_order": "RGB", "mean": [0.0] * 3, "scale": 1.0}, {},
+                     dream_layers={"conv": 1.0})
     fused = Model(spec, np.float64, winograd=False)
     (step,) = [s for s in fused._plan(["conv"]) if isinstance(s, ConvStep)]
     assert (step.w_flipped is not None) == flipped

@@ -89,7 +89,7 @@ def flip_for_input_gradient(w):
     return get_array_module(w).ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
 
 
-def _full_padding(kernel, stride, padding):
+def full_padding(kernel, stride, padding):
     """The padding of dy that makes the input gradient a convolution, or None (strided, or a
     padding wider than kernel - 1, which would need a crop)."""
     (kh, kw), (t, b, l, r) = kernel, padding
@@ -113,7 +113,7 @@ def conv2d_backward_input(dy, x_shape, w, stride, padding, w_flipped=None):
     if _is_pointwise(kh, kw, *stride, padding):
         dx = xp.empty((n, c, h * width), dtype=dy.dtype)
         return matmul_in_row_blocks(w2t, dy2, dx, pieces).reshape(n, c, h, width)
-    full = _full_padding((kh, kw), stride, padding)
+    full = full_padding((kh, kw), stride, padding)
     if full is not None:
         w_flipped = flip_for_input_gradient(w) if w_flipped is None else w_flipped
         return conv2d_forward(dy, w_flipped, None, (1, 1), full)

@@ -20,7 +20,7 @@ checked against the readable plan (one NodeStep per node) in the tests:
 from collections import namedtuple
 
 from ..backend import get_array_module
-from ..nodes import NodeStep, spatial_stride, window
+from ..nodes import NodeStep, resolve_padding, spatial_stride, window
 from ..ops.geometry import pair
 from . import conv as fast_conv
 from . import pool as fast_pool
@@ -59,27 +59,18 @@ class ConvStep:
         stride = pair(conv.attrs.get("stride", 1))
         self.tile = winograd.tile_for(self.kernel, stride, conv.attrs.get("groups", 1)) if use_winograd else None
         self.u = self.w_flipped = None
-        if self.tile is None and self.kernel != (1, 1) and self._gradient_is_a_convolution(conv, stride):
-            self.w_flipped = fast_conv.flip_for_input_gradient(self.w)  # the input gradient's kernel
+        # the input gradient's kernel, where that gradient is a convolution of dy with it (stride 1,
+        # padding at most kernel - 1 per side; at stride 1 'same' padding does not depend on the size)
+        padding = resolve_padding(conv.attrs.get("padding", "valid"), self.kernel, self.kernel, stride)
+        if (self.tile is None and self.kernel != (1, 1)
+                and fast_conv.full_padding(self.kernel, stride, padding) is not None):
+            self.w_flipped = fast_conv.flip_for_input_gradient(self.w)
         if self.tile is not None:
             transformed = {} if transformed is None else transformed
             key = (conv.name, self.tile, str(self.w.dtype))
             if key not in transformed:
                 transformed[key] = winograd.transform_weights(self.w, self.tile)
             self.u = transformed[key]
-
-    def _gradient_is_a_convolution(self, conv, stride):
-        """Whether fast_conv's input gradient will convolve dy with the flipped kernel: stride 1
-        and a padding of at most kernel - 1 per side ('same' and 'valid' always are; a wider
-        explicit one takes col2im, and a flipped copy of the weights would only cost memory)."""
-        padding = conv.attrs.get("padding", "valid")
-        if stride != (1, 1):
-            return False
-        if padding in ("same", "valid"):
-            return True
-        kh, kw = self.kernel
-        t, b, l, r = (int(p) for p in padding)
-        return max(t, b) <= kh - 1 and max(l, r) <= kw - 1
 
     def forward(self, xs):
         x = xs[0]

@@ -53,7 +53,7 @@ class PointwiseGroupStep:
             self.edges.append(self.edges[-1] + conv.params["w"].shape[0])
 
     def forward(self, xs):
-        """xs: [x (N, C, H, W)] -> ([each member's output (N, O_i, H, W)], cache)."""
+        """xs: [x (N, C, H, W)] -> ([each member's output (N, O_i, H, W), or its pool's size], cache)."""
         x = xs[0]
         xp = get_array_module(x)
         n, c, h, w = x.shape
@@ -61,11 +61,12 @@ class PointwiseGroupStep:
         y = xp.empty((n, o, h, w), dtype=x.dtype)
         outs = [y[:, e0:e1] if pool is None else xp.empty((n, e1 - e0) + output_hw(pool, [(h, w)]), dtype=x.dtype)
                 for (_, _, pool), e0, e1 in zip(self.members, self.edges[:-1], self.edges[1:])]
-        blocks = split(o, piece_count(n * o * c * h * w * 2, MIN_PIECE_FLOPS))
+        blocks = split(o, piece_count(n * o * c * h * w, MIN_PIECE_FLOPS))  # multiply-adds, as fast/conv.py counts
         pool_caches = {}  # (member, a) -> the pool's cache for its channels a: of that block
+        x2 = x.reshape(n, c, h * w)  # once: a non-contiguous x would be copied by every block
 
         def block(r0, r1):
-            xp.matmul(self.w[r0:r1], x.reshape(n, c, h * w), out=y[:, r0:r1].reshape(n, r1 - r0, h * w))
+            xp.matmul(self.w[r0:r1], x2, out=y[:, r0:r1].reshape(n, r1 - r0, h * w))
             y[:, r0:r1] += self.b[r0:r1].reshape(1, -1, 1, 1)
             for i, a, b in _parts(self.edges, r0, r1):
                 _, relu, pool = self.members[i]
@@ -95,13 +96,15 @@ class PointwiseGroupStep:
                     rows[...] = 0
                     continue
                 dy = dys[i][:, a:b]
-                if relu is not None:
+                if pool is None and relu is not None:  # masked straight into dy_all's rows
                     xp.multiply(dy, outs[i][:, a:b] > 0, out=rows)
-                    dy = rows
-                if pool is not None:
-                    rows[...] = avg_pool2d_backward(dy, pool_caches[i, a])
-                elif dy is not rows:
-                    rows[...] = dy
+                    continue
+                if pool is None:
+                    xp.copyto(rows, dy)
+                    continue
+                if relu is not None:  # at the pool's output size, which a 'valid' pool makes smaller
+                    dy = dy * (outs[i][:, a:b] > 0)
+                rows[...] = avg_pool2d_backward(dy, pool_caches[i, a])
         run_pieces(lambda r0=r0, r1=r1: block(r0, r1) for r0, r1 in blocks)
         dx = xp.empty((n, c, h * w), dtype=dy_all.dtype)
         return [matmul_in_row_blocks(self.w.T, dy_all.reshape(n, -1, h * w), dx, len(blocks)).reshape(n, c, h, w)]
