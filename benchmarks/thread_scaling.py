@@ -3,12 +3,18 @@
     python benchmarks/thread_scaling.py [--size 512x512] [--repeats 5]
 
 1. Copy bandwidth: each thread copies its own float32 array into another, one thread per core,
-   at sizes that live in a core's L2, in the shared L3 and in memory. numpy's copies release the
-   GIL, so two threads run side by side; the figure is bytes read + written per second.
+   with working sets (source + destination) that fit a core's L2, the shared L3, or neither.
+   numpy's copies release the GIL, so two threads run side by side; the figure is bytes read +
+   written per second. A 256 KB copy takes a few microseconds, about as long as the Python
+   around the call, which holds the GIL: there the two threads mostly take turns, as they do
+   over numdream's shorter numpy calls.
 2. A step of the fused plan, run with NUMDREAM_THREADS=1 and =2 (each in a fresh process, as the
-   variable is read when the model runs): the wall time, the time inside threads.run_pieces,
-   the sum of the pieces' own durations (one core busy for that long), and the rest, which runs
-   on the calling thread alone. With perfect scaling the pieces' sum would not grow on two threads.
+   variable is read when the model runs): the wall time; the time inside threads.run_pieces and
+   the sum of the pieces' own durations; the rest, which runs on the calling thread alone; the
+   core time, pieces' sum + the rest (on one thread: the wall time), which perfect scaling would
+   leave unchanged; and the waiting, wall - rest - pieces' sum / threads (a thread idle at a
+   join). A pass too small to split (on one thread: every max pool) runs outside run_pieces and
+   counts in the rest.
 """
 import argparse
 import json
@@ -22,8 +28,9 @@ import numpy
 
 from common import machine, size_arg
 
-COPY_SIZES = ((1 << 20, "1 MB (L2, each core's own)"), (4 << 20, "4 MB (L3, shared)"),
-              (16 << 20, "16 MB (L3 and memory)"), (64 << 20, "64 MB (memory)"))
+# bytes per array; each thread works on two of them (source and destination)
+COPY_SIZES = ((256 << 10, "2 x 256 KB (L2; GIL-bound)"), (4 << 20, "2 x 4 MB (the shared L3)"),
+              (16 << 20, "2 x 16 MB (past the L3)"), (64 << 20, "2 x 64 MB (memory)"))
 
 
 def copy_bandwidth(nbytes, threads, seconds=0.5):
@@ -48,13 +55,13 @@ def copy_bandwidth(nbytes, threads, seconds=0.5):
 
 def step_in_pieces(size, repeats):
     """{wall, inside, busy, outside} seconds per step of the fused plan at ``size`` (W, H), with the
-    threads NUMDREAM_THREADS gives (this process's)."""
+    threads NUMDREAM_THREADS gives (this process's), and how many threads ran pieces."""
     from numdream.fast import conv, pointwise, pool, threads, winograd
     from numdream.model import load_model
     model = load_model()
     w, h = size
     x = model.preprocess(numpy.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=numpy.uint8))
-    real, lock, totals = threads.run_pieces, threading.Lock(), {"inside": 0.0, "busy": 0.0}
+    real, lock, totals, seen = threads.run_pieces, threading.Lock(), {"inside": 0.0, "busy": 0.0}, set()
 
     def timed_pieces(jobs):
         def timed(job):
@@ -63,27 +70,32 @@ def step_in_pieces(size, repeats):
                 job()
                 with lock:
                     totals["busy"] += time.perf_counter() - start
+                    seen.add(threading.get_ident())
             return run
         start = time.perf_counter()
         real([timed(job) for job in jobs])
         totals["inside"] += time.perf_counter() - start
-    modules = (conv, pointwise, pool, winograd)  # each imported run_pieces by name
-    for module in modules:
-        module.run_pieces = timed_pieces
 
     def step():
         acts, tape = model.forward(x, ["mixed5"])
         model.backward(acts, tape)
-    step()
-    totals.update(inside=0.0, busy=0.0)
-    start = time.perf_counter()
-    for _ in range(repeats):
+    modules = (conv, pointwise, pool, winograd)  # each imported run_pieces by name
+    try:
+        for module in modules:
+            module.run_pieces = timed_pieces
         step()
-    wall = time.perf_counter() - start
-    for module in modules:
-        module.run_pieces = real
+        totals.update(inside=0.0, busy=0.0)
+        seen.clear()
+        start = time.perf_counter()
+        for _ in range(repeats):
+            step()
+        wall = time.perf_counter() - start
+    finally:
+        for module in modules:
+            module.run_pieces = real
     out = {key: value / repeats for key, value in totals.items()}
-    out.update(wall=wall / repeats, outside=(wall - totals["inside"]) / repeats, threads=threads.configured_workers())
+    out.update(wall=wall / repeats, outside=(wall - totals["inside"]) / repeats,
+               threads=threads.configured_workers(), piece_threads=len(seen))
     return out
 
 
@@ -99,13 +111,13 @@ def main():
         return
     print(f"machine: {machine()}")
     print("\nnumpy copies, one thread per core (GB/s, read + write):")
-    print(f"{'per thread':>28}  1 thread  2 threads  x")
+    print(f"{'arrays per thread':>26}  1 thread  2 threads  x")
     for nbytes, label in COPY_SIZES:
         one, two = copy_bandwidth(nbytes, 1), copy_bandwidth(nbytes, 2)
-        print(f"{label:>28}  {one:8.1f}  {two:9.1f}  {two / one:.2f}")
+        print(f"{label:>26}  {one:8.1f}  {two:9.1f}  {two / one:.2f}")
     w, h = args.size
     print(f"\na fused-plan step at {w}x{h}, forward to mixed5 + input gradient (ms per step):")
-    print("threads   wall  in pieces  pieces' own sum  outside pieces")
+    print("threads   wall  in pieces  pieces' sum  rest (one core)  core time  waiting")
     for count in ("1", "2"):
         env = dict(os.environ, NUMDREAM_THREADS=count)
         if count == "1":
@@ -113,8 +125,9 @@ def main():
         done = subprocess.run([sys.executable, __file__, "--one-step", "--size", f"{w}x{h}",
                                "--repeats", str(args.repeats)], env=env, capture_output=True, text=True, check=True)
         r = json.loads(done.stdout.strip().splitlines()[-1])
-        print(f"{r['threads']:7d}  {1000 * r['wall']:5.0f}  {1000 * r['inside']:9.0f}  {1000 * r['busy']:15.0f}"
-              f"  {1000 * r['outside']:14.0f}")
+        waiting = r["wall"] - r["outside"] - r["busy"] / r["threads"]
+        print(f"{r['threads']:7d}  {1000 * r['wall']:5.0f}  {1000 * r['inside']:9.0f}  {1000 * r['busy']:11.0f}"
+              f"  {1000 * r['outside']:15.0f}  {1000 * (r['busy'] + r['outside']):9.0f}  {1000 * waiting:7.0f}")
 
 
 if __name__ == "__main__":

@@ -14,8 +14,9 @@ from ..ops import max_pool2d_backward as readable_backward
 from ..ops import max_pool2d_forward as readable_forward
 from .threads import piece_count, run_pieces, split
 
-# ~0.1 ms of passes on one core: smaller pools stay whole. At 1 << 20 the stem's pools at 299x299
-# and mixed3's at 512x512 ran on one core; 1 << 16 to 1 << 18 took 1-2 % off a step at both sizes.
+# Elements per piece at least, ~0.1 ms of passes on one core: smaller pools stay whole. At 1 << 20
+# the stem's pools at 299x299 and mixed3's at 512x512 ran on one core; 1 << 16 to 1 << 18 took
+# about 1 % off a step at both sizes (benchmarks/README.md).
 MIN_PIECE_ELEMENTS = 1 << 17
 
 PiecesCache = namedtuple("PiecesCache", "x_shape channels caches")
