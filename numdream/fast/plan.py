@@ -21,6 +21,7 @@ from collections import namedtuple
 
 from ..backend import get_array_module
 from ..nodes import NodeStep, resolve_padding, spatial_stride, window
+from ..ops import relu_backward
 from ..ops.geometry import pair
 from . import conv as fast_conv
 from . import pool as fast_pool
@@ -29,11 +30,6 @@ from .memory import reuse_freed_memory
 from .pointwise import PointwiseGroupStep
 
 ConvStepCache = namedtuple("ConvStepCache", "x_shape stride padding y pool")  # y: the ReLU output, or None
-
-
-def _relu_mask(dy, y):
-    """dy where the ReLU output y is positive, else 0."""
-    return dy * (y > 0)
 
 
 class ConvStep:
@@ -89,7 +85,7 @@ class ConvStep:
         return [y], ConvStepCache(x.shape, stride, padding, y if self.relu is not None else None, pool_cache)
 
     def backward(self, dys, cache):
-        dy = _relu_mask(dys[0], cache.y) if cache.y is not None else dys[0]
+        dy = relu_backward(dys[0], cache.y) if cache.y is not None else dys[0]  # cache.y: the ReLU's output
         if cache.pool is not None:
             dy = fast_pool.max_pool2d_backward(dy, cache.pool)
         if self.u is not None:

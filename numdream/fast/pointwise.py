@@ -16,7 +16,7 @@ pieces the groups take ~1 ms less: they are memory-bound, and the two cores shar
 from collections import namedtuple
 
 from ..backend import get_array_module
-from ..ops import avg_pool2d_backward, avg_pool2d_forward
+from ..ops import avg_pool2d_backward, avg_pool2d_forward, relu_backward
 from ..nodes import output_hw, window
 from .conv import MIN_PIECE_FLOPS, matmul_in_row_blocks
 from .threads import piece_count, run_pieces, split
@@ -95,16 +95,14 @@ class PointwiseGroupStep:
                 if dys[i] is None:
                     rows[...] = 0
                     continue
-                dy = dys[i][:, a:b]
-                if pool is None and relu is not None:  # masked straight into dy_all's rows
-                    xp.multiply(dy, outs[i][:, a:b] > 0, out=rows)
-                    continue
-                if pool is None:
+                dy, out = dys[i][:, a:b], outs[i][:, a:b]
+                if pool is None and relu is None:
                     xp.copyto(rows, dy)
-                    continue
-                if relu is not None:  # at the pool's output size, which a 'valid' pool makes smaller
-                    dy = dy * (outs[i][:, a:b] > 0)
-                rows[...] = avg_pool2d_backward(dy, pool_caches[i, a])
+                elif pool is None:  # relu_backward, written straight into dy_all's rows
+                    xp.multiply(dy, out > 0, out=rows)
+                else:  # the mask at the pool's output size, which a 'valid' pool makes smaller
+                    rows[...] = avg_pool2d_backward(relu_backward(dy, out) if relu is not None else dy,
+                                                    pool_caches[i, a])
         run_pieces(lambda r0=r0, r1=r1: block(r0, r1) for r0, r1 in blocks)
         dx = xp.empty((n, c, h * w), dtype=dy_all.dtype)
         return [matmul_in_row_blocks(self.w.T, dy_all.reshape(n, -1, h * w), dx, len(blocks)).reshape(n, c, h, w)]
