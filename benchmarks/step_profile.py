@@ -18,7 +18,7 @@ import time
 
 import numpy
 
-from common import conv_flops, machine
+from common import conv_flops, machine, size_arg
 
 from numdream.fast.plan import ConvStep, MaxPoolStep, PointwiseGroupStep  # noqa: E402
 from numdream.nodes import spatial_stride  # noqa: E402
@@ -125,20 +125,20 @@ def print_torch(events, busy, wall, size):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", default="512x512", help="WxH")
+    parser.add_argument("--size", type=size_arg, default=(512, 512), help="WxH (default 512x512)")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     import torch
     from numdream.model import bundled_model_path, load_model
     from numdream.modelfile import read_model
     from torch_inception import TorchInception
-    w, h = (int(v) for v in args.size.split("x"))
+    w, h = args.size
     model = load_model(winograd=True)
     x = model.preprocess(numpy.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=numpy.uint8))
     print(f"machine: {machine()}; flops of the step: {conv_flops(model, (h, w), ['mixed5']) / 1e9:.1f} GFLOP")
-    print_numdream(*profile_numdream(model, x, ["mixed5"], args.repeats), args.size)
+    print_numdream(*profile_numdream(model, x, ["mixed5"], args.repeats), f"{w}x{h}")
     twin = TorchInception(read_model(bundled_model_path()))
-    print_torch(*profile_torch(twin, torch.from_numpy(numpy.array(x)), ["mixed5"], args.repeats), args.size)
+    print_torch(*profile_torch(twin, torch.from_numpy(numpy.array(x)), ["mixed5"], args.repeats), f"{w}x{h}")
 
 
 if __name__ == "__main__":
