@@ -131,6 +131,23 @@ def test_a_second_thread_runs_unsplit_while_the_first_holds_blas(monkeypatch):
     assert _blas_threads() == before
 
 
+@pytest.mark.parametrize("count, most, pieces", [
+    (21, 3, 2), (21, 7, 2), (11, 8, 2), (11, 100, 2), (10, 1, 3), (5, 2, 8), (1, 1, 2), (64, 64, 1)])
+def test_even_chunks_fit_cover_once_and_come_in_a_multiple_of_the_threads(count, most, pieces):
+    chunks = threads.even_chunks(count, most, pieces)
+    assert [a for a, _ in chunks] == [0] + [b for _, b in chunks[:-1]] and chunks[-1][1] == count
+    sizes = [b - a for a, b in chunks]
+    assert max(sizes) <= most and max(sizes) - min(sizes) <= 1
+    assert len(chunks) % pieces == 0 or len(chunks) == count  # 5 rows cannot make 8 chunks
+    fewest = -(-count // most)
+    assert len(chunks) < fewest + pieces  # no more than the rounding up asks
+
+
+def test_the_fewest_chunks_that_fit_are_rounded_up_to_balance_two_threads():
+    # 21 tile rows, at most 3 a chunk: 7 chunks would give one thread 4 and the other 3
+    assert [b - a for a, b in threads.even_chunks(21, 3, 2)] == [2, 3, 2, 3, 3, 2, 3, 3]
+
+
 @pytest.mark.parametrize("kernel, stride, padding", [
     ((3, 3), (1, 1), (1, 1, 1, 1)), ((1, 1), (1, 1), (0, 0, 0, 0)), ((3, 3), (2, 2), (0, 1, 0, 1)),
     ((1, 7), (1, 1), (0, 0, 3, 3))])
@@ -265,3 +282,4 @@ def test_ctrl_c_while_waiting_for_a_piece_waits_for_it_then_raises(monkeypatch, 
         threads.run_pieces([job, job])
     assert done == ["slow"] and time.perf_counter() - start >= 0.5  # it returned once the piece had ended
     assert threads._holder["thread"] is None
+

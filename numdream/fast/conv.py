@@ -23,7 +23,7 @@ threads costs tens of microseconds.
 """
 from ..backend import get_array_module
 from ..ops.geometry import col2im, crop, im2col, out_size, pad_for_windows, padded_size
-from .threads import piece_count, run_pieces, split
+from .threads import even_chunks, piece_count, run_pieces, split
 from .workspace import scratch
 
 # im2col elements per chunk: 16 MB of float32. Measured at 512x512 (a step, 2 cores): 0.87 s with
@@ -34,10 +34,9 @@ MIN_PIECE_FLOPS = 1 << 23  # ~70 us of one core's GEMM: below that, splitting co
 
 
 def _row_chunks(oh, c, kh, kw, ow, pieces=1):
-    """(r0, r1) ranges of output rows whose im2col columns fit in CHUNK_ELEMENTS, at least
-    ``pieces`` of them where there are that many rows."""
-    rows = max(1, min(CHUNK_ELEMENTS // (c * kh * kw * ow), -(-oh // pieces)))
-    return [(r0, min(oh, r0 + rows)) for r0 in range(0, oh, rows)]
+    """(r0, r1) ranges of output rows whose im2col columns fit in CHUNK_ELEMENTS, a multiple of
+    ``pieces`` of them where there are that many rows (threads.even_chunks)."""
+    return even_chunks(oh, CHUNK_ELEMENTS // (c * kh * kw * ow), pieces)
 
 
 def matmul_in_row_blocks(a, b, out, pieces):

@@ -220,3 +220,17 @@ def split(count, pieces):
     pieces = max(1, min(pieces, count))
     edges = [count * i // pieces for i in range(pieces + 1)]
     return [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+
+def even_chunks(count, most, pieces):
+    """[(a, b)] ranges covering [0, count), each at most ``most`` long, in a multiple of ``pieces``
+    near-equal parts (where count allows).
+
+    The fewest chunks that fit would leave threads idle at the join: 21 tile rows in chunks of at
+    most 3 are 7 chunks, 4 for one thread and 3 for the other, which then waits a seventh of the
+    layer. 8 chunks of 2 or 3 rows finish together (benchmarks/README.md: 32 thread-ms idle per
+    512x512 step before).
+    """
+    fewest = -(-count // max(1, most))
+    return split(count, -(-fewest // pieces) * pieces)
+

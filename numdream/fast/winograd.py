@@ -47,16 +47,18 @@ waits for its threads once (threads.py).
 """
 from ..backend import get_array_module
 from .conv import MIN_PIECE_FLOPS
-from .threads import piece_count, run_pieces
+from .threads import even_chunks, piece_count, run_pieces
 from .winograd_rule import TILE_FOR_KERNEL, default_on, tile_for  # noqa: F401  (which layers, and when)
 from .winograd_transforms import backward_matrices, matrices
 from .workspace import scratch
 
 # Scratch elements per chunk of tile rows (tiles, transformed tiles, GEMM output, half-transformed
-# output): 16 MB of float32, like fast/conv.py. Measured for F(4x4) on the InceptionV3 layers at
-# 512x512 (one thread, CPU time, sum of the 3x3 layers): 1.31x the best at 1 MB, 1.06x at 4 MB,
-# best at 8-16 MB, 1.13x at 32 MB, where the arrays no longer stay in the cache.
-SCRATCH_ELEMENTS = 1 << 22
+# output): 8 MB of float32 per thread, so that two threads' chunks stay inside this CPU's 32 MB
+# L3. Whole two-thread steps, alternating (benchmarks/README.md, 2026-12-01, fifth session):
+# against 16 MB, 8 MB took 4-6 % off at 512x512 and 1024x768 with OpenBLAS's AVX-512 kernels and
+# 0-2 % with the AVX2 ones; 4 MB was level with 8 at 512x512 and 1-2 % slower at 1024x768, and
+# 1-2 MB 10-20 % slower (more, smaller BLAS calls). F(4x4) at one thread had its best at 8-16 MB.
+SCRATCH_ELEMENTS = 1 << 21
 _ALIGN = 16  # every scratch view starts on a 64-byte boundary (float32), for SIMD and BLAS
 
 
@@ -134,10 +136,9 @@ def _convolve(x, U, b, padding, tile, kernel, backward):
     # chunks of tile rows that fit the scratch buffer, and at least one per worker: inside
     # threads.own_cores() the chunks run side by side, each on its thread's scratch
     pieces = piece_count(n * o * c * kh * kw * oh * ow, MIN_PIECE_FLOPS)
-    rows = max(1, min(SCRATCH_ELEMENTS // per_row, -(-th // pieces)))
     mats = (at_h, bt_h, at_w, bt_w)
-    run_pieces(lambda r0=r0: _chunk(xp, x, U, b, y, (r0, min(th, r0 + rows)), (-t, -l), (mh, mw), mats)
-               for r0 in range(0, th, rows))
+    run_pieces(lambda rows=rows: _chunk(xp, x, U, b, y, rows, (-t, -l), (mh, mw), mats)
+               for rows in even_chunks(th, SCRATCH_ELEMENTS // per_row, pieces))
     return y
 
 

@@ -13,7 +13,7 @@ never touched, so a large first allocation costs no memory.
 """
 import threading
 
-MIN_ELEMENTS = 1 << 22  # fast/conv.CHUNK_ELEMENTS and fast/winograd.SCRATCH_ELEMENTS
+MIN_ELEMENTS = 1 << 22  # the larger of fast/conv.CHUNK_ELEMENTS and fast/winograd.SCRATCH_ELEMENTS
 _local = threading.local()  # .buffers: this thread's {(module, dtype): buffer}, freed with the thread
 
 
