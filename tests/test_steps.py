@@ -172,9 +172,13 @@ def test_pointwise_group_in_pieces_equals_the_readable_ops(monkeypatch, workers,
     pool.attrs["padding"] = pool_padding
     monkeypatch.setenv("NUMDREAM_THREADS", workers)
     monkeypatch.setattr(pointwise, "MIN_PIECE_FLOPS", 1)
+    # blocks by channel count, so that they cut members apart (with the real costs, the tiny
+    # model's 3 input channels make the pool branch's channels 40x the others: blocks of one)
+    monkeypatch.setattr(pointwise, "POOL_FORWARD_COST", 0)
+    monkeypatch.setattr(pointwise, "POOL_BACKWARD_COST", 1)
     split_blocks = []
-    real_split = pointwise.split
-    monkeypatch.setattr(pointwise, "split", lambda *a: split_blocks.append(real_split(*a)) or split_blocks[-1])
+    real_blocks = pointwise._balanced_blocks
+    monkeypatch.setattr(pointwise, "_balanced_blocks", lambda *a: split_blocks.append(real_blocks(*a)) or split_blocks[-1])
     fused, plain = Model(spec, np.float64), Model(spec, np.float64, fuse=False)
     group = [s for s in fused._plan(fused._node_names(until)) if isinstance(s, PointwiseGroupStep)]
     assert len(group) == 1 and any(pool is not None for _, _, pool in group[0].members)
@@ -184,10 +188,27 @@ def test_pointwise_group_in_pieces_equals_the_readable_ops(monkeypatch, workers,
     rng = np.random.default_rng(7)
     grads = {u: rng.standard_normal(a[u].shape) for u in until if u != without}
     da, db = fused.backward(grads, tape_a), plain.backward(grads, tape_b)
-    assert split_blocks and len(split_blocks[0]) == int(workers)  # the group really ran in that many blocks
+    # the group really ran in that many blocks, forward and backward (cut by each pass's costs)
+    assert [len(blocks) for blocks in split_blocks] == [int(workers)] * 2, split_blocks
     for u in until:
         np.testing.assert_allclose(a[u], b[u], rtol=1e-13, atol=1e-13)
     np.testing.assert_allclose(da, db, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("edges, costs, pieces", [
+    ([0, 64, 112, 176, 208], [192, 192, 192, 192 + 128], 2),  # mixed0's group: the pool branch is the last
+    ([0, 64, 112, 176, 208], [1, 1, 1, 10], 2), ([0, 64, 112, 176, 208], [1, 1, 1, 10], 3),
+    ([0, 5, 9], [1, 1], 4), ([0, 3, 4], [1, 0], 2), ([0, 2], [7], 5)])
+def test_pointwise_blocks_balance_the_members_costs(edges, costs, pieces):
+    import numdream.fast.pointwise as pointwise
+    blocks = pointwise._balanced_blocks(edges, costs, pieces)
+    assert blocks[0][0] == 0 and blocks[-1][1] == edges[-1]
+    assert all(b0[1] == b1[0] for b0, b1 in zip(blocks, blocks[1:])) and all(b > a for a, b in blocks)
+    assert len(blocks) <= pieces
+    per_channel = [cost for (e0, e1), cost in zip(zip(edges, edges[1:]), costs) for _ in range(e1 - e0)]
+    sums = [sum(per_channel[a:b]) for a, b in blocks]
+    if len(blocks) == pieces:  # each block within one channel's cost of an equal share
+        assert max(abs(total - sum(per_channel) / pieces) for total in sums) <= max(per_channel)
 
 
 @pytest.mark.parametrize("padding, flipped", [("same", True), ("valid", True), ([2, 2, 1, 1], True),

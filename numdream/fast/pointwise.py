@@ -19,9 +19,36 @@ from ..backend import get_array_module
 from ..ops import avg_pool2d_backward, avg_pool2d_forward, relu_backward
 from ..nodes import output_hw, window
 from .conv import MIN_PIECE_FLOPS, matmul_in_row_blocks
-from .threads import piece_count, run_pieces, split
+from .threads import piece_count, run_pieces
 
-PointwiseGroupCache = namedtuple("PointwiseGroupCache", "x_shape blocks outs pool_caches")
+PointwiseGroupCache = namedtuple("PointwiseGroupCache", "x_shape pieces outs pool_caches")
+
+# What a pool branch's channel costs in a piece, against a plain member's (measured with
+# numdream's readable pools on InceptionV3's groups at 61x61 and 30x30, one thread). Forward: a
+# channel's GEMM costs C multiply-adds per pixel, and its average pool as much as ~110-160 more.
+# Backward: a ReLU mask is one pass, the mask and the pool's backward 8-12. Split by channel
+# count alone, the piece holding the pool branch ran 1.3x (forward) and 5x (backward) as long
+# as the other, and 6.5 thread-ms of a 512x512 step waited at these joins.
+POOL_FORWARD_COST = 128  # in multiply-adds per pixel, beside the GEMM's C
+POOL_BACKWARD_COST = 10  # in ReLU-mask passes
+
+
+def _balanced_blocks(edges, costs, pieces):
+    """[(r0, r1)]: at most ``pieces`` blocks of the stacked channels whose summed costs are near
+    equal. edges: the members' channel offsets; costs: one member's cost per channel, each."""
+    cumulative, total = [], 0.0  # the cost up to each member's start
+    for (e0, e1), cost in zip(zip(edges[:-1], edges[1:]), costs):
+        cumulative.append(total)
+        total += cost * (e1 - e0)
+    cuts = [0]
+    for k in range(1, pieces):
+        goal = total * k / pieces
+        for (e0, e1), start, cost in zip(zip(edges[:-1], edges[1:]), cumulative, costs):
+            if start + cost * (e1 - e0) >= goal:  # the cut falls in this member
+                cuts.append(min(e1, e0 + round((goal - start) / cost)) if cost else e1)
+                break
+    cuts.append(edges[-1])
+    return [(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
 
 
 def _parts(edges, r0, r1):
@@ -61,8 +88,10 @@ class PointwiseGroupStep:
         y = xp.empty((n, o, h, w), dtype=x.dtype)
         outs = [y[:, e0:e1] if pool is None else xp.empty((n, e1 - e0) + output_hw(pool, [(h, w)]), dtype=x.dtype)
                 for (_, _, pool), e0, e1 in zip(self.members, self.edges[:-1], self.edges[1:])]
-        blocks = split(o, piece_count(n * o * c * h * w, MIN_PIECE_FLOPS))  # multiply-adds, as fast/conv.py counts
-        pool_caches = {}  # (member, a) -> the pool's cache for its channels a: of that block
+        pieces = piece_count(n * o * c * h * w, MIN_PIECE_FLOPS)  # multiply-adds, as fast/conv.py counts
+        blocks = _balanced_blocks(self.edges, [c + (POOL_FORWARD_COST if pool is not None else 0)
+                                               for _, _, pool in self.members], pieces)
+        pool_caches = {}  # member -> its pool's cache (the geometry: one serves any of its channels)
         x2 = x.reshape(n, c, h * w)  # once: a non-contiguous x would be copied by every block
 
         def block(r0, r1):
@@ -73,20 +102,22 @@ class PointwiseGroupStep:
                 out = outs[i][:, a:b]
                 if pool is not None:
                     kernel, stride, padding = window(pool, (h, w))
-                    pooled, pool_caches[i, a] = avg_pool2d_forward(y[:, self.edges[i] + a:self.edges[i] + b],
-                                                                   kernel, stride, padding)
+                    pooled, pool_caches[i] = avg_pool2d_forward(y[:, self.edges[i] + a:self.edges[i] + b],
+                                                                kernel, stride, padding)
                     out[...] = pooled
                 if relu is not None:
                     xp.maximum(out, 0, out=out)
         run_pieces(lambda r0=r0, r1=r1: block(r0, r1) for r0, r1 in blocks)
-        return outs, PointwiseGroupCache(x.shape, blocks, outs, pool_caches)
+        return outs, PointwiseGroupCache(x.shape, pieces, outs, pool_caches)
 
     def backward(self, dys, cache):
         """dys: [dy of each member's output, or None] -> [dx (N, C, H, W)]."""
-        x_shape, blocks, outs, pool_caches = cache
+        x_shape, pieces, outs, pool_caches = cache
         xp = get_array_module(outs[0])
         n, c, h, w = x_shape
         dy_all = xp.empty((n, self.w.shape[0], h, w), dtype=outs[0].dtype)
+        blocks = _balanced_blocks(self.edges, [POOL_BACKWARD_COST if pool is not None else 1
+                                               for _, _, pool in self.members], pieces)
 
         def block(r0, r1):  # the rows r0:r1 of dy_all: each member's dy, masked, through its pool
             for i, a, b in _parts(self.edges, r0, r1):
@@ -101,8 +132,8 @@ class PointwiseGroupStep:
                 elif pool is None:  # relu_backward, written straight into dy_all's rows
                     xp.multiply(dy, out > 0, out=rows)
                 else:  # the mask at the pool's output size, which a 'valid' pool makes smaller
-                    rows[...] = avg_pool2d_backward(relu_backward(dy, out) if relu is not None else dy,
-                                                    pool_caches[i, a])
+                    pool_cache = pool_caches[i]._replace(x_shape=(n, b - a, h, w))  # these channels
+                    rows[...] = avg_pool2d_backward(relu_backward(dy, out) if relu is not None else dy, pool_cache)
         run_pieces(lambda r0=r0, r1=r1: block(r0, r1) for r0, r1 in blocks)
         dx = xp.empty((n, c, h * w), dtype=dy_all.dtype)
-        return [matmul_in_row_blocks(self.w.T, dy_all.reshape(n, -1, h * w), dx, len(blocks)).reshape(n, c, h, w)]
+        return [matmul_in_row_blocks(self.w.T, dy_all.reshape(n, -1, h * w), dx, pieces).reshape(n, c, h, w)]
