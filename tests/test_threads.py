@@ -283,3 +283,33 @@ def test_ctrl_c_while_waiting_for_a_piece_waits_for_it_then_raises(monkeypatch, 
     assert done == ["slow"] and time.perf_counter() - start >= 0.5  # it returned once the piece had ended
     assert threads._holder["thread"] is None
 
+
+def test_relu_its_mask_and_concat_in_pieces_equal_the_readable_ops(monkeypatch):
+    from numdream.fast import elementwise
+    monkeypatch.setenv("NUMDREAM_THREADS", "3")
+    monkeypatch.setattr(elementwise, "MIN_PIECE_ELEMENTS", 1)
+    calls, real_run = [], elementwise.run_pieces
+
+    def counted_run(jobs):
+        jobs = list(jobs)
+        calls.append(len(jobs))
+        real_run(jobs)
+    monkeypatch.setattr(elementwise, "run_pieces", counted_run)
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 7, 5, 6)).astype(np.float32)
+    x[0, 0, 0, :3] = 0  # ReLU's gradient at 0 is 0, as the readable op has it
+    dy = rng.standard_normal(x.shape).astype(np.float32)
+    parts = [rng.standard_normal((2, c, 5, 6)) for c in (3, 1, 4)]
+    with threads.own_cores():
+        y = elementwise.relu_in_place(x.copy())
+        dx = elementwise.relu_backward(dy, y)
+        cat, cache = elementwise.concat_forward_in_pieces(parts)
+    assert calls == [3, 3, 3]  # each ran in pieces
+    y_ref, relu_cache = ops.relu_forward(x)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(dx, ops.relu_backward(dy, relu_cache))
+    cat_ref, cache_ref = ops.concat_forward(parts, axis=1)
+    np.testing.assert_array_equal(cat, cat_ref)
+    assert cache == cache_ref
+    for a, b in zip(ops.concat_backward(cat, cache), parts):
+        np.testing.assert_array_equal(a, b)

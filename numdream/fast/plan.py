@@ -15,15 +15,16 @@ checked against the readable plan (one NodeStep per node) in the tests:
 - sibling 1x1 convolutions that read the same tensor (the first layer of most Inception
   branches): one GEMM with their weights stacked, whose backward also sums the branches'
   gradients for free; an Inception pool branch (average pool, then 1x1 conv) joins that GEMM,
-  the pool moving after the conv (fast/pointwise.py).
+  the pool moving after the conv (fast/pointwise.py);
+- the memory-bound passes that remain (those ReLUs and their masks, the concats) run in channel
+  pieces on numdream's threads (fast/elementwise.py).
 """
 from collections import namedtuple
 
-from ..backend import get_array_module
 from ..nodes import NodeStep, resolve_padding, spatial_stride, window
-from ..ops import relu_backward
 from ..ops.geometry import pair
 from . import conv as fast_conv
+from . import elementwise
 from . import pool as fast_pool
 from . import winograd
 from .memory import reuse_freed_memory
@@ -81,11 +82,11 @@ class ConvStep:
             y, pool_cache = fast_pool.max_pool2d_forward(y, kernel, pool_stride, pool_padding,
                                                self.pool.attrs.get("ceil_mode", False))
         if self.relu is not None:
-            get_array_module(y).maximum(y, 0, out=y)
+            elementwise.relu_in_place(y)
         return [y], ConvStepCache(x.shape, stride, padding, y if self.relu is not None else None, pool_cache)
 
     def backward(self, dys, cache):
-        dy = relu_backward(dys[0], cache.y) if cache.y is not None else dys[0]  # cache.y: the ReLU's output
+        dy = elementwise.relu_backward(dys[0], cache.y) if cache.y is not None else dys[0]  # cache.y: the ReLU's output
         if cache.pool is not None:
             dy = fast_pool.max_pool2d_backward(dy, cache.pool)
         if self.u is not None:
@@ -114,6 +115,15 @@ class MaxPoolStep:
 
     def backward(self, dys, cache):
         return [fast_pool.max_pool2d_backward(dys[0], cache)]
+
+
+class ConcatStep(NodeStep):
+    """A concat along the channels (an Inception module's output), its inputs copied side by side
+    in pieces (fast/elementwise.py); the backward is the readable one, views of dy."""
+
+    def forward(self, xs):
+        y, cache = elementwise.concat_forward_in_pieces(xs)
+        return [y], cache
 
 
 def fused_plan(nodes, order, until, transformed=None, use_winograd=True):
@@ -177,6 +187,8 @@ def fused_plan(nodes, order, until, transformed=None, use_winograd=True):
             step, members = ConvStep(node, relu, pool, transformed, use_winograd), [n for n in (node, relu, pool) if n is not None]
         elif node.op == "max_pool2d":
             step, members = MaxPoolStep(node), [node]
+        elif node.op == "concat" and node.attrs.get("axis", 1) == 1:
+            step, members = ConcatStep(node), [node]
         else:
             step, members = NodeStep(node), [node]
         steps.append(step)
