@@ -157,6 +157,24 @@ def _device_matrices(xp, dtype, tile, kernel, backward):
     return _device_cache[key]
 
 
+def _bias_position(tile, sizes):
+    """The tile position p = i * nw + j where b added to M adds b to every output of the tile.
+
+    Row a of A^T holds the a-th powers of the points, so its column for the point 1 is all ones
+    (the column of a 1-tap axis' [[1]] too): M[i, j] + b becomes Y + b at every (a, c). One add
+    over 1 / (nh * nw) of M instead of one over y. sizes: (nh, nw), the transformed tile."""
+    if (tile, sizes) not in _bias_cache:
+        ones = []
+        for m, n in zip(tile, sizes):
+            at = matrices(m, n - m + 1)[0] if n > 1 else [[1]]
+            ones.append(next(j for j in range(n) if all(float(row[j]) == 1 for row in at)))
+        _bias_cache[tile, sizes] = ones[0] * sizes[1] + ones[1]
+    return _bias_cache[tile, sizes]
+
+
+_bias_cache = {}
+
+
 def _chunk(xp, x, U, b, y, tile_rows, origin, tile, mats):
     """Tile rows [r0, r1) of y (+ b): gather the tiles, transform, GEMM, transform back into y."""
     (r0, r1), (row0, col0), (mh, mw), (at_h, bt_h, at_w, bt_w) = tile_rows, origin, tile, mats
@@ -193,6 +211,9 @@ def _chunk(xp, x, U, b, y, tile_rows, origin, tile, mats):
 
     # one GEMM per tile position, all in one matmul: M[i, j] = U[i, j] @ V[i, j]
     xp.matmul(U[:, None], v.reshape(p, n, c, rows * tw), out=mm)  # U may be a transposed view
+    if b is not None:  # b at the tile position that A^T's column of ones spreads to every output
+        pos = _bias_position((mh, mw), (nh, nw))
+        xp.add(mm[pos], b.reshape(1, o, 1), out=mm[pos])
 
     # output transform, along the height then along the width: Y = A^T M A. The width pass is
     # computed transposed, Y1[a]^T @ A_w, so that its output has the tile's column b innermost:
@@ -208,14 +229,17 @@ def _chunk(xp, x, U, b, y, tile_rows, origin, tile, mats):
         out = mm.reshape(-1)[:mh * qo * mw].reshape(mh, qo, mw)  # M is consumed: its memory is free
         xp.matmul(ytiles.reshape(mh, nw, qo).transpose(0, 2, 1), at_w.T, out=out)
         ytiles = out
+    # into y, the tile rows that lie whole inside it in one copy: y's rows (N, O, tile rows, a, OW)
+    # are ytiles (a, N, O, tile rows, OW) transposed. One call instead of mh: on a 31x43 layer the
+    # mh copies' overhead was a quarter of a chunk. Then the rows of an overhanging last tile row.
     ytiles = ytiles.reshape(mh, n, o, rows, tw * mw)
-    for a in range(mh):  # the bias rides along with the copy into y
-        dst = y[:, :, r0 * mh + a:min(y.shape[2], r1 * mh):mh]
-        src = ytiles[a, :, :, :dst.shape[2], :dst.shape[3]]
-        if b is None:
-            xp.copyto(dst, src)
-        else:
-            xp.add(src, b.reshape(1, o, 1, 1), out=dst)
+    oh, ow = y.shape[2:]
+    whole = min(rows, (oh - r0 * mh) // mh)
+    if whole:
+        xp.copyto(y[:, :, r0 * mh:(r0 + whole) * mh].reshape(n, o, whole, mh, ow),
+                  ytiles[:, :, :, :whole, :ow].transpose(1, 2, 3, 0, 4))
+    for a in range(min(mh, oh - (r0 + whole) * mh) if whole < rows else 0):
+        xp.copyto(y[:, :, (r0 + whole) * mh + a], ytiles[a, :, :, whole, :ow])
 
 
 def _gather_tiles(xp, x, out, origin, tile):
