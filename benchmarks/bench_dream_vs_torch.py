@@ -10,7 +10,9 @@ default layers), L2, 4 octaves of 1.4 x 10 steps, step 1.5, jitter 32, mean norm
 smoothing, 512-px tiles, numdream's default load_model(). Both engines run in this process with
 the same thread count (torch.set_num_threads from OMP_NUM_THREADS, else the core count; numpy's
 BLAS reads the same variable), alternately, --rounds times each after an untimed warm-up (one
-step per octave, so both engines have met every octave's shapes). Prints each round's times, the
+step per octave, so both engines have met every octave's shapes); each dream starts once the
+other engine's threads rest (PyTorch's OpenMP threads spin for up to a second after a call:
+common.wait_until_threads_rest). Prints each round's times, the
 medians, the ratio numdream / torch, and how far the two uint8 dreams are apart: in float32 they
 differ by rounding, which a dream amplifies over its steps, so a few levels on a few pixels.
 
@@ -30,7 +32,7 @@ import time
 import numpy
 from PIL import Image
 
-from common import machine, size_arg
+from common import machine, size_arg, wait_until_threads_rest
 
 import torch  # noqa: E402  (after common, which sets up sys.path)
 
@@ -80,6 +82,7 @@ def compare_speed(pixels, options, rounds):
     for r in range(rounds):
         line = []
         for name, run in engines.items():
+            wait_until_threads_rest()  # the other engine's spinning threads must not hold a core
             seconds, outputs[name] = timed(lambda: run(options))
             times[name].append(seconds)
             line.append(f"{name} {seconds:7.2f} s")

@@ -2,9 +2,12 @@
 
     python benchmarks/bench_step.py [--repeats 5] [--sizes 299x299,512x512,1024x768]
 
-Both engines use the same weights, the same input, the same thread count, and run
-alternately in the same process, with a third: numdream's fused plan with every convolution
-on im2col (the plan before Winograd), to show what Winograd saves. Prints medians, the ratios
+Both engines use the same weights, the same input, the same thread count, and run in turns
+in the same process, with a third: numdream's fused plan with every convolution on im2col (the
+plan before Winograd), to show what Winograd saves. Each turn waits until the other engines'
+threads rest (PyTorch's OpenMP threads spin for up to a second after a call, on a core the next
+engine needs), makes one untimed step, then times two back to back, as a dream runs them
+(common.time_in_turns). Prints medians, the ratios
 to PyTorch, each engine's achieved GFLOP/s (the FLOPs of direct convolution, so Winograd's
 figure is an effective rate) and its share of this machine's float32 GEMM peak; then, per size,
 where each engine's step goes by kind of operation, with numdream's effective GFLOP/s per kind
@@ -14,14 +17,12 @@ process (benchmarks/step_memory.py).
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
-import time
 
 import numpy
 
-from common import conv_flops, gemm_peak, machine
+from common import conv_flops, gemm_peak, machine, time_in_turns
 
 import torch  # noqa: E402  (after common, which sets up sys.path)
 
@@ -31,19 +32,6 @@ from step_profile import print_numdream, print_torch, profile_numdream, profile_
 from torch_inception import TorchInception  # noqa: E402
 
 UNTIL = ["mixed5"]
-
-
-def time_alternately(steps, repeats):
-    """Run the steps in turn, ``repeats`` times each after a warm-up; return their medians."""
-    for fn in steps:
-        fn()
-    times = [[] for _ in steps]
-    for _ in range(repeats):
-        for fn, ts in zip(steps, times):
-            start = time.perf_counter()
-            fn()
-            ts.append(time.perf_counter() - start)
-    return [statistics.median(ts) for ts in times]
 
 
 def im2col_model():
@@ -80,7 +68,7 @@ def main():
             acts, tape = m.forward(x, UNTIL)
             return m.backward(acts, tape)  # L2 objective: the gradient is the activation itself
 
-        t_ours, t_plain, t_torch = time_alternately(
+        t_ours, t_plain, t_torch = time_in_turns(
             [lambda: step(model), lambda: step(plain), lambda: twin.step(xt, UNTIL)], args.repeats)
         flops = conv_flops(model, (h, w), UNTIL)
         print(f"{text:>9}  {flops / 1e9:6.1f}  {t_ours:10.3f}  {t_plain:8.3f}  {t_torch:8.3f}  "

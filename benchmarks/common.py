@@ -3,6 +3,7 @@ import argparse
 import os
 import statistics
 import sys
+import threading
 import time
 
 import numpy
@@ -19,6 +20,62 @@ def median_time(fn, repeats):
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def other_threads_cpu_seconds():
+    """CPU seconds used so far by this process's threads other than the calling one (Linux's
+    /proc/self/task; 0 elsewhere)."""
+    me, total = str(threading.get_native_id()), 0
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return 0.0
+    for tid in tasks:
+        if tid == me:
+            continue
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()  # after the thread's name, which may hold spaces
+        except OSError:  # the thread ended meanwhile
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def wait_until_threads_rest(window=0.1, patience=5.0):
+    """Wait until no other thread of this process used CPU for ``window`` s (at most ``patience`` s).
+
+    PyTorch's OpenMP threads keep spinning after a call (libgomp's default wait policy), for up
+    to about a second here: a numdream step at 366x274 right after a torch step took 87 ms
+    against 68 ms alone, and 69.5 ms with OMP_WAIT_POLICY=PASSIVE. Timing one library while the
+    other's idle threads hold a core bills it for them.
+    """
+    deadline = time.monotonic() + patience
+    used = other_threads_cpu_seconds()
+    while time.monotonic() < deadline:
+        time.sleep(window)
+        now = other_threads_cpu_seconds()
+        if now == used:
+            return True
+        used = now
+    return False
+
+
+def time_in_turns(calls, repeats, per_turn=2):
+    """Median seconds of each zero-argument call, taken in turns: ``repeats`` times, each call's
+    turn waits until the other threads rest (wait_until_threads_rest), makes one untimed call
+    (after a pause the cores are slow: a step 50 ms or more after the last ran 20-28 % slower),
+    then times ``per_turn`` calls back to back, as the steps of a dream run."""
+    times = [[] for _ in calls]
+    for _ in range(repeats):
+        for call, ts in zip(calls, times):
+            wait_until_threads_rest()
+            call()
+            for _ in range(per_turn):
+                start = time.perf_counter()
+                call()
+                ts.append(time.perf_counter() - start)
+    return [statistics.median(ts) for ts in times]
 
 
 def gemm_peak(n=2048, repeats=5):

@@ -53,10 +53,21 @@ def copy_bandwidth(nbytes, threads, seconds=0.5):
     return threads * reps * 2 * nbytes / (time.perf_counter() - start) / 1e9
 
 
+def piece_runners():
+    """The modules of numdream.fast that run pieces: each imported threads.run_pieces by name."""
+    import importlib
+    import pkgutil
+
+    import numdream.fast
+    from numdream.fast import threads
+    modules = [importlib.import_module(f"numdream.fast.{info.name}") for info in pkgutil.iter_modules(numdream.fast.__path__)]
+    return [m for m in modules if m is not threads and getattr(m, "run_pieces", None) is threads.run_pieces]
+
+
 def step_in_pieces(size, repeats):
     """{wall, inside, busy, outside} seconds per step of the fused plan at ``size`` (W, H), with the
     threads NUMDREAM_THREADS gives (this process's), and how many threads ran pieces."""
-    from numdream.fast import conv, pointwise, pool, threads, winograd
+    from numdream.fast import threads
     from numdream.model import load_model
     model = load_model()
     w, h = size
@@ -79,7 +90,7 @@ def step_in_pieces(size, repeats):
     def step():
         acts, tape = model.forward(x, ["mixed5"])
         model.backward(acts, tape)
-    modules = (conv, pointwise, pool, winograd)  # each imported run_pieces by name
+    modules = piece_runners()
     try:
         for module in modules:
             module.run_pieces = timed_pieces

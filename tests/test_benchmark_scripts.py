@@ -54,20 +54,23 @@ def test_step_profile_files_every_step_and_leaves_the_plan_as_it_was(monkeypatch
 def test_thread_scaling_times_the_pieces_and_puts_run_pieces_back(monkeypatch):
     """thread_scaling.py's step figures: the pieces' own time is inside the step, and every module
     that runs pieces gets the real run_pieces back."""
-    from numdream.fast import conv, pointwise, pool, threads, winograd
+    from numdream.fast import conv, elementwise, pointwise, pool, threads, winograd
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     monkeypatch.setenv("NUMDREAM_THREADS", "2")
     import thread_scaling
     monkeypatch.setattr(conv, "MIN_PIECE_FLOPS", 1)  # so that this small step splits too
     r = thread_scaling.step_in_pieces((96, 80), repeats=1)
-    assert r["piece_threads"] == 2  # both threads ran pieces, and were timed
+    # both threads ran pieces, and were timed (the pool may be larger, made by an earlier test
+    # with more workers: then two of its threads at a time, not always the same two)
+    assert r["piece_threads"] >= 2
     assert 0 < r["inside"] <= r["wall"] and 0 < r["busy"] <= 2 * r["inside"] + 1e-3
-    assert all(m.run_pieces is threads.run_pieces for m in (conv, pointwise, pool, winograd))
+    assert all(m.run_pieces is threads.run_pieces for m in (conv, elementwise, pointwise, pool, winograd))
+    assert set(thread_scaling.piece_runners()) == {conv, elementwise, pointwise, pool, winograd}
     assert thread_scaling.copy_bandwidth(1 << 16, 2, seconds=0.01) > 0
 
 
 def test_thread_scaling_puts_run_pieces_back_after_a_failed_step(monkeypatch):
-    from numdream.fast import conv, pointwise, pool, threads, winograd
+    from numdream.fast import conv, elementwise, pointwise, pool, threads, winograd
     from numdream.model import Model
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     import thread_scaling
@@ -77,4 +80,39 @@ def test_thread_scaling_puts_run_pieces_back_after_a_failed_step(monkeypatch):
     monkeypatch.setattr(Model, "backward", broken)
     with pytest.raises(RuntimeError, match="a step that fails"):
         thread_scaling.step_in_pieces((96, 80), repeats=1)
-    assert all(m.run_pieces is threads.run_pieces for m in (conv, pointwise, pool, winograd))
+    assert all(m.run_pieces is threads.run_pieces for m in (conv, elementwise, pointwise, pool, winograd))
+
+
+def test_waiting_for_other_threads_to_rest_sees_a_spinning_thread(monkeypatch):
+    """common.wait_until_threads_rest: True at once when the other threads sleep, False while one
+    spins (as PyTorch's OpenMP threads do after a call), True again once it stops."""
+    import threading
+    import time
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import common
+    assert common.wait_until_threads_rest(window=0.05, patience=1.0)
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            pass
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    try:
+        before = common.other_threads_cpu_seconds()
+        time.sleep(0.15)
+        assert common.other_threads_cpu_seconds() > before  # its CPU time is seen, the caller's is not
+        assert not common.wait_until_threads_rest(window=0.05, patience=0.3)
+    finally:
+        stop.set()
+        spinner.join()
+    assert common.wait_until_threads_rest(window=0.05, patience=1.0)
+
+
+def test_time_in_turns_makes_one_untimed_call_then_times_the_turn(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import common
+    monkeypatch.setattr(common, "wait_until_threads_rest", lambda: True)
+    calls = []
+    medians = common.time_in_turns([lambda: calls.append("a"), lambda: calls.append("b")], repeats=2, per_turn=3)
+    assert calls == ["a"] * 4 + ["b"] * 4 + ["a"] * 4 + ["b"] * 4 and len(medians) == 2
