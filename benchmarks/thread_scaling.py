@@ -54,14 +54,17 @@ def copy_bandwidth(nbytes, threads, seconds=0.5):
 
 
 def piece_runners():
-    """The modules of numdream.fast that run pieces: each imported threads.run_pieces by name."""
+    """The modules of numdream.fast that run a layer's pieces: each imported threads.run_pieces by
+    name. Not fast/tiles.py: its jobs are whole network passes (a dream's tiles), which a step
+    here does not make and whose pieces would count twice."""
     import importlib
     import pkgutil
 
     import numdream.fast
     from numdream.fast import threads
     modules = [importlib.import_module(f"numdream.fast.{info.name}") for info in pkgutil.iter_modules(numdream.fast.__path__)]
-    return [m for m in modules if m is not threads and getattr(m, "run_pieces", None) is threads.run_pieces]
+    return [m for m in modules if m.__name__ not in (threads.__name__, "numdream.fast.tiles")
+            and getattr(m, "run_pieces", None) is threads.run_pieces]
 
 
 def step_in_pieces(size, repeats):

@@ -4,7 +4,8 @@ dream() is plan_dream (numdream/dreamplan.py: every argument checked, the octave
 before any step) and run_dream, the loop, which reads top to bottom as in Google's notebook:
 
     preprocess -> for each octave, for each step:
-        roll by a random jitter -> forward to the target layers (tile by tile)
+        roll by a random jitter -> forward to the target layers (tile by tile; side by side
+        on the cores, numdream/fast/tiles.py)
         -> the objective's gradient there -> backward to the pixels -> unroll
         -> (optionally smooth) -> normalise -> step -> clip
     then carry the detail up to the next octave -> deprocess
@@ -18,6 +19,7 @@ from . import backend
 from .colors import keep_colors
 from .dreamplan import DreamPlan, octave_sizes, plan_dream, step_work, targets_of, tile_bounds  # noqa: F401
 from .errors import NumdreamError
+from .fast.tiles import run_tiles
 from .imageops import gaussian_blur, laplacian_normalize, resize
 from .images import load_image
 from .model import load_model
@@ -43,12 +45,19 @@ def objective_gradient(model, x, objective, tile_size=None):
         value, grad[:, :, y0:y1, x0:x1] = piece_gradient(model, x[:, :, y0:y1, x0:x1], local)
         return value, grad
     tile = max(h, w) if not tile_size or objective.whole_image else tile_size
+    tiles = [(y0, y1, x0, x1) for y0, y1 in tile_bounds(h, tile) for x0, x1 in tile_bounds(w, tile)]
     grad = xp.empty_like(x)
+    values = [0.0] * len(tiles)
+
+    def one_tile(i):
+        y0, y1, x0, x1 = tiles[i]
+        values[i], grad[:, :, y0:y1, x0:x1] = piece_gradient(model, x[:, :, y0:y1, x0:x1], objective)
+    # tiles side by side on the cores, where the fused plan and the objective allow it
+    run_tiles(one_tile, len(tiles), xp.__name__,
+              getattr(model, "fuse", False) and getattr(objective, "concurrent_tiles", False))
     total = 0.0
-    for y0, y1 in tile_bounds(h, tile):
-        for x0, x1 in tile_bounds(w, tile):
-            value, grad[:, :, y0:y1, x0:x1] = piece_gradient(model, x[:, :, y0:y1, x0:x1], objective)
-            total += value
+    for value in values:  # in tile order, as one after another would add them
+        total += value
     return total, grad
 
 

@@ -15,7 +15,8 @@ How the estimate is made:
   measured steps once the dream runs (numdream.progress).
 - memory: the process's resident memory now (libraries and weights loaded), plus what the
   timed pass allocated per pixel (traced by tracemalloc, which sees NumPy's buffers) times the
-  largest tile, times ALLOCATOR_SLACK, plus IMAGE_COPIES float copies of the whole image.
+  largest tile (times the tiles that run side by side, numdream/fast/tiles.py), times
+  ALLOCATOR_SLACK, plus IMAGE_COPIES float copies of the whole image.
 """
 import math
 import os
@@ -30,6 +31,7 @@ from PIL import Image
 from . import backend
 from .dream import objective_gradient, piece_gradient
 from .errors import NumdreamError
+from .fast.tiles import at_once
 from .progress import format_seconds
 
 CALIBRATION_PIXELS = 256 * 256
@@ -73,10 +75,12 @@ def estimate_dream(plan):
     """An Estimate of DreamPlan ``plan``'s run, timed by one calibration pass (see the module)."""
     per_pass, rate, bytes_per_pixel = calibrate(plan)
     seconds = sum(plan.opts.steps * (per_pass * tiles + rate * pixels) for tiles, pixels in plan.work)
-    largest_tile = max(pixels / tiles for tiles, pixels in plan.work)
+    # the most tile pixels in flight at once: tiles run side by side on the cores (fast/tiles.py)
+    concurrent = getattr(plan.model, "fuse", False) and getattr(plan.objective, "concurrent_tiles", False)
+    largest_tiles = max(pixels / tiles * at_once(tiles, concurrent) for tiles, pixels in plan.work)
     h, w = plan.sizes[-1]
     image_bytes = IMAGE_COPIES * 3 * h * w * plan.model.dtype.itemsize
-    peak = resident_bytes() + ALLOCATOR_SLACK * bytes_per_pixel * largest_tile + image_bytes
+    peak = resident_bytes() + ALLOCATOR_SLACK * bytes_per_pixel * largest_tiles + image_bytes
     return Estimate(seconds, int(peak), rate, list(plan.sizes), plan.opts.steps, max(t for t, _ in plan.work),
                     per_pass)
 

@@ -16,6 +16,11 @@ class Objective:
     """Base class: holds the weighted target layers; subclasses define the per-layer value."""
     whole_image = False  # or the reason, in one line, why this objective cannot be tiled
     jitters = True
+    # Whether a step's tiles may run side by side on numdream's threads (numdream/fast/tiles.py),
+    # each calling the objective on its own tile's activations. True for every objective here:
+    # their calls only read what prepare() set. A subclass whose __call__ changes its own state
+    # sets it False, and its tiles run one after another.
+    concurrent_tiles = True
 
     def window(self, model, image_hw):
         """((y0, y1, x0, x1), objective) for a crop that gives the whole gradient, or None."""
