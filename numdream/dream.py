@@ -19,6 +19,7 @@ from . import backend
 from .colors import keep_colors
 from .dreamplan import DreamPlan, octave_sizes, plan_dream, step_work, targets_of, tile_bounds  # noqa: F401
 from .errors import NumdreamError
+from .fast.tiles import allowed as tiles_allowed
 from .fast.tiles import run_tiles
 from .imageops import gaussian_blur, laplacian_normalize, resize
 from .images import load_image
@@ -53,8 +54,7 @@ def objective_gradient(model, x, objective, tile_size=None):
         y0, y1, x0, x1 = tiles[i]
         values[i], grad[:, :, y0:y1, x0:x1] = piece_gradient(model, x[:, :, y0:y1, x0:x1], objective)
     # tiles side by side on the cores, where the fused plan and the objective allow it
-    run_tiles(one_tile, len(tiles), xp.__name__,
-              getattr(model, "fuse", False) and getattr(objective, "concurrent_tiles", False))
+    run_tiles(one_tile, len(tiles), xp.__name__, tiles_allowed(model, objective))
     total = 0.0
     for value in values:  # in tile order, as one after another would add them
         total += value

@@ -31,6 +31,7 @@ from PIL import Image
 from . import backend
 from .dream import objective_gradient, piece_gradient
 from .errors import NumdreamError
+from .fast.tiles import allowed as tiles_allowed
 from .fast.tiles import at_once
 from .progress import format_seconds
 
@@ -76,7 +77,7 @@ def estimate_dream(plan):
     per_pass, rate, bytes_per_pixel = calibrate(plan)
     seconds = sum(plan.opts.steps * (per_pass * tiles + rate * pixels) for tiles, pixels in plan.work)
     # the most tile pixels in flight at once: tiles run side by side on the cores (fast/tiles.py)
-    concurrent = getattr(plan.model, "fuse", False) and getattr(plan.objective, "concurrent_tiles", False)
+    concurrent = tiles_allowed(plan.model, plan.objective)
     largest_tiles = max(pixels / tiles * at_once(tiles, concurrent) for tiles, pixels in plan.work)
     h, w = plan.sizes[-1]
     image_bytes = IMAGE_COPIES * 3 * h * w * plan.model.dtype.itemsize

@@ -12,6 +12,7 @@ and frees each cache once used, so a tape serves one backward pass.
 """
 import contextlib
 import difflib
+import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -101,6 +102,7 @@ class Model(LayerShapes):
         self.fuse = fuse  # False: run every node through the readable ops, one by one
         self.winograd = default_on() if winograd is None else bool(winograd)  # fused plan only
         self._plans = {}
+        self._plans_lock = threading.Lock()
         self._transformed = {}  # Winograd weights of the fused plans' convolutions (fast/plan.py)
 
     # ---- layers -------------------------------------------------------------------------------
@@ -192,11 +194,12 @@ class Model(LayerShapes):
     def _plan(self, until):
         """The steps for these targets (cached: fusing stacks weights once per target set)."""
         key = (tuple(sorted(until)), self.fuse, self.winograd)
-        if key not in self._plans:
-            order = [n for n in self.needed(until) if n != self._input]
-            self._plans[key] = (fused_plan(self.nodes, order, set(until), self._transformed, self.winograd) if self.fuse
-                                else [nodes.NodeStep(self.nodes[name]) for name in order])
-        return self._plans[key]
+        with self._plans_lock:  # a dream's tiles side by side may ask for the first plan at once
+            if key not in self._plans:
+                order = [n for n in self.needed(until) if n != self._input]
+                self._plans[key] = (fused_plan(self.nodes, order, set(until), self._transformed, self.winograd)
+                                    if self.fuse else [nodes.NodeStep(self.nodes[name]) for name in order])
+            return self._plans[key]
 
     def _cores(self, xp):
         """The fused plan runs its convolutions in pieces on the cores (numdream/fast/threads.py)."""

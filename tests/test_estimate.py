@@ -1,5 +1,6 @@
 """The estimate before the first step: what the calibration times, and on what."""
 import numpy as np
+import pytest
 
 from numdream import estimate
 from numdream.dreamplan import plan_dream
@@ -57,3 +58,22 @@ def test_calibration_never_preprocesses_the_photo_whole(monkeypatch):
     monkeypatch.setattr(plan.model, "preprocess", lambda pixels: seen.append(pixels.shape) or real(pixels))
     estimate.calibrate(plan)
     assert seen == [(*plan.sizes[0], 3)]
+
+
+def test_the_memory_estimate_counts_one_tile_per_core_when_tiles_run_side_by_side(monkeypatch):
+    """numdream/fast/tiles.py runs a step's tiles side by side, one per core: the estimate's tile
+    part grows by the cores; an objective whose tiles run in turn keeps one tile's."""
+    from numdream.objectives import L2
+    monkeypatch.setenv("NUMDREAM_THREADS", "2")
+    monkeypatch.setattr(estimate, "calibrate", lambda plan: (0.0, 1e-6, 1000.0))  # 1 kB a pixel
+    monkeypatch.setattr(estimate, "resident_bytes", lambda: 0)
+
+    class InTurn(L2):
+        concurrent_tiles = False
+    peaks = {}
+    for name, objective in (("side by side", L2("mixed")), ("in turn", InTurn("mixed"))):
+        plan = _planned((300, 400), tile_size=64)  # 5 x 7 tiles
+        plan.objective = objective
+        peaks[name] = estimate.estimate_dream(plan).peak_bytes
+    tile = 300 * 400 / 35
+    assert peaks["side by side"] - peaks["in turn"] == pytest.approx(estimate.ALLOCATOR_SLACK * 1000.0 * tile, rel=1e-6)

@@ -247,6 +247,20 @@ def test_a_non_finite_step_stops_the_dream_in_one_line_without_warnings(scale, o
     assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in caught]
 
 
+@pytest.mark.parametrize("scale", [1e25, 1e37, np.nan])
+def test_a_non_finite_step_with_tiles_side_by_side_is_one_line_too(monkeypatch, scale):
+    """Four tiles on two threads (numdream/fast/tiles.py): the pool's threads run the passes and
+    the objective, under the dream's numpy.errstate too."""
+    monkeypatch.setenv("NUMDREAM_THREADS", "2")
+    photo = np.random.default_rng(4).integers(0, 256, (80, 100, 3)).astype(np.uint8)
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(NumdreamError) as err:
+        warnings.simplefilter("always")
+        numdream.dream(photo, model=Model(_scaled(scale)), layers="mixed", octaves=1, steps=2, tile_size=50,
+                       progress=False, seed=0)
+    assert "became" in str(err.value) and "\n" not in str(err.value)
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in caught]
+
+
 @pytest.mark.parametrize("layers, target", [(("b2a", "b2b", "top"), "top"), (("b3a", "b3b", "b3c"), "mixed")])
 def test_the_cli_says_where_the_dream_became_non_finite(tmp_path, capsys, layers, target):
     """Weights a model file may hold (at most 1e10 each, as the file's validation demands) that

@@ -21,11 +21,13 @@ behaviour before this module); by default the BLAS threads the environment asks 
 MAX_WORKERS. Only NumPy arrays are split (CuPy runs on the GPU).
 """
 import contextlib
+import contextvars
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from ..errors import NumdreamError
+from .memory import reuse_freed_memory
 
 BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 MAX_WORKERS = 8
@@ -155,7 +157,9 @@ def run_pieces(jobs):
             failed.append(err)
             raise
 
-    futures = [pool.submit(_in_piece, runner) for _ in range(count - 1)]
+    # each pool thread runs in a copy of the caller's context: NumPy's errstate lives there (a
+    # dream's non-finite step is reported in one line, not as a warning from every thread)
+    futures = [pool.submit(contextvars.copy_context().run, _in_piece, runner) for _ in range(count - 1)]
     try:
         _in_piece(runner)
     except BaseException as err:
@@ -179,6 +183,7 @@ def _pool(size):
     """The shared executor, of at least ``size`` threads (made once per size asked, in a lock)."""
     with _holder_lock:
         if _shared.get("pool_size", 0) < size:
+            reuse_freed_memory()  # one heap for the pool's threads too: it applies to threads made after it
             _shared["pool"] = ThreadPoolExecutor(size, thread_name_prefix="numdream", initializer=_worker_started)
             _shared["pool_size"] = size
         return _shared["pool"]
@@ -215,6 +220,12 @@ def piece_count(work, per_piece):
     return max(1, min(workers(), work // per_piece))
 
 
+def channel_blocks(x, min_elements):
+    """[(c0, c1)]: blocks of the channels of x (N, C, ...), one per piece of at least
+    ``min_elements`` elements (one block outside own_cores())."""
+    return split(x.shape[1], piece_count(x.size, min_elements))
+
+
 def split(count, pieces):
     """[(a, b)] ranges covering [0, count) in at most ``pieces`` near-equal parts."""
     pieces = max(1, min(pieces, count))
@@ -223,8 +234,8 @@ def split(count, pieces):
 
 
 def even_chunks(count, most, pieces):
-    """[(a, b)] ranges covering [0, count), each at most ``most`` long, in a multiple of ``pieces``
-    near-equal parts (where count allows).
+    """[(a, b)] ranges covering [0, count), each at most ``most`` long (at least 1), in a multiple
+    of ``pieces`` near-equal parts (where count allows).
 
     The fewest chunks that fit would leave threads idle at the join: 21 tile rows in chunks of at
     most 3 are 7 chunks, 4 for one thread and 3 for the other, which then waits a seventh of the
@@ -233,4 +244,3 @@ def even_chunks(count, most, pieces):
     """
     fewest = -(-count // max(1, most))
     return split(count, -(-fewest // pieces) * pieces)
-
