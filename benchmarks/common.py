@@ -11,11 +11,14 @@ import numpy
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 
-def median_time(fn, repeats):
-    """Median wall time of fn() over ``repeats`` calls (after one warm-up call)."""
+def median_time(fn, repeats, before=None):
+    """Median wall time of fn() over ``repeats`` calls (after one warm-up call), each after an
+    untimed before() if given."""
     fn()
     times = []
     for _ in range(repeats):
+        if before is not None:
+            before()
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
@@ -46,9 +49,10 @@ def wait_until_threads_rest(window=0.1, patience=5.0):
     """Wait until no other thread of this process used CPU for ``window`` s (at most ``patience`` s).
 
     PyTorch's OpenMP threads keep spinning after a call (libgomp's default wait policy), for up
-    to about a second here: a numdream step at 366x274 right after a torch step took 87 ms
-    against 68 ms alone, and 69.5 ms with OMP_WAIT_POLICY=PASSIVE. Timing one library while the
-    other's idle threads hold a core bills it for them.
+    to about a second here: a numdream step at 366x274 took 67-69 ms alone, 72-74 ms right after
+    each torch step (once 80), 87.5 ms for nine steps after a single one, and 68-71 ms after
+    torch steps with OMP_WAIT_POLICY=PASSIVE (benchmarks/torch_spin.py). Timing one library
+    while the other's idle threads hold a core bills it for them.
     """
     deadline = time.monotonic() + patience
     used = other_threads_cpu_seconds()
@@ -64,7 +68,7 @@ def wait_until_threads_rest(window=0.1, patience=5.0):
 def time_in_turns(calls, repeats, per_turn=2):
     """Median seconds of each zero-argument call, taken in turns: ``repeats`` times, each call's
     turn waits until the other threads rest (wait_until_threads_rest), makes one untimed call
-    (after a pause the cores are slow: a step 50 ms or more after the last ran 20-28 % slower),
+    (after a pause the cores are slow: a step 0.3 s after the last ran 24-37 % slower),
     then times ``per_turn`` calls back to back, as the steps of a dream run."""
     times = [[] for _ in calls]
     for _ in range(repeats):

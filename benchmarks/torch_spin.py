@@ -12,14 +12,13 @@ runs slower, with no other thread in the way.
 """
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import time
 
 import numpy
 
-from common import machine, size_arg
+from common import machine, median_time, size_arg
 
 import torch  # noqa: E402  (after common, which sets up sys.path)
 
@@ -29,14 +28,7 @@ from torch_inception import TorchInception  # noqa: E402
 
 
 def median_ms(step, steps, before=None):
-    times = []
-    for _ in range(steps):
-        if before is not None:
-            before()
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+    return 1000 * median_time(step, steps, before)
 
 
 def main():

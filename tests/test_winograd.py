@@ -126,13 +126,14 @@ def test_float64_matches_the_readable_op(kernel, m, shape):
 
 @pytest.mark.parametrize("kernel, m", KERNEL_TILES, ids=str)
 def test_chunks_of_tile_rows_join_up(kernel, m, monkeypatch):
-    """A scratch budget of a few tile rows splits the image into many chunks, last one partial."""
+    """A scratch budget of a few tile rows splits the image into many chunks, last one partial;
+    the bias, added at one tile position of each chunk's M, reaches every output row."""
     monkeypatch.setattr(winograd, "SCRATCH_ELEMENTS", 6000)
     rng = np.random.default_rng(1)
-    x, k = rng.standard_normal((2, 3, 31, 27)), rng.standard_normal((4, 3) + kernel)
+    x, k, b = rng.standard_normal((2, 3, 31, 27)), rng.standard_normal((4, 3) + kernel), rng.standard_normal(4)
     padding = ((kernel[0] - 1) // 2, kernel[0] // 2, (kernel[1] - 1) // 2, kernel[1] // 2)
-    y_ref, dy, dx_ref = _reference(x, k, None, padding)
-    y, dx = _winograd(x, k, None, padding, m, dy)
+    y_ref, dy, dx_ref = _reference(x, k, b, padding)
+    y, dx = _winograd(x, k, b, padding, m, dy)
     assert rel_error(y, y_ref) <= 1e-10 and rel_error(dx, dx_ref) <= 1e-10
 
 

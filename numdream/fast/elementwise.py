@@ -2,8 +2,8 @@
 a convolution's ReLU in place, its mask in the backward, an Inception module's concat.
 
 Each is one pass over memory with next to no arithmetic, and NumPy runs it on one core: at
-512x512 the stem's ReLUs, masks and the concats were 6 of the 16 ms a two-thread step spent on
-one core. Two cores copy about twice as fast while the arrays stay in the shared L3 (32 MB here;
+512x512 the stem's ReLUs, masks and the concats were about 6 of the 16 ms a two-thread step
+spent on one core (7 ms remain there with them in pieces; benchmarks/thread_scaling.py). Two cores copy about twice as fast while the arrays stay in the shared L3 (32 MB here;
 benchmarks/thread_scaling.py), which the stem's 8 MB activations do. Channels are independent,
 so each piece writes its own block and the results are the readable ops' (numdream.ops.relu*,
 concat_forward), value for value.
@@ -11,15 +11,13 @@ concat_forward), value for value.
 from ..backend import get_array_module
 from ..ops import concat_forward
 from ..ops.concat import ConcatCache
-from .threads import piece_count, run_pieces, split
-
-# Elements per piece at least, as fast/pool.py's max pool: about 0.1 ms of a pass on one core.
-MIN_PIECE_ELEMENTS = 1 << 17
+from .pool import MIN_PIECE_ELEMENTS  # the max pool's: about 0.1 ms of a pass on one core
+from .threads import channel_blocks, piece_count, run_pieces
 
 
 def _blocks(y):
     """Channel blocks of y (N, C, H, W), one per piece."""
-    return split(y.shape[1], piece_count(y.size, MIN_PIECE_ELEMENTS))
+    return channel_blocks(y, MIN_PIECE_ELEMENTS)
 
 
 def relu_in_place(y):

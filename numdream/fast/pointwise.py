@@ -45,7 +45,7 @@ def _balanced_blocks(edges, costs, pieces):
         goal = total * k / pieces
         for (e0, e1), start, cost in zip(zip(edges[:-1], edges[1:]), cumulative, costs):
             if start + cost * (e1 - e0) >= goal:  # the cut falls in this member
-                cuts.append(min(e1, e0 + round((goal - start) / cost)) if cost else e1)
+                cuts.append(min(e1, e0 + round((goal - start) / cost)) if cost else e1)  # 0: all costs are 0
                 break
     cuts.append(edges[-1])
     return [(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]

@@ -12,7 +12,7 @@ from collections import namedtuple
 from ..backend import get_array_module
 from ..ops import max_pool2d_backward as readable_backward
 from ..ops import max_pool2d_forward as readable_forward
-from .threads import piece_count, run_pieces, split
+from .threads import channel_blocks, run_pieces
 
 # Elements per piece at least, ~0.1 ms of passes on one core: smaller pools stay whole. At 1 << 20
 # the stem's pools at 299x299 and mixed3's at 512x512 ran on one core; 1 << 16 to 1 << 18 took
@@ -25,8 +25,7 @@ PiecesCache = namedtuple("PiecesCache", "x_shape channels caches")
 def max_pool2d_forward(x, size, stride, padding=(0, 0, 0, 0), ceil_mode=False):
     """numdream.ops.max_pool2d_forward, in channel pieces where that pays. x: (N, C, H, W) ->
     (y (N, C, OH, OW), cache): the readable op's cache, or a PiecesCache of one per piece."""
-    c = x.shape[1]
-    pieces = split(c, piece_count(x.size, MIN_PIECE_ELEMENTS))
+    pieces = channel_blocks(x, MIN_PIECE_ELEMENTS)
     if len(pieces) == 1:
         return readable_forward(x, size, stride, padding, ceil_mode)
     results = [None] * len(pieces)

@@ -14,7 +14,12 @@ How the engine may split the image (numdream.dream.objective_gradient), so memor
 - ``whole_image`` (a one-line reason, or False) marks an objective that needs the image in one
   piece: the Class objective, whose classifier reads every position at once;
 - ``jitters = False`` keeps the image still: a neuron's position and a classifier's view of the
-  whole frame would move with the roll.
+  whole frame would move with the roll;
+- ``concurrent_tiles`` (True on Objective) lets a step's tiles run side by side on numdream's
+  threads (numdream/fast/tiles.py), each calling the objective at once; a subclass whose call
+  changes its own state sets it False, and an object that is not an Objective runs its tiles
+  one after another. (Feature visualisation's objectives, numdream.featvis, are another
+  family: they run on whole images and never meet tiles.)
 """
 from ..errors import NumdreamError
 from .base import Objective, layer_weights
