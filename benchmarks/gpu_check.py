@@ -27,6 +27,7 @@ import common  # noqa: F401  (puts the repository on sys.path)
 from numdream import backend, dream, load_model, opcases  # noqa: E402
 from numdream.errors import BackendError  # noqa: E402
 from numdream.fast import conv as fast_conv  # noqa: E402
+from numdream.fast import elementwise  # noqa: E402
 from numdream.fast import winograd  # noqa: E402
 from numdream.gradcheck import rel_error, rel_l2_error  # noqa: E402
 from numdream.images import load_image, sample_path  # noqa: E402
@@ -57,12 +58,17 @@ def api_checks(xp):
     strided_h, strided_d = numpy.zeros((3, 4, 9)), xp.zeros((3, 4, 9))
     numpy.copyto(strided_h, img[0, :, ::2])
     xp.copyto(strided_d, xp.asarray(img)[0, :, ::2])
+    tiles = rng.standard_normal((3, 2, 4, 5, 11))  # Winograd's (a, N, O, tile rows, OW) into y's rows
+    rows_h, rows_d = numpy.zeros((2, 4, 17, 11)), xp.zeros((2, 4, 17, 11))
+    numpy.copyto(rows_h[:, :, 1:16].reshape(2, 4, 5, 3, 11), tiles.transpose(1, 2, 3, 0, 4))
+    xp.copyto(rows_d[:, :, 1:16].reshape(2, 4, 5, 3, 11), xp.asarray(tiles).transpose(1, 2, 3, 0, 4))
     g, w = rng.standard_normal((6, 3)), rng.standard_normal((2, 4, 3, 3))
     pixels = rng.integers(0, 256, (5, 7, 3), dtype=numpy.uint8)
     return [
         ("matmul(out=) into a non-contiguous slice", rel_error(out_d, out_h)),
         ("matmul of a stacked transposed view", rel_error(stacked_d, stacked_h)),
         ("copyto into a strided view", rel_error(strided_d, strided_h)),
+        ("copyto of a transposed view into a reshaped slice", rel_error(rows_d, rows_h)),
         ("roll over two axes", rel_error(xp.roll(xp.asarray(img), (3, -2), axis=(2, 3)),
                                          numpy.roll(img, (3, -2), axis=(2, 3)))),
         ("einsum of Winograd's weights", rel_error(xp.einsum("ia,ocab,jb->ijoc", xp.asarray(g), xp.asarray(w), xp.asarray(g)),
@@ -101,10 +107,11 @@ def kernel_checks(xp):
     for dtype in TOL:
         for kernel, padding in shapes:
             x, w = rng.standard_normal((2, 5, 19, 17)).astype(dtype), rng.standard_normal((6, 5) + kernel).astype(dtype)
-            for m in (2, 4):
+            b = rng.standard_normal(6).astype(dtype)  # Winograd adds it at one tile position of M
+            for m in sorted({2, 4, winograd.TILE_FOR_KERNEL[kernel]}):  # and the plan's own tile
                 u = winograd.transform_weights(w, m)
-                y_h = winograd.conv2d_forward(x, u, None, padding, m, kernel)
-                y_d = winograd.conv2d_forward(xp.asarray(x), xp.asarray(u), None, padding, m, kernel)
+                y_h = winograd.conv2d_forward(x, u, b, padding, m, kernel)
+                y_d = winograd.conv2d_forward(xp.asarray(x), xp.asarray(u), xp.asarray(b), padding, m, kernel)
                 dy = rng.standard_normal(y_h.shape).astype(dtype)
                 dx_h = winograd.conv2d_backward_input(dy, x.shape, u, padding, m, kernel)
                 dx_d = winograd.conv2d_backward_input(xp.asarray(dy), x.shape, xp.asarray(u), padding, m, kernel)
@@ -117,6 +124,14 @@ def kernel_checks(xp):
                 dx_d = fast_conv.conv2d_backward_input(xp.asarray(dy), x.shape, xp.asarray(w), stride, padding)
                 rows.append((f"im2col {kernel[0]}x{kernel[1]} stride {stride[0]}",
                              max(rel_error(y_d, y_h), rel_error(dx_d, dx_h)), dtype))
+        x, dy = (rng.standard_normal((2, 6, 9, 7)).astype(dtype) for _ in range(2))
+        y_h, y_d = elementwise.relu_in_place(x.copy()), elementwise.relu_in_place(xp.asarray(x))
+        cat_h, _ = elementwise.concat_forward_in_pieces([x, dy])
+        cat_d, _ = elementwise.concat_forward_in_pieces([xp.asarray(x), xp.asarray(dy)])
+        rows.append(("relu, its mask, concat (fast/elementwise.py)",
+                     max(rel_error(y_d, y_h), rel_error(cat_d, cat_h),
+                         rel_error(elementwise.relu_backward(xp.asarray(dy), y_d), elementwise.relu_backward(dy, y_h))),
+                     dtype))
     return rows
 
 
