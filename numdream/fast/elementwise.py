@@ -3,10 +3,10 @@ a convolution's ReLU in place, its mask in the backward, an Inception module's c
 
 Each is one pass over memory with next to no arithmetic, and NumPy runs it on one core: at
 512x512 the stem's ReLUs, masks and the concats were about 6 of the 16 ms a two-thread step
-spent on one core (7 ms remain there with them in pieces; benchmarks/thread_scaling.py). Two cores copy about twice as fast while the arrays stay in the shared L3 (32 MB here;
-benchmarks/thread_scaling.py), which the stem's 8 MB activations do. Channels are independent,
-so each piece writes its own block and the results are the readable ops' (numdream.ops.relu*,
-concat_forward), value for value.
+spent on one core (7 ms remain there with them in pieces; benchmarks/thread_scaling.py). Two
+cores copy about twice as fast while the arrays stay in the shared L3 (32 MB here), which the
+stem's 8 MB activations do. Channels are independent, so each piece writes its own block and
+the results are the readable ops' (numdream.ops.relu*, concat_forward), value for value.
 """
 from ..backend import get_array_module
 from ..ops import concat_forward

@@ -6,10 +6,10 @@ their values and writes their gradients into disjoint parts of one array). Split
 cores, a pass of a dream's tile spends a fifth more core time than on one before the cores
 even meet (each layer's pieces make as many NumPy calls on half the data; at 366x274 a pass
 took 93 ms unsplit on one thread, 101 split in two on one thread, and 120 ms of CPU split on
-two), and the cores wait at every layer's join. Whole tiles side by side make no more calls than one core would and wait
-once per round: one step of the default dream's octaves took 0.81-0.95x as long
-(benchmarks/bench_tiles.py, benchmarks/README.md). The price is memory: one tile's activations
-per core at once (numdream.estimate counts them: at_once).
+two), and the cores wait at every layer's join. Whole tiles side by side make no more calls
+than one core would and wait once per round: one step of the default dream's octaves took
+0.81-0.95x as long (benchmarks/bench_tiles.py, benchmarks/README.md). The price is memory: one
+tile's activations per core at once (numdream.estimate counts them: at_once).
 
 Tiles that do not fill a round (the last of three on two cores; a step of one tile) run one
 after another, split across the cores as before, and so do all tiles of the readable plan
@@ -56,7 +56,7 @@ def run_tiles(job, count, xp_name="numpy", enabled=True):
             job(i)
         return
     with own_cores(xp_name):
-        together = side_by_side(count, enabled, cores=workers())
+        together = side_by_side(count, cores=workers())
         run_pieces(lambda i=i: job(i) for i in range(together))
         for i in range(together, count):
             job(i)

@@ -45,6 +45,8 @@ Threads: a chunk makes 40-70 BLAS calls (one per tile position, four transforms;
 inside threads.own_cores() BLAS runs one thread and the chunks run side by side, so a layer
 waits for its threads once (threads.py).
 """
+import functools
+
 from ..backend import get_array_module
 from .conv import MIN_PIECE_FLOPS
 from .threads import even_chunks, piece_count, run_pieces
@@ -157,6 +159,7 @@ def _device_matrices(xp, dtype, tile, kernel, backward):
     return _device_cache[key]
 
 
+@functools.lru_cache(maxsize=None)
 def _bias_position(tile, sizes):
     """The tile position p = i * nw + j where b added to M adds b to every output of the tile.
 
@@ -164,16 +167,11 @@ def _bias_position(tile, sizes):
     (the column of a 1-tap axis' [[1]] too): M[i, j] + b becomes Y + b at every (a, c). One add
     over 1 / (nh * nw) of M, so that the copy into y is a plain copy, and one call for the whole
     chunk. sizes: (nh, nw), the transformed tile."""
-    if (tile, sizes) not in _bias_cache:
-        ones = []
-        for m, n in zip(tile, sizes):
-            at = matrices(m, n - m + 1)[0] if n > 1 else [[1]]
-            ones.append(next(j for j in range(n) if all(float(row[j]) == 1 for row in at)))
-        _bias_cache[tile, sizes] = ones[0] * sizes[1] + ones[1]
-    return _bias_cache[tile, sizes]
-
-
-_bias_cache = {}
+    ones = []
+    for m, n in zip(tile, sizes):
+        at = matrices(m, n - m + 1)[0] if n > 1 else [[1]]
+        ones.append(next(j for j in range(n) if all(float(row[j]) == 1 for row in at)))
+    return ones[0] * sizes[1] + ones[1]
 
 
 def _chunk(xp, x, U, b, y, tile_rows, origin, tile, mats):
