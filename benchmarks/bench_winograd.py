@@ -20,7 +20,7 @@ import time
 
 import numpy
 
-from common import gemm_peak, machine
+from common import gemm_peak, machine, wait_until_threads_rest
 
 import torch  # noqa: E402  (after common, which sets up sys.path)
 import torch.nn.functional as F  # noqa: E402
@@ -130,17 +130,16 @@ def layer_cases(model, hw, kind):
     return cases
 
 
-SETTLE = 0.3  # seconds of sleep after a switch between numpy and torch, see time_alternating
-
-
 def time_alternating(calls, repeats, clock=time.perf_counter):
     """Median seconds of each (library, zero-argument call), run in turn ``repeats`` times.
 
-    Where the library changes (numpy's OpenBLAS, torch's OpenMP), the loop sleeps SETTLE
-    seconds and makes one untimed call first: each library's threads keep spinning for a while
-    after a call, and they slowed the other library's calls for up to 0.1-0.2 s afterwards, by
-    2-30x on 2 cores (measured with a 384^2 matmul and a 96-channel 61x61 conv2d). Without the
-    pause the alternation would bill each engine for the other's spinning threads.
+    Where the library changes (numpy's OpenBLAS, torch's OpenMP), the loop waits until the
+    other library's threads rest (common.wait_until_threads_rest, as bench_step.py does) and
+    makes one untimed call first: each library's threads keep spinning for a while after a
+    call, and they slowed the other library's calls for up to 0.1-0.2 s afterwards, by 2-30x on
+    2 cores (measured with a 384^2 matmul and a 96-channel 61x61 conv2d); PyTorch's spun for up
+    to a second (benchmarks/torch_spin.py). Without the wait the alternation would bill each
+    engine for the other's spinning threads.
     """
     for _, call in calls:
         call()
@@ -149,7 +148,7 @@ def time_alternating(calls, repeats, clock=time.perf_counter):
     for _ in range(repeats):
         for (library, call), ts in zip(calls, times):
             if library != last:
-                time.sleep(SETTLE)
+                wait_until_threads_rest()
                 call()
                 last = library
             start = clock()
