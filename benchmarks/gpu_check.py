@@ -116,13 +116,22 @@ def kernel_checks(xp):
                 dx_h = winograd.conv2d_backward_input(dy, x.shape, u, padding, m, kernel)
                 dx_d = winograd.conv2d_backward_input(xp.asarray(dy), x.shape, xp.asarray(u), padding, m, kernel)
                 rows.append((f"winograd F({m}) {kernel[0]}x{kernel[1]}", max(rel_error(y_d, y_h), rel_error(dx_d, dx_h)), dtype))
+                # the ReLU on the copy into y (xp.maximum(out=) into a strided view) and its
+                # mask inside the chunks (multiply by a bool view of the mask, out= scratch)
+                y_h = winograd.conv2d_forward(x, u, b, padding, m, kernel, relu=True)
+                y_d = winograd.conv2d_forward(xp.asarray(x), xp.asarray(u), xp.asarray(b), padding, m, kernel, relu=True)
+                dx_h = winograd.conv2d_backward_input(dy, x.shape, u, padding, m, kernel, relu_output=y_h)
+                dx_d = winograd.conv2d_backward_input(xp.asarray(dy), x.shape, xp.asarray(u), padding, m, kernel,
+                                                      relu_output=y_d)
+                rows.append((f"winograd F({m}) {kernel[0]}x{kernel[1]} + ReLU",
+                             max(rel_error(y_d, y_h), rel_error(dx_d, dx_h)), dtype))
             for stride in ((1, 1), (2, 2)):
-                y_h = fast_conv.conv2d_forward(x, w, None, stride, padding)
-                y_d = fast_conv.conv2d_forward(xp.asarray(x), xp.asarray(w), None, stride, padding)
+                y_h = fast_conv.conv2d_forward(x, w, b, stride, padding, relu=True)
+                y_d = fast_conv.conv2d_forward(xp.asarray(x), xp.asarray(w), xp.asarray(b), stride, padding, relu=True)
                 dy = rng.standard_normal(y_h.shape).astype(dtype)
                 dx_h = fast_conv.conv2d_backward_input(dy, x.shape, w, stride, padding)
                 dx_d = fast_conv.conv2d_backward_input(xp.asarray(dy), x.shape, xp.asarray(w), stride, padding)
-                rows.append((f"im2col {kernel[0]}x{kernel[1]} stride {stride[0]}",
+                rows.append((f"im2col {kernel[0]}x{kernel[1]} stride {stride[0]} + bias, ReLU",
                              max(rel_error(y_d, y_h), rel_error(dx_d, dx_h)), dtype))
         x, dy = (rng.standard_normal((2, 6, 9, 7)).astype(dtype) for _ in range(2))
         y_h, y_d = elementwise.relu_in_place(x.copy()), elementwise.relu_in_place(xp.asarray(x))

@@ -90,6 +90,27 @@ def test_fast_conv_equals_the_readable_conv(monkeypatch, chunk, kernel, stride, 
                                ops.conv2d_backward(dy, cache), rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.parametrize("workers", ["1", "2", "3"])
+@pytest.mark.parametrize("kernel,stride,padding", [
+    ((3, 3), (2, 2), (0, 0, 0, 0)), ((1, 1), (1, 1), (0, 0, 0, 0)), ((3, 3), (1, 1), (1, 0, 2, 1))])
+def test_fast_conv_adds_the_bias_and_the_relu_in_its_pieces(monkeypatch, workers, kernel, stride, padding):
+    """relu=True: relu(conv + b), each piece on its own rows (im2col) or output channels (1x1)."""
+    from numdream import ops
+    from numdream.fast import conv as fast
+    from numdream.fast.threads import own_cores
+    monkeypatch.setenv("NUMDREAM_THREADS", workers)
+    monkeypatch.setattr(fast, "MIN_PIECE_FLOPS", 1)
+    monkeypatch.setattr(fast, "CHUNK_ELEMENTS", 300)  # several row chunks per piece
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 4, 17, 14))
+    w, b = rng.standard_normal((7, 4) + kernel), rng.standard_normal(7)
+    y, _ = ops.conv2d_forward(x, w, b, stride, padding)
+    with own_cores():
+        got = fast.conv2d_forward(x, w, b, stride, padding, relu=True)
+    assert 0 < (y > 0).mean() < 1
+    np.testing.assert_allclose(got, np.maximum(y, 0), rtol=1e-13, atol=1e-13)
+
+
 @pytest.mark.parametrize("kernel,padding", [((3, 3), (1, 1, 1, 1)), ((1, 7), (0, 0, 3, 3)), ((3, 3), (0, 0, 0, 0))])
 def test_stride1_input_gradient_is_a_convolution_of_dy(monkeypatch, kernel, padding):
     """The stride-1 input gradient runs as a convolution with the turned kernel (no col2im), with

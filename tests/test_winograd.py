@@ -137,6 +137,51 @@ def test_chunks_of_tile_rows_join_up(kernel, m, monkeypatch):
     assert rel_error(y, y_ref) <= 1e-10 and rel_error(dx, dx_ref) <= 1e-10
 
 
+def _relu_reference(x, w, b, padding):
+    """relu(conv(x)) and the input gradient through the ReLU, by the readable ops."""
+    z, conv_cache = ops.conv2d_forward(x, w, b, 1, padding)
+    y, relu_cache = ops.relu_forward(z)
+    dy = np.random.default_rng(2).standard_normal(y.shape).astype(x.dtype)
+    return y, dy, ops.conv2d_backward(ops.relu_backward(dy, relu_cache), conv_cache)
+
+
+@pytest.mark.parametrize("kernel, m", KERNEL_TILES, ids=str)
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_the_relu_on_the_copy_and_its_mask_in_the_chunks(kernel, m, shape, monkeypatch):
+    """relu=True gives relu(conv) and relu_output= masks dy by it, as the readable relu ops do:
+    over many small chunks too (each masks only the rows it reads, padding rows included)."""
+    n, c, o, h, w, padding = _grown(shape, kernel)
+    rng = np.random.default_rng(4)
+    x, k, b = rng.standard_normal((n, c, h, w)), rng.standard_normal((o, c) + kernel), rng.standard_normal(o)
+    y_ref, dy, dx_ref = _relu_reference(x, k, b, padding)
+    assert y_ref.size < 8 or 0 < (y_ref > 0).mean() < 1  # the mask has both kinds of pixel
+    u = winograd.transform_weights(k, m)
+    for budget in (winograd.SCRATCH_ELEMENTS, 3000):
+        monkeypatch.setattr(winograd, "SCRATCH_ELEMENTS", budget)
+        y = winograd.conv2d_forward(x, u, b, padding, m, kernel, relu=True)
+        dx = winograd.conv2d_backward_input(dy, x.shape, u, padding, m, kernel, relu_output=y)
+        assert rel_error(y, y_ref) <= 1e-10 and (y >= 0).all()
+        assert rel_error(dx, dx_ref) <= 1e-10
+
+
+def test_the_mask_multiplies_dy_as_the_readable_relu_backward_does():
+    """dy * (y > 0) exactly: where y is 0 a non-finite dy still gives what the readable op gives
+    (nan * 0 = nan), so a dream's non-finite check sees the same values."""
+    rng = np.random.default_rng(5)
+    x, k = rng.standard_normal((1, 2, 9, 9)), rng.standard_normal((3, 2, 3, 3))
+    u = winograd.transform_weights(k, 6)
+    y = winograd.conv2d_forward(x, u, None, (1, 1, 1, 1), 6, relu=True)
+    dy = rng.standard_normal(y.shape)
+    dy[tuple(np.argwhere(y == 0)[0])] = np.inf  # where the ReLU let nothing through
+    with np.errstate(invalid="ignore"):
+        got = winograd.conv2d_backward_input(dy, x.shape, u, (1, 1, 1, 1), 6, relu_output=y)
+        want = winograd.conv2d_backward_input(ops.relu_backward(dy, y), x.shape, u, (1, 1, 1, 1), 6)
+    assert np.isnan(got).any()
+    np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="must agree"):
+        winograd.conv2d_backward_input(dy, x.shape, u, (1, 1, 1, 1), 6, relu_output=y[:, :, 1:])
+
+
 def test_float32_f2_within_1e5_of_float64():
     rng = np.random.default_rng(2)
     x, k = rng.standard_normal((1, 32, 25, 23)), rng.standard_normal((40, 32, 3, 3)) / 17

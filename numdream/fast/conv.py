@@ -52,11 +52,12 @@ def _is_pointwise(kh, kw, sh, sw, padding):
     return (kh, kw, sh, sw) == (1, 1, 1, 1) and not any(padding)
 
 
-def conv2d_forward(x, w, b, stride, padding):
+def conv2d_forward(x, w, b, stride, padding, relu=False):
     """Same result as numdream.ops.conv2d_forward. x: (N, C, H, W), w: (O, C, kh, kw), b: (O,).
 
-    stride: (sh, sw); padding: (top, bottom, left, right). Returns y: (N, O, OH, OW) (no cache:
-    the input gradient below needs only shapes and weights).
+    stride: (sh, sw); padding: (top, bottom, left, right); relu: return relu(y). The bias and
+    the ReLU are applied in each piece to the rows it has just computed, still in the cache.
+    Returns y: (N, O, OH, OW) (no cache: the input gradient below needs only shapes and weights).
     """
     xp = get_array_module(x)
     n, c, h, width = x.shape
@@ -66,8 +67,21 @@ def conv2d_forward(x, w, b, stride, padding):
     w2 = w.reshape(o, c * kh * kw)
     y = xp.empty((n, o, oh * ow), dtype=x.dtype)
     pieces = piece_count(n * o * c * kh * kw * oh * ow, MIN_PIECE_FLOPS)
+    bias = b.reshape(1, o, 1) if b is not None else None
+
+    def epilogue(out, bias):  # out: (N, O', P) rows just computed, bias: (1, O', 1) or None
+        if bias is not None:
+            out += bias
+        if relu:
+            xp.maximum(out, 0, out=out)
+
     if _is_pointwise(kh, kw, sh, sw, padding):
-        matmul_in_row_blocks(w2, x.reshape(n, c, h * width), y, pieces)
+        x2 = x.reshape(n, c, h * width)
+
+        def channels(o0, o1):
+            xp.matmul(w2[o0:o1], x2, out=y[:, o0:o1])
+            epilogue(y[:, o0:o1], bias[:, o0:o1] if bias is not None else None)
+        run_pieces(lambda o0=o0, o1=o1: channels(o0, o1) for o0, o1 in split(o, pieces))
     else:
         xpad = pad_for_windows(x, (kh, kw), (sh, sw), padding, (oh, ow))
 
@@ -75,11 +89,9 @@ def conv2d_forward(x, w, b, stride, padding):
             cols = scratch(xp, (n, c, kh, kw, r1 - r0, ow), x.dtype)
             im2col(xpad, (kh, kw), (sh, sw), (oh, ow), rows=(r0, r1), out=cols)
             xp.matmul(w2, cols.reshape(n, c * kh * kw, (r1 - r0) * ow), out=y[:, :, r0 * ow:r1 * ow])
+            epilogue(y[:, :, r0 * ow:r1 * ow], bias)
         run_pieces(lambda r0=r0, r1=r1: rows(r0, r1) for r0, r1 in _row_chunks(oh, c, kh, kw, ow, pieces))
-    y = y.reshape(n, o, oh, ow)
-    if b is not None:
-        y += b.reshape(1, o, 1, 1)
-    return y
+    return y.reshape(n, o, oh, ow)
 
 
 def flip_for_input_gradient(w):

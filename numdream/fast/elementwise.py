@@ -1,5 +1,7 @@
 """The fused plan's memory-bound passes, in channel pieces on numdream's own threads (threads.py):
-a convolution's ReLU in place, its mask in the backward, an Inception module's concat.
+a ReLU in place, its mask in the backward, an Inception module's concat. (Most of the plan's
+ReLUs and masks no longer come here: the convolutions apply them in their own pieces, see
+plan.ConvStep; what is left is the stem's, after its max pools, and the im2col backward's.)
 
 Each is one pass over memory with next to no arithmetic, and NumPy runs it on one core: at
 512x512 the stem's ReLUs, masks and the concats were about 6 of the 16 ms a two-thread step

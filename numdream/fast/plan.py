@@ -34,8 +34,12 @@ ConvStepCache = namedtuple("ConvStepCache", "x_shape stride padding y pool")  # 
 
 
 class ConvStep:
-    """conv2d through the cache-friendly fast path, with its ReLU (if fused) applied in place:
-    one output buffer instead of two, and the ReLU mask applied inside the backward.
+    """conv2d through the cache-friendly fast path, with its ReLU (if fused) applied by the
+    convolution's own pieces as they write y (Winograd's copy of its tiles, im2col's epilogue),
+    and the ReLU's mask applied inside Winograd's backward chunks, on the rows each reads: one
+    output buffer instead of two, and no pass over memory nor join of the threads of their own
+    (they were 60 of a 512x512 step's 147 joins). The backward of an im2col convolution masks dy
+    first (elementwise.relu_backward): its pieces read all of dy.
 
     With a max pool that reads only the ReLU (InceptionV3's stem), the ReLU runs after the pool
     instead: relu is monotone, so maxpool(relu(x)) = relu(maxpool(x)) value for value, and the
@@ -72,25 +76,29 @@ class ConvStep:
     def forward(self, xs):
         x = xs[0]
         _, stride, padding = window(self.conv, x.shape[2:])
+        relu_inside = self.relu is not None and self.pool is None  # on the copy into y (or in its pieces)
         if self.u is not None:
-            y = winograd.conv2d_forward(x, self.u, self.b, padding, self.tile, self.kernel)
+            y = winograd.conv2d_forward(x, self.u, self.b, padding, self.tile, self.kernel, relu=relu_inside)
         else:
-            y = fast_conv.conv2d_forward(x, self.w, self.b, stride, padding)
+            y = fast_conv.conv2d_forward(x, self.w, self.b, stride, padding, relu=relu_inside)
         pool_cache = None
         if self.pool is not None:
             kernel, pool_stride, pool_padding = window(self.pool, y.shape[2:])
             y, pool_cache = fast_pool.max_pool2d_forward(y, kernel, pool_stride, pool_padding,
                                                self.pool.attrs.get("ceil_mode", False))
-        if self.relu is not None:
+        if self.relu is not None and not relu_inside:
             elementwise.relu_in_place(y)
         return [y], ConvStepCache(x.shape, stride, padding, y if self.relu is not None else None, pool_cache)
 
     def backward(self, dys, cache):
-        dy = elementwise.relu_backward(dys[0], cache.y) if cache.y is not None else dys[0]  # cache.y: the ReLU's output
+        dy, mask = dys[0], cache.y  # cache.y: the ReLU's output, whose mask dy needs first
+        if mask is not None and (cache.pool is not None or self.u is None):
+            dy, mask = elementwise.relu_backward(dy, mask), None  # else inside Winograd's chunks
         if cache.pool is not None:
             dy = fast_pool.max_pool2d_backward(dy, cache.pool)
         if self.u is not None:
-            return [winograd.conv2d_backward_input(dy, cache.x_shape, self.u, cache.padding, self.tile, self.kernel)]
+            return [winograd.conv2d_backward_input(dy, cache.x_shape, self.u, cache.padding, self.tile, self.kernel,
+                                                   relu_output=mask)]
         return [fast_conv.conv2d_backward_input(dy, cache.x_shape, self.w, cache.stride, cache.padding,
                                                 self.w_flipped)]
 

@@ -85,22 +85,25 @@ def transform_weights(w, m):
     return xp.ascontiguousarray(u.reshape(gh.shape[0] * gw.shape[0], o, c).astype(w.dtype))
 
 
-def conv2d_forward(x, U, b, padding, m, kernel=(3, 3)):
+def conv2d_forward(x, U, b, padding, m, kernel=(3, 3), relu=False):
     """Same result as numdream.ops.conv2d_forward with stride 1 (up to rounding).
 
     x: (N, C, H, W); U: (nh * nw, O, C) from transform_weights(w, m); b: (O,) or None;
-    padding: (top, bottom, left, right), negative values crop; m: the output tile of U.
+    padding: (top, bottom, left, right), negative values crop; m: the output tile of U;
+    relu: return relu(y), applied as the tiles are copied into y (no pass of its own).
     Returns y: (N, O, OH, OW) with OH = H + top + bottom - kh + 1 (no cache: the input
     gradient needs only shapes and the transformed weights).
     """
-    return _convolve(x, U, b, padding, tile_sizes(m, kernel), kernel, backward=False)
+    return _convolve(x, U, b, padding, tile_sizes(m, kernel), kernel, backward=False, relu=relu)
 
 
-def conv2d_backward_input(dy, x_shape, U, padding, m, kernel=(3, 3)):
+def conv2d_backward_input(dy, x_shape, U, padding, m, kernel=(3, 3), relu_output=None):
     """Same dx as numdream.ops.conv2d_backward for a stride-1 convolution (up to rounding).
 
-    dy: (N, O, OH, OW); U: the forward's transformed weights, transform_weights(w, m).
-    Returns dx: (N, C, H, W). dx[h] = sum_i dy[h + t - i] w[i]: a stride-1 correlation of dy
+    dy: (N, O, OH, OW); U: the forward's transformed weights, transform_weights(w, m);
+    relu_output: y = relu(conv(x)) when a ReLU followed the convolution and dy is the gradient
+    of its output: dy is masked first, dy * (y > 0) as numdream.ops.relu_backward, inside each
+    chunk on the rows it reads. Returns dx: (N, C, H, W). dx[h] = sum_i dy[h + t - i] w[i]: a stride-1 correlation of dy
     with the flipped kernel, channels swapped, padded by kh - 1 - t above and kh - 1 - b below,
     so the forward routine serves. The flipped kernel's transformed weights are U's own,
     transposed, at permuted and rescaled positions (winograd_transforms.backward_matrices folds
@@ -109,15 +112,20 @@ def conv2d_backward_input(dy, x_shape, U, padding, m, kernel=(3, 3)):
     kh, kw = kernel
     t, b, l, r = padding
     padding_back = (kh - 1 - t, kh - 1 - b, kw - 1 - l, kw - 1 - r)
-    dx = _convolve(dy, U.transpose(0, 2, 1), None, padding_back, tile_sizes(m, kernel), kernel, backward=True)
+    if relu_output is not None and relu_output.shape != dy.shape:
+        raise ValueError(f"winograd: the ReLU's output has shape {tuple(relu_output.shape)}, "
+                         f"dy {tuple(dy.shape)}: they must agree")
+    dx = _convolve(dy, U.transpose(0, 2, 1), None, padding_back, tile_sizes(m, kernel), kernel, backward=True,
+                   mask=relu_output)
     if dx.shape[1:] != tuple(x_shape[1:]):
         raise ValueError(f"winograd: dy of shape {tuple(dy.shape)} with padding {tuple(padding)} "
                          f"does not come from an input of shape {tuple(x_shape)}")
     return dx
 
 
-def _convolve(x, U, b, padding, tile, kernel, backward):
-    """conv2d_forward with U: (nh * nw, O, C), possibly a transposed view (backward=True)."""
+def _convolve(x, U, b, padding, tile, kernel, backward, relu=False, mask=None):
+    """conv2d_forward with U: (nh * nw, O, C), possibly a transposed view (backward=True); relu:
+    y = max(y, 0); mask: x is read as x * (mask > 0), mask of x's shape."""
     xp = get_array_module(x)
     n, c, h, width = x.shape
     (kh, kw), (mh, mw) = kernel, tile
@@ -139,7 +147,7 @@ def _convolve(x, U, b, padding, tile, kernel, backward):
     # threads.own_cores() the chunks run side by side, each on its thread's scratch
     pieces = piece_count(n * o * c * kh * kw * oh * ow, MIN_PIECE_FLOPS)
     mats = (at_h, bt_h, at_w, bt_w)
-    run_pieces(lambda rows=rows: _chunk(xp, x, U, b, y, rows, (-t, -l), (mh, mw), mats)
+    run_pieces(lambda rows=rows: _chunk(xp, x, U, b, y, rows, (-t, -l), (mh, mw), mats, relu, mask)
                for rows in even_chunks(th, SCRATCH_ELEMENTS // per_row, pieces))
     return y
 
@@ -174,8 +182,9 @@ def _bias_position(tile, sizes):
     return ones[0] * sizes[1] + ones[1]
 
 
-def _chunk(xp, x, U, b, y, tile_rows, origin, tile, mats):
-    """Tile rows [r0, r1) of y (+ b): gather the tiles, transform, GEMM, transform back into y."""
+def _chunk(xp, x, U, b, y, tile_rows, origin, tile, mats, relu=False, mask=None):
+    """Tile rows [r0, r1) of y (+ b, through max(., 0) if relu): gather the tiles of x (times
+    mask > 0, if a mask is given), transform, GEMM, transform back into y."""
     (r0, r1), (row0, col0), (mh, mw), (at_h, bt_h, at_w, bt_w) = tile_rows, origin, tile, mats
     n, c = x.shape[:2]
     p, o, _ = U.shape
@@ -183,8 +192,11 @@ def _chunk(xp, x, U, b, y, tile_rows, origin, tile, mats):
     rows, tw = r1 - r0, -(-y.shape[3] // mw)
     q, qo = n * c * rows * tw, n * o * rows * tw  # elements per tile position, in and out
     rows_in = rows * mh + nh - mh  # input rows that the chunk's tiles read
+    top = row0 + r0 * mh  # the first input row that the chunk reads (negative: padding)
+    inside = (max(0, top), max(0, min(x.shape[2], top + rows_in)))  # of those, the rows of x
+    masked = n * c * (inside[1] - inside[0]) * x.shape[3] if mask is not None else 0
     parts = _carve(xp, x.dtype, {
-        "a": (p * q,), "b": (p * q,),  # the input's stages, in turn (p * q holds the largest)
+        "a": (max(p * q, masked),), "b": (p * q,),  # the input's stages, in turn (p * q holds the largest)
         "m": (p, n, o, rows * tw),  # the GEMM's output; then Y, or the output half-transformed
         "r": (mh, nw, qo)})
     a, b_, mm, r = parts["a"], parts["b"], parts["m"], parts["r"]
@@ -193,9 +205,17 @@ def _chunk(xp, x, U, b, y, tile_rows, origin, tile, mats):
     # first, on whole rows: the nw column phases of the chunk's input rows (stride mw), one
     # matmul with BT_w; then the rows of each tile (row stride mh, contiguous inside) and one
     # matmul with BT_h. Gathering whole tiles first would copy nh / mh times more with stride.
+    # A ReLU's mask on the way back: its rows of x, masked, go through "a" (free until the width
+    # pass) and are gathered from there: in the cache, with no pass over the whole dy and no join
+    # of its own (a separate relu_backward was 60 thread passes and 30 joins per 512x512 step).
+    src = x
+    if mask is not None:
+        src = a[:masked].reshape(n, c, inside[1] - inside[0], x.shape[3])
+        xp.multiply(x[:, :, inside[0]:inside[1]], mask[:, :, inside[0]:inside[1]] > 0, out=src)
+        top -= inside[0]
     size = nw * n * c * rows_in * tw
     cols = b_[:size].reshape(nw, n, c, rows_in, tw)
-    _gather_tiles(xp, x, cols[None], (row0 + r0 * mh, col0), (1, mw))
+    _gather_tiles(xp, src, cols[None], (top, col0), (1, mw))
     half, free = cols, a
     if nw > 1:
         half, free = a[:size].reshape(cols.shape), b_
@@ -236,10 +256,18 @@ def _chunk(xp, x, U, b, y, tile_rows, origin, tile, mats):
     oh, ow = y.shape[2:]
     whole = min(rows, (oh - r0 * mh) // mh)
     if whole:
-        xp.copyto(y[:, :, r0 * mh:(r0 + whole) * mh].reshape(n, o, whole, mh, ow),
-                  ytiles[:, :, :, :whole, :ow].transpose(1, 2, 3, 0, 4))
+        _store(xp, ytiles[:, :, :, :whole, :ow].transpose(1, 2, 3, 0, 4),
+               y[:, :, r0 * mh:(r0 + whole) * mh].reshape(n, o, whole, mh, ow), relu)
     for a in range(min(mh, oh - (r0 + whole) * mh) if whole < rows else 0):
-        xp.copyto(y[:, :, (r0 + whole) * mh + a], ytiles[a, :, :, whole, :ow])
+        _store(xp, ytiles[a, :, :, whole, :ow], y[:, :, (r0 + whole) * mh + a], relu)
+
+
+def _store(xp, src, dst, relu):
+    """dst = src, or max(src, 0): the ReLU that follows the convolution, on the copy into y."""
+    if relu:
+        xp.maximum(src, 0, out=dst)
+    else:
+        xp.copyto(dst, src)
 
 
 def _gather_tiles(xp, x, out, origin, tile):
