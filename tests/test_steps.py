@@ -90,6 +90,30 @@ def test_fast_conv_equals_the_readable_conv(monkeypatch, chunk, kernel, stride, 
                                ops.conv2d_backward(dy, cache), rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.parametrize("workers", ["2", "3", "5"])
+@pytest.mark.parametrize("channels", [3, 4, 6])
+@pytest.mark.parametrize("chunk", [1 << 21, 200])
+@pytest.mark.parametrize("kernel,stride,padding", [((3, 3), (2, 2), (0, 0, 0, 0)), ((5, 3), (3, 2), (2, 1, 0, 1))])
+def test_strided_input_gradient_in_row_pieces_adds_up_where_windows_overlap(
+        monkeypatch, workers, channels, chunk, kernel, stride, padding):
+    """With fewer input channels than an even share per thread (the first layer's 3), the pieces
+    take rows of dy, and the rows their windows share at each cut add up after the join."""
+    from numdream import ops
+    from numdream.fast import conv as fast
+    from numdream.fast.threads import own_cores
+    monkeypatch.setenv("NUMDREAM_THREADS", workers)
+    monkeypatch.setattr(fast, "MIN_PIECE_FLOPS", 1)
+    monkeypatch.setattr(fast, "CHUNK_ELEMENTS", chunk)
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, channels, 23, 15))
+    w, b = rng.standard_normal((5, channels) + kernel), rng.standard_normal(5)
+    y, cache = ops.conv2d_forward(x, w, b, stride, padding)
+    dy = rng.standard_normal(y.shape)
+    with own_cores():
+        got = fast.conv2d_backward_input(dy, x.shape, w, stride, padding)
+    np.testing.assert_allclose(got, ops.conv2d_backward(dy, cache), rtol=1e-13, atol=1e-13)
+
+
 @pytest.mark.parametrize("workers", ["1", "2", "3"])
 @pytest.mark.parametrize("kernel,stride,padding", [
     ((3, 3), (2, 2), (0, 0, 0, 0)), ((1, 1), (1, 1), (0, 0, 0, 0)), ((3, 3), (1, 1), (1, 0, 2, 1))])

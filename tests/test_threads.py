@@ -220,10 +220,12 @@ def _pieces_in_child():
 
 @pytest.mark.parametrize("size, stride, padding, ceil", [(3, 2, (0, 0, 0, 0), False), (3, 1, (1, 1, 1, 1), False),
                                                           (2, 2, (0, 0, 0, 0), True)])
-def test_max_pool_in_pieces_equals_the_readable_op_ties_included(monkeypatch, size, stride, padding, ceil):
+@pytest.mark.parametrize("block", [1 << 20, 1, 500])  # the backward's blocks: whole pieces, 1 channel, 2
+def test_max_pool_in_pieces_equals_the_readable_op_ties_included(monkeypatch, size, stride, padding, ceil, block):
     from numdream.fast import pool as fast_pool
     monkeypatch.setenv("NUMDREAM_THREADS", "3")
     monkeypatch.setattr(fast_pool, "MIN_PIECE_ELEMENTS", 1)
+    monkeypatch.setattr(fast_pool, "BACKWARD_BLOCK_ELEMENTS", block)
     x = np.random.default_rng(6).integers(0, 3, (2, 7, 11, 10)).astype(np.float64)  # many ties
     y_ref, cache = ops.max_pool2d_forward(x, size, stride, padding, ceil)
     dy = np.random.default_rng(7).standard_normal(y_ref.shape)

@@ -129,13 +129,29 @@ def conv2d_backward_input(dy, x_shape, w, stride, padding, w_flipped=None):
         w_flipped = flip_for_input_gradient(w) if w_flipped is None else w_flipped
         return conv2d_forward(dy, w_flipped, None, (1, 1), full)
     dxpad = xp.zeros((n, c) + padded_size((h, width), (kh, kw), stride, padding, (oh, ow)), dtype=dy.dtype)
-    k = kh * kw
+    k, sh = kh * kw, stride[0]
 
-    def channels(c0, c1):  # input channels [c0, c1): rows c0*k:c1*k of W^T, channels c0:c1 of dx
-        for r0, r1 in _row_chunks(oh, c1 - c0, kh, kw, ow):
+    def gradient(c0, c1, rows, out, base):
+        """Channels [c0, c1) of dx from dy's rows [rows), added into out, whose row 0 is the
+        padded row where the windows of dy's row ``base`` start."""
+        for r0, r1 in _row_chunks(rows[1] - rows[0], c1 - c0, kh, kw, ow):
+            r0, r1 = r0 + rows[0], r1 + rows[0]
             dcols = scratch(xp, (n, (c1 - c0) * k, (r1 - r0) * ow), dy.dtype)
             xp.matmul(w2t[c0 * k:c1 * k], dy2[:, :, r0 * ow:r1 * ow], out=dcols)
-            col2im(dcols.reshape(n, c1 - c0, kh, kw, r1 - r0, ow), dxpad.shape[2:], stride, rows=(r0, r1),
-                   out=dxpad[:, c0:c1])
-    run_pieces(lambda c0=c0, c1=c1: channels(c0, c1) for c0, c1 in split(c, pieces))
+            col2im(dcols.reshape(n, c1 - c0, kh, kw, r1 - r0, ow), None, stride, rows=(r0 - base, r1 - base),
+                   out=out[:, c0:c1])
+
+    if c % pieces == 0 or c >= 8 * pieces:  # input channels [c0, c1) per piece: disjoint writes
+        run_pieces(lambda c0=c0, c1=c1: gradient(c0, c1, (0, oh), dxpad, 0) for c0, c1 in split(c, pieces))
+    else:
+        # Too few channels to share out evenly (the first layer's 3: 1 and 2 per thread), so dy's
+        # rows are shared out instead. Their windows overlap by kh - sh rows at each cut, so every
+        # piece but the first adds into a zeroed slab of its own rows, added into dx after the join.
+        blocks = split(oh, pieces)
+        slabs = [dxpad] + [xp.zeros((n, c, (r1 - r0 - 1) * sh + kh) + dxpad.shape[3:], dtype=dy.dtype)
+                           for r0, r1 in blocks[1:]]
+        run_pieces(lambda rows=rows, slab=slab, i=i: gradient(0, c, rows, slab, rows[0] if i else 0)
+                   for i, (rows, slab) in enumerate(zip(blocks, slabs)))
+        for (r0, _), slab in zip(blocks[1:], slabs[1:]):
+            dxpad[:, :, r0 * sh:r0 * sh + slab.shape[2]] += slab
     return crop(dxpad, padding, (h, width)).copy()

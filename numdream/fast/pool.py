@@ -18,6 +18,7 @@ from .threads import channel_blocks, run_pieces
 # the stem's pools at 299x299 and mixed3's at 512x512 ran on one core; 1 << 16 to 1 << 18 took
 # about 1 % off a step at both sizes (benchmarks/README.md).
 MIN_PIECE_ELEMENTS = 1 << 17
+BACKWARD_BLOCK_ELEMENTS = 1 << 20  # of dx per call of the readable backward, in a piece (see below)
 
 PiecesCache = namedtuple("PiecesCache", "x_shape channels caches")
 
@@ -42,6 +43,19 @@ def max_pool2d_backward(dy, cache):
     if not isinstance(cache, PiecesCache):
         return readable_backward(dy, cache)
     dx = get_array_module(dy).empty(cache.x_shape, dtype=dy.dtype)
-    run_pieces(lambda c0=c0, c1=c1, piece=piece: readable_backward(dy[:, c0:c1], piece, out=dx[:, c0:c1])
-               for (c0, c1), piece in zip(cache.channels, cache.caches))
+
+    def piece(c0, c1, pool_cache):
+        # in blocks of at most BACKWARD_BLOCK_ELEMENTS of dx: the routing's intermediates (the
+        # half-routed gradient, the masks) then stay in the cache. On the stem's first pool at
+        # 512x512 a piece's 32 channels took 4.2 ms whole and 2.8-3.0 in blocks of 4 to 16 (one
+        # thread); the second pool's blocks were level with it whole.
+        per_channel = dx[:, :1].size
+        step = max(1, min(c1 - c0, BACKWARD_BLOCK_ELEMENTS // per_channel))
+        for a in range(0, c1 - c0, step):
+            b = min(c1 - c0, a + step)
+            part = pool_cache._replace(x_shape=(dx.shape[0], b - a) + dx.shape[2:],
+                                       col_arg=pool_cache.col_arg[:, a:b], row_arg=pool_cache.row_arg[:, a:b])
+            readable_backward(dy[:, c0 + a:c0 + b], part, out=dx[:, c0 + a:c0 + b])
+    run_pieces(lambda c0=c0, c1=c1, pool_cache=pool_cache: piece(c0, c1, pool_cache)
+               for (c0, c1), pool_cache in zip(cache.channels, cache.caches))
     return dx
