@@ -28,6 +28,7 @@ from numdream import backend, dream, load_model, opcases  # noqa: E402
 from numdream.errors import BackendError  # noqa: E402
 from numdream.fast import conv as fast_conv  # noqa: E402
 from numdream.fast import elementwise  # noqa: E402
+from numdream.fast import pool as fast_pool  # noqa: E402
 from numdream.fast import winograd  # noqa: E402
 from numdream.gradcheck import rel_error, rel_l2_error  # noqa: E402
 from numdream.images import load_image, sample_path  # noqa: E402
@@ -134,13 +135,20 @@ def kernel_checks(xp):
                 rows.append((f"im2col {kernel[0]}x{kernel[1]} stride {stride[0]} + bias, ReLU",
                              max(rel_error(y_d, y_h), rel_error(dx_d, dx_h)), dtype))
         x, dy = (rng.standard_normal((2, 6, 9, 7)).astype(dtype) for _ in range(2))
-        y_h, y_d = elementwise.relu_in_place(x.copy()), elementwise.relu_in_place(xp.asarray(x))
+        y_h = numpy.maximum(x, 0)
         cat_h, _ = elementwise.concat_forward_in_pieces([x, dy])
         cat_d, _ = elementwise.concat_forward_in_pieces([xp.asarray(x), xp.asarray(dy)])
-        rows.append(("relu, its mask, concat (fast/elementwise.py)",
-                     max(rel_error(y_d, y_h), rel_error(cat_d, cat_h),
-                         rel_error(elementwise.relu_backward(xp.asarray(dy), y_d), elementwise.relu_backward(dy, y_h))),
+        rows.append(("relu mask, concat (fast/elementwise.py)",
+                     max(rel_error(cat_d, cat_h), rel_error(elementwise.relu_backward(xp.asarray(dy), xp.asarray(y_h)),
+                                                            elementwise.relu_backward(dy, y_h))),
                      dtype))
+        # the stem's max pool with the ReLU after it, forward and backward (fast/pool.py)
+        p_h, cache_h = fast_pool.max_pool2d_forward(x, (3, 3), (2, 2), relu=True)
+        p_d, cache_d = fast_pool.max_pool2d_forward(xp.asarray(x), (3, 3), (2, 2), relu=True)
+        d = rng.standard_normal(p_h.shape).astype(dtype)
+        rows.append(("max pool + ReLU (fast/pool.py)",
+                     max(rel_error(p_d, p_h), rel_error(fast_pool.max_pool2d_backward(xp.asarray(d), cache_d, p_d),
+                                                        fast_pool.max_pool2d_backward(d, cache_h, p_h))), dtype))
     return rows
 
 

@@ -237,6 +237,28 @@ def test_max_pool_in_pieces_equals_the_readable_op_ties_included(monkeypatch, si
     np.testing.assert_array_equal(dx, ops.max_pool2d_backward(dy, cache))
 
 
+@pytest.mark.parametrize("workers", ["1", "3"])  # the whole pool, and its pieces
+def test_max_pool_with_the_relu_after_it_equals_the_readable_ops(monkeypatch, workers):
+    """relu=True: relu(maxpool(x)); relu_output= masks dy by it before routing, as
+    ops.relu_backward then ops.max_pool2d_backward do."""
+    from numdream.fast import pool as fast_pool
+    monkeypatch.setenv("NUMDREAM_THREADS", workers)
+    monkeypatch.setattr(fast_pool, "MIN_PIECE_ELEMENTS", 1)
+    x = np.random.default_rng(8).integers(-2, 3, (2, 7, 11, 10)).astype(np.float64)  # ties, and 0s
+    pooled, cache = ops.max_pool2d_forward(x, 3, 2)
+    y_ref, relu_cache = ops.relu_forward(pooled)
+    dy = np.random.default_rng(9).standard_normal(y_ref.shape)
+    with threads.own_cores():
+        y, pieces = fast_pool.max_pool2d_forward(x, 3, 2, relu=True)
+        dx = fast_pool.max_pool2d_backward(dy, pieces, relu_output=y)
+        with pytest.raises(ValueError, match="must agree"):
+            fast_pool.max_pool2d_backward(dy, pieces, relu_output=y[:, 1:])
+    assert isinstance(pieces, fast_pool.PiecesCache) == (workers == "3")
+    assert 0 < (y_ref == 0).mean() < 1
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(dx, ops.max_pool2d_backward(ops.relu_backward(dy, relu_cache), cache))
+
+
 def test_own_cores_inside_a_piece_neither_holds_nor_splits(monkeypatch):
     """The sentinel of _in_piece, with no holder about: the piece must not re-arm."""
     monkeypatch.setenv("NUMDREAM_THREADS", "2")
@@ -302,13 +324,11 @@ def test_relu_its_mask_and_concat_in_pieces_equal_the_readable_ops(monkeypatch):
     x[0, 0, 0, :3] = 0  # ReLU's gradient at 0 is 0, as the readable op has it
     dy = rng.standard_normal(x.shape).astype(np.float32)
     parts = [rng.standard_normal((2, c, 5, 6)) for c in (3, 1, 4)]
-    with threads.own_cores():
-        y = elementwise.relu_in_place(x.copy())
-        dx = elementwise.relu_backward(dy, y)
-        cat, cache = elementwise.concat_forward_in_pieces(parts)
-    assert calls == [3, 3, 3]  # each ran in pieces
     y_ref, relu_cache = ops.relu_forward(x)
-    np.testing.assert_array_equal(y, y_ref)
+    with threads.own_cores():
+        dx = elementwise.relu_backward(dy, y_ref)
+        cat, cache = elementwise.concat_forward_in_pieces(parts)
+    assert calls == [3, 3]  # each ran in pieces
     np.testing.assert_array_equal(dx, ops.relu_backward(dy, relu_cache))
     cat_ref, cache_ref = ops.concat_forward(parts, axis=1)
     np.testing.assert_array_equal(cat, cat_ref)

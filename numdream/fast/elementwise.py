@@ -1,7 +1,7 @@
 """The fused plan's memory-bound passes, in channel pieces on numdream's own threads (threads.py):
-a ReLU in place, its mask in the backward, an Inception module's concat. (Most of the plan's
-ReLUs and masks no longer come here: the convolutions apply them in their own pieces, see
-plan.ConvStep; what is left is the stem's, after its max pools, and the im2col backward's.)
+a ReLU's mask in the backward of an im2col convolution, an Inception module's concat. (The
+plan's ReLUs and their other masks cost no pass of their own: the convolutions and the stem's
+max pools apply them in their own pieces, see plan.ConvStep.)
 
 Each is one pass over memory with next to no arithmetic, and NumPy runs it on one core: at
 512x512 the stem's ReLUs, masks and the concats were about 6 of the 16 ms a two-thread step
@@ -20,13 +20,6 @@ from .threads import channel_blocks, piece_count, run_pieces
 def _blocks(y):
     """Channel blocks of y (N, C, H, W), one per piece."""
     return channel_blocks(y, MIN_PIECE_ELEMENTS)
-
-
-def relu_in_place(y):
-    """y = max(y, 0), in place. y: (N, C, H, W); returns y."""
-    xp = get_array_module(y)
-    run_pieces(lambda c0=c0, c1=c1: xp.maximum(y[:, c0:c1], 0, out=y[:, c0:c1]) for c0, c1 in _blocks(y))
-    return y
 
 
 def relu_backward(dy, y):

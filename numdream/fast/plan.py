@@ -45,7 +45,7 @@ class ConvStep:
     instead: relu is monotone, so maxpool(relu(x)) = relu(maxpool(x)) value for value, and the
     gradients agree too (where a window's maximum is positive both route it to the same first
     maximum; where it is not, both give 0). The ReLU and its mask then touch the pooled output,
-    a quarter of the size, instead of the convolution's.
+    a quarter of the size, instead of the convolution's, inside the pool's own pieces.
 
     The convolution itself runs through Winograd where winograd.tile_for(kernel, stride) gives
     an output tile (``self.tile``; None: im2col), on ``self.u``, the weights transformed once
@@ -76,26 +76,25 @@ class ConvStep:
     def forward(self, xs):
         x = xs[0]
         _, stride, padding = window(self.conv, x.shape[2:])
-        relu_inside = self.relu is not None and self.pool is None  # on the copy into y (or in its pieces)
+        relu = self.relu is not None
+        conv_relu = relu and self.pool is None  # else the pool's pieces apply it
         if self.u is not None:
-            y = winograd.conv2d_forward(x, self.u, self.b, padding, self.tile, self.kernel, relu=relu_inside)
+            y = winograd.conv2d_forward(x, self.u, self.b, padding, self.tile, self.kernel, relu=conv_relu)
         else:
-            y = fast_conv.conv2d_forward(x, self.w, self.b, stride, padding, relu=relu_inside)
+            y = fast_conv.conv2d_forward(x, self.w, self.b, stride, padding, relu=conv_relu)
         pool_cache = None
         if self.pool is not None:
             kernel, pool_stride, pool_padding = window(self.pool, y.shape[2:])
             y, pool_cache = fast_pool.max_pool2d_forward(y, kernel, pool_stride, pool_padding,
-                                               self.pool.attrs.get("ceil_mode", False))
-        if self.relu is not None and not relu_inside:
-            elementwise.relu_in_place(y)
-        return [y], ConvStepCache(x.shape, stride, padding, y if self.relu is not None else None, pool_cache)
+                                                         self.pool.attrs.get("ceil_mode", False), relu=relu)
+        return [y], ConvStepCache(x.shape, stride, padding, y if relu else None, pool_cache)
 
     def backward(self, dys, cache):
         dy, mask = dys[0], cache.y  # cache.y: the ReLU's output, whose mask dy needs first
-        if mask is not None and (cache.pool is not None or self.u is None):
-            dy, mask = elementwise.relu_backward(dy, mask), None  # else inside Winograd's chunks
-        if cache.pool is not None:
-            dy = fast_pool.max_pool2d_backward(dy, cache.pool)
+        if cache.pool is not None:  # the pool's pieces mask their channels
+            dy, mask = fast_pool.max_pool2d_backward(dy, cache.pool, relu_output=mask), None
+        elif mask is not None and self.u is None:  # im2col's pieces each read all of dy
+            dy, mask = elementwise.relu_backward(dy, mask), None
         if self.u is not None:
             return [winograd.conv2d_backward_input(dy, cache.x_shape, self.u, cache.padding, self.tile, self.kernel,
                                                    relu_output=mask)]
