@@ -182,6 +182,29 @@ def test_the_mask_multiplies_dy_as_the_readable_relu_backward_does():
         winograd.conv2d_backward_input(dy, x.shape, u, (1, 1, 1, 1), 6, relu_output=y[:, :, 1:])
 
 
+@pytest.mark.parametrize("workers", ["2", "3"])
+@pytest.mark.parametrize("budget", [1 << 21, 2000])  # one row chunk per column block, and several
+@pytest.mark.parametrize("kernel, padding", [((7, 1), (3, 3, 0, 0)), ((7, 1), (2, 1, 0, 0)), ((3, 1), (0, 0, 0, 0))])
+def test_a_one_column_kernel_shares_the_columns_between_the_threads(monkeypatch, workers, budget, kernel, padding):
+    """7x1 on 5 tile rows: the threads take blocks of columns (each a convolution of its own),
+    with the ReLU and its mask; and the rows still chunked where the scratch is small."""
+    from numdream.fast import threads
+    monkeypatch.setenv("NUMDREAM_THREADS", workers)
+    monkeypatch.setattr(winograd, "MIN_PIECE_FLOPS", 1)
+    monkeypatch.setattr(winograd, "SCRATCH_ELEMENTS", budget)
+    calls, real_chunk = [], winograd._chunk
+    monkeypatch.setattr(winograd, "_chunk", lambda xp, x, *rest: calls.append(x.shape[3]) or real_chunk(xp, x, *rest))
+    rng = np.random.default_rng(6)
+    x, k, b = rng.standard_normal((2, 3, 30, 31)), rng.standard_normal((4, 3) + kernel), rng.standard_normal(4)
+    y_ref, dy, dx_ref = _relu_reference(x, k, b, padding)
+    u = winograd.transform_weights(k, 6)
+    with threads.own_cores():
+        y = winograd.conv2d_forward(x, u, b, padding, 6, kernel, relu=True)
+        dx = winograd.conv2d_backward_input(dy, x.shape, u, padding, 6, kernel, relu_output=y)
+    assert rel_error(y, y_ref) <= 1e-10 and rel_error(dx, dx_ref) <= 1e-10
+    assert max(calls) < 31 and sum(calls) % 31 == 0  # blocks of columns, all of them, each pass
+
+
 def test_float32_f2_within_1e5_of_float64():
     rng = np.random.default_rng(2)
     x, k = rng.standard_normal((1, 32, 25, 23)), rng.standard_normal((40, 32, 3, 3)) / 17

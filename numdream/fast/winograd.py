@@ -49,7 +49,7 @@ import functools
 
 from ..backend import get_array_module
 from .conv import MIN_PIECE_FLOPS
-from .threads import even_chunks, piece_count, run_pieces
+from .threads import even_chunks, piece_count, run_pieces, split
 from .winograd_rule import TILE_FOR_KERNEL, default_on, tile_for  # noqa: F401  (which layers, and when)
 from .winograd_transforms import backward_matrices, matrices
 from .workspace import scratch
@@ -140,15 +140,25 @@ def _convolve(x, U, b, padding, tile, kernel, backward, relu=False, mask=None):
     if oh < 1 or ow < 1:
         raise ValueError(f"winograd: a {kh}x{kw} kernel does not fit an input of {h}x{width} "
                          f"with padding {tuple(padding)}")
-    th, tw = -(-oh // mh), -(-ow // mw)  # tiles per column and per row (the last may overhang)
+    th = -(-oh // mh)  # tiles per column (the last may overhang)
     y = xp.empty((n, o, oh, ow), dtype=x.dtype)
-    per_row = (2 * p * c + p * o + mh * nw * o) * n * tw  # scratch per tile row, see _chunk
     # chunks of tile rows that fit the scratch buffer, and at least one per worker: inside
     # threads.own_cores() the chunks run side by side, each on its thread's scratch
     pieces = piece_count(n * o * c * kh * kw * oh * ow, MIN_PIECE_FLOPS)
     mats = (at_h, bt_h, at_w, bt_w)
-    run_pieces(lambda rows=rows: _chunk(xp, x, U, b, y, rows, (-t, -l), (mh, mw), mats, relu, mask)
-               for rows in even_chunks(th, SCRATCH_ELEMENTS // per_row, pieces))
+    # A kernel one column wide with no padding across (7x1) convolves each column of x on its
+    # own: the threads then share the columns out, and row chunks come only from the scratch's
+    # bound. Its few tile rows (5 at 30x30: F(6), 30 rows) split 3:2 between two threads; the
+    # 30 columns split 15:15.
+    by_columns = pieces > 1 and kw == 1 and l == r == 0 and th % pieces != 0
+    columns = split(ow, pieces) if by_columns else [(0, ow)]
+    jobs = []
+    for c0, c1 in columns:
+        per_row = (2 * p * c + p * o + mh * nw * o) * n * -(-(c1 - c0) // mw)  # scratch per tile row, see _chunk
+        args = [a[..., c0:c1] if by_columns and a is not None else a for a in (x, y, mask)]
+        jobs += [(rows, args) for rows in even_chunks(th, SCRATCH_ELEMENTS // per_row, 1 if by_columns else pieces)]
+    run_pieces(lambda rows=rows, xs=xs: _chunk(xp, xs[0], U, b, xs[1], rows, (-t, -l), (mh, mw), mats, relu, xs[2])
+               for rows, xs in jobs)
     return y
 
 
