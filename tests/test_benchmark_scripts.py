@@ -116,3 +116,16 @@ def test_time_in_turns_makes_one_untimed_call_then_times_the_turn(monkeypatch):
     calls = []
     medians = common.time_in_turns([lambda: calls.append("a"), lambda: calls.append("b")], repeats=2, per_turn=3)
     assert calls == ["a"] * 4 + ["b"] * 4 + ["a"] * 4 + ["b"] * 4 and len(medians) == 2
+
+
+def test_pointwise_balance_times_every_block_of_every_group_and_puts_run_pieces_back(monkeypatch):
+    """pointwise_balance.py: each of the five groups, both passes, one time per block per call."""
+    from numdream.fast import pointwise, threads
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    monkeypatch.setenv("NUMDREAM_THREADS", "2")
+    monkeypatch.setattr(pointwise, "MIN_PIECE_FLOPS", 1)  # so that this small step splits too
+    import pointwise_balance
+    times = pointwise_balance.block_times((96, 80), steps=2)
+    assert len(times) == 10 and {d for _, d in times} == {"forward", "backward"}
+    assert all(len(calls) == 2 and all(len(c) == 2 and min(c) > 0 for c in calls) for calls in times.values())
+    assert pointwise.run_pieces is threads.run_pieces

@@ -23,14 +23,17 @@ from .threads import piece_count, run_pieces
 
 PointwiseGroupCache = namedtuple("PointwiseGroupCache", "x_shape pieces outs pool_caches")
 
-# What a pool branch's channel costs in a piece, against a plain member's (measured with
-# numdream's readable pools on InceptionV3's groups at 61x61 and 30x30, one thread). Forward: a
-# channel's GEMM costs C multiply-adds per pixel, and its average pool as much as ~110-160 more.
-# Backward: a ReLU mask is one pass, the mask and the pool's backward 8-12. Split by channel
-# count alone, the piece holding the pool branch ran 1.3x (forward) and 5x (backward) as long
-# as the other, and 6.5 thread-ms of a 512x512 step waited at these joins.
-POOL_FORWARD_COST = 128  # in multiply-adds per pixel, beside the GEMM's C
-POOL_BACKWARD_COST = 10  # in ReLU-mask passes
+# What a pool branch's channel costs in a piece, against a plain member's. Forward: a channel's
+# GEMM costs C multiply-adds per pixel, and its average pool as much as ~300 more; backward: a
+# ReLU mask is one pass, the mask and the pool's backward ~6. Split by channel count alone, the
+# piece holding the pool branch ran 1.3x (forward) and 5x (backward) as long as the other. The
+# first figures (128 and 10) came from each piece alone on one thread; with the pieces side by
+# side on two threads, as they run, the pool's block then still ran 1.2x as long going forward
+# and 0.8x going back. With these, the two blocks of each of InceptionV3's groups at 512x512
+# ran within 0.76-1.12x of each other in two runs (medians of 20 steps; the machine's noise is
+# about 10 %): python benchmarks/pointwise_balance.py.
+POOL_FORWARD_COST = 300  # in multiply-adds per pixel, beside the GEMM's C
+POOL_BACKWARD_COST = 6  # in ReLU-mask passes
 
 
 def _balanced_blocks(edges, costs, pieces):
