@@ -129,3 +129,18 @@ def test_pointwise_balance_times_every_block_of_every_group_and_puts_run_pieces_
     assert len(times) == 10 and {d for _, d in times} == {"forward", "backward"}
     assert all(len(calls) == 2 and all(len(c) == 2 and min(c) > 0 for c in calls) for calls in times.values())
     assert pointwise.run_pieces is threads.run_pieces
+
+
+def test_joins_times_every_call_of_run_pieces_and_puts_it_back(monkeypatch):
+    """joins.py: each call is filed under the function that made it, with its wake-up and end gap."""
+    from numdream.fast import conv, threads, winograd
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    monkeypatch.setenv("NUMDREAM_THREADS", "2")
+    monkeypatch.setattr(conv, "MIN_PIECE_FLOPS", 1)  # so that this small step splits too
+    import joins
+    calls = joins.join_times((96, 80), steps=2)
+    names = {name for name, *_ in calls}
+    assert "winograd.py:_convolve" in names and "pointwise.py:forward" in names
+    assert all(pieces >= 1 and wake >= 0 and gap >= 0 and 1 <= ran <= 2 for _, pieces, wake, gap, ran in calls)
+    assert any(ran == 2 for *_, ran in calls)
+    assert all(m.run_pieces is threads.run_pieces for m in (conv, winograd))
