@@ -117,7 +117,7 @@ def kernel_checks(xp):
                 dx_h = winograd.conv2d_backward_input(dy, x.shape, u, padding, m, kernel)
                 dx_d = winograd.conv2d_backward_input(xp.asarray(dy), x.shape, xp.asarray(u), padding, m, kernel)
                 rows.append((f"winograd F({m}) {kernel[0]}x{kernel[1]}", max(rel_error(y_d, y_h), rel_error(dx_d, dx_h)), dtype))
-                # the ReLU on the copy into y (xp.maximum(out=) into a strided view) and its
+                # the ReLU in place on the output tiles (xp.maximum(out=) on scratch) and its
                 # mask inside the chunks (multiply by a bool view of the mask, out= scratch)
                 y_h = winograd.conv2d_forward(x, u, b, padding, m, kernel, relu=True)
                 y_d = winograd.conv2d_forward(xp.asarray(x), xp.asarray(u), xp.asarray(b), padding, m, kernel, relu=True)

@@ -104,6 +104,12 @@ def test_strided_input_gradient_in_row_pieces_adds_up_where_windows_overlap(
     monkeypatch.setenv("NUMDREAM_THREADS", workers)
     monkeypatch.setattr(fast, "MIN_PIECE_FLOPS", 1)
     monkeypatch.setattr(fast, "CHUNK_ELEMENTS", chunk)
+    targets, real_col2im = set(), fast.col2im
+
+    def spied_col2im(cols, padded_hw, stride, rows=None, out=None):
+        targets.add(id(out.base if out.base is not None else out))  # dx itself, or a piece's slab
+        return real_col2im(cols, padded_hw, stride, rows=rows, out=out)
+    monkeypatch.setattr(fast, "col2im", spied_col2im)
     rng = np.random.default_rng(7)
     x = rng.standard_normal((2, channels, 23, 15))
     w, b = rng.standard_normal((5, channels) + kernel), rng.standard_normal(5)
@@ -112,6 +118,8 @@ def test_strided_input_gradient_in_row_pieces_adds_up_where_windows_overlap(
     with own_cores():
         got = fast.conv2d_backward_input(dy, x.shape, w, stride, padding)
     np.testing.assert_allclose(got, ops.conv2d_backward(dy, cache), rtol=1e-13, atol=1e-13)
+    # by rows where the channels do not divide, each piece writing its own array; else by channels into dx
+    assert len(targets) == (int(workers) if channels % int(workers) else 1)
 
 
 @pytest.mark.parametrize("workers", ["1", "2", "3"])

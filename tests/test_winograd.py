@@ -164,6 +164,33 @@ def test_the_relu_on_the_copy_and_its_mask_in_the_chunks(kernel, m, shape, monke
         assert rel_error(dx, dx_ref) <= 1e-10
 
 
+@pytest.mark.parametrize("kernel, m", [((3, 3), 2), ((3, 3), 6), ((1, 7), 4), ((7, 1), 6), ((5, 5), 4)], ids=str)
+@pytest.mark.parametrize("shape", [
+    (1, 2, 3, 10, 6, (0, -3, 1, 1)),   # the bottom cropped: the last chunks read only padding rows
+    (1, 2, 3, 12, 9, (-2, -4, 0, 1)),  # both ends cropped
+    (1, 2, 3, 5, 1, (1, 1, 1, 10)),    # wider padding than x: the masked rows outgrow the tiles' part
+], ids=str)
+def test_the_mask_in_the_chunks_where_the_padding_crops_or_outgrows_x(kernel, m, shape, monkeypatch):
+    n, c, o, h, w, (t, b, l, r) = shape
+    grow_h, grow_w = kernel[0] - 3, kernel[1] - 3  # the same output size for the larger kernels
+    padding = (t + grow_h // 2, b + grow_h - grow_h // 2, l + grow_w // 2, r + grow_w - grow_w // 2)
+    rng = np.random.default_rng(8)
+    x, k, bias = rng.standard_normal((n, c, h, w)), rng.standard_normal((o, c) + kernel), rng.standard_normal(o)
+    # the readable op pads only: crop x by the negative sides, pad by the others; the cropped
+    # rows and columns get no gradient
+    t, b, l, r = padding
+    kept = (slice(None), slice(None), slice(max(0, -t), h - max(0, -b)), slice(max(0, -l), w - max(0, -r)))
+    y_ref, dy, dx_kept = _relu_reference(x[kept], k, bias, tuple(max(0, p) for p in padding))
+    dx_ref = np.zeros_like(x)
+    dx_ref[kept] = dx_kept
+    u = winograd.transform_weights(k, m)
+    for budget in (winograd.SCRATCH_ELEMENTS, 1):  # one chunk, and one tile row a chunk
+        monkeypatch.setattr(winograd, "SCRATCH_ELEMENTS", budget)
+        y = winograd.conv2d_forward(x, u, bias, padding, m, kernel, relu=True)
+        dx = winograd.conv2d_backward_input(dy, x.shape, u, padding, m, kernel, relu_output=y)
+        assert rel_error(y, y_ref) <= 1e-10 and rel_error(dx, dx_ref) <= 1e-10
+
+
 def test_the_mask_multiplies_dy_as_the_readable_relu_backward_does():
     """dy * (y > 0) exactly: where y is 0 a non-finite dy still gives what the readable op gives
     (nan * 0 = nan), so a dream's non-finite check sees the same values."""
@@ -203,6 +230,8 @@ def test_a_one_column_kernel_shares_the_columns_between_the_threads(monkeypatch,
         dx = winograd.conv2d_backward_input(dy, x.shape, u, padding, 6, kernel, relu_output=y)
     assert rel_error(y, y_ref) <= 1e-10 and rel_error(dx, dx_ref) <= 1e-10
     assert max(calls) < 31 and sum(calls) % 31 == 0  # blocks of columns, all of them, each pass
+    blocks = 2 * int(workers)  # column blocks in the two passes
+    assert len(calls) == blocks if budget > 1 << 20 else len(calls) > blocks  # rows chunked within them
 
 
 def test_float32_f2_within_1e5_of_float64():

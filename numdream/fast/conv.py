@@ -18,8 +18,10 @@ gradient.
 Inside threads.own_cores() the work runs in pieces on the cores (fast/threads.py says why):
 the row chunks of an im2col convolution, blocks of output channels of a 1x1 one, blocks of input
 channels of a strided one's input gradient (their col2im writes disjoint channels, where row
-chunks would overlap). A pass smaller than MIN_PIECE_FLOPS stays whole: a hand-over between
-threads costs tens of microseconds.
+chunks would overlap), or, where the input channels do not divide evenly between the threads
+(the first layer's 3), blocks of dy's rows, each piece but the first adding into a slab of its
+own that is added into dx after the join. A pass smaller than MIN_PIECE_FLOPS stays whole: a
+hand-over between threads costs tens of microseconds.
 """
 from ..backend import get_array_module
 from ..ops.geometry import col2im, crop, im2col, out_size, pad_for_windows, padded_size

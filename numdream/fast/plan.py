@@ -9,15 +9,16 @@ checked against the readable plan (one NodeStep per node) in the tests:
   (numdream.fast.winograd; winograd.tile_for is the measured per-layer rule, recorded on the
   step as ``tile``): forward and input gradient both, from weights transformed once per model
   (the ``transformed`` dict that Model keeps for all its plans, so two target sets share them);
-- a convolution and the ReLU that is its only reader: the ReLU runs in place on the
-  convolution's output, and its mask is applied inside the convolution's backward; when a max
-  pool is the ReLU's only reader, the ReLU moves after the pool (see ConvStep);
+- a convolution and the ReLU that is its only reader: the convolution's own pieces apply the
+  ReLU as they write its output, and a Winograd convolution's backward applies the mask inside
+  its chunks (an im2col one masks dy first); when a max pool is the ReLU's only reader, the ReLU
+  moves after the pool, into the pool's pieces (see ConvStep);
 - sibling 1x1 convolutions that read the same tensor (the first layer of most Inception
   branches): one GEMM with their weights stacked, whose backward also sums the branches'
   gradients for free; an Inception pool branch (average pool, then 1x1 conv) joins that GEMM,
   the pool moving after the conv (fast/pointwise.py);
-- the memory-bound passes that remain (those ReLUs and their masks, the concats) run in channel
-  pieces on numdream's threads (fast/elementwise.py).
+- the memory-bound passes that remain (the masks of the im2col convolutions' ReLUs, the concats)
+  run in channel pieces on numdream's threads (fast/elementwise.py).
 """
 from collections import namedtuple
 

@@ -3,9 +3,9 @@
 Pooling is a few strided passes over memory with no arithmetic to speak of, and NumPy runs them
 on one core: at 512x512 the stem's two pools were 11 % of a two-thread step while every
 convolution around them ran on both cores. Channels pool independently, so each piece runs the
-readable op (numdream.ops.max_pool2d_*, same tie rule, same caches) on a block of channels; the
-forward joins the pieces' outputs, the backward writes each piece's dx into its channels of one
-array.
+readable op (numdream.ops.max_pool2d_*, same tie rule, same caches) on a block of channels and
+writes its channels of one y (forward) or one dx (backward), with the stem's ReLU after the pool
+and its mask applied in the same pieces.
 """
 from collections import namedtuple
 

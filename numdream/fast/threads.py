@@ -8,9 +8,10 @@ Why not leave the threads to BLAS, as NumPy does? Two measurements (benchmarks/R
 - A multi-threaded BLAS call waits for all its threads. Winograd makes ~43 calls per chunk of
   a layer; when other processes hold the cores, each wait can be a scheduler time slice, and a
   512x512 step went from 0.22 s to 5-30 s. Here a layer waits once, when its pieces join.
-A piece is a chunk of output rows (of an im2col or Winograd convolution), a block of output
-channels (a 1x1 convolution), of input channels (a strided convolution's input gradient) or of
-channels (a max pool, fast/pool.py), so no two threads write the same element. Each thread has its own scratch buffer
+A piece is a chunk of output rows (of an im2col or Winograd convolution; of columns too, for a
+7x1 one), a block of output channels (a 1x1 convolution), of input channels (a strided
+convolution's input gradient; of dy's rows into a slab of its own where the channels are too
+few) or of channels (a max pool, fast/pool.py), so no two threads write the same element. Each thread has its own scratch buffer
 (fast/workspace.py). NumPy's copies, ufuncs and BLAS calls release the GIL.
 
 ``own_cores()`` is entered by Model.forward/backward around the fused plan; inside it, BLAS runs

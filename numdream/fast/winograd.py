@@ -203,7 +203,8 @@ def _chunk(xp, x, U, b, y, tile_rows, origin, tile, mats, relu=False, mask=None)
     q, qo = n * c * rows * tw, n * o * rows * tw  # elements per tile position, in and out
     rows_in = rows * mh + nh - mh  # input rows that the chunk's tiles read
     top = row0 + r0 * mh  # the first input row that the chunk reads (negative: padding)
-    inside = (max(0, top), max(0, min(x.shape[2], top + rows_in)))  # of those, the rows of x
+    # of those, the rows of x: none where a cropped bottom leaves the chunk below x's last row
+    inside = (min(max(0, top), x.shape[2]), max(0, min(x.shape[2], top + rows_in)))
     masked = n * c * (inside[1] - inside[0]) * x.shape[3] if mask is not None else 0
     parts = _carve(xp, x.dtype, {
         "a": (max(p * q, masked),), "b": (p * q,),  # the input's stages, in turn (p * q holds the largest)
