@@ -12,7 +12,8 @@ from collections import namedtuple
 from ..backend import get_array_module
 from ..ops import max_pool2d_backward as readable_backward
 from ..ops import max_pool2d_forward as readable_forward
-from ..ops.geometry import out_size, padding4, pair
+from ..ops import relu_backward
+from ..ops.pool import pool_geometry
 from .threads import channel_blocks, run_pieces
 
 # Elements per piece at least, ~0.1 ms of passes on one core: smaller pools stay whole. At 1 << 20
@@ -43,9 +44,7 @@ def max_pool2d_forward(x, size, stride, padding=(0, 0, 0, 0), ceil_mode=False, r
             xp.maximum(pooled, 0, out=y[:, c0:c1])
         else:
             xp.copyto(y[:, c0:c1], pooled)
-    (kh, kw), (sh, sw), (t, b, l, r), (h, w) = pair(size), pair(stride), padding4(padding), x.shape[2:]
-    y = xp.empty(x.shape[:2] + (out_size(h, kh, sh, t, b, ceil_mode), out_size(w, kw, sw, l, r, ceil_mode)),
-                 dtype=x.dtype)
+    y = xp.empty(x.shape[:2] + pool_geometry(x, size, stride, padding, ceil_mode)[3], dtype=x.dtype)
     run_pieces(lambda i=i, c0=c0, c1=c1: piece(i, c0, c1) for i, (c0, c1) in enumerate(pieces))
     return y, PiecesCache(x.shape, pieces, results)
 
@@ -61,13 +60,13 @@ def max_pool2d_backward(dy, cache, relu_output=None):
             raise ValueError(f"max pool: the ReLU's output has shape {tuple(relu_output.shape)}, "
                              f"dy {tuple(dy.shape)}: they must agree")
         if not isinstance(cache, PiecesCache):
-            return readable_backward(dy * (relu_output > 0), cache)
+            return readable_backward(relu_backward(dy, relu_output), cache)
     elif not isinstance(cache, PiecesCache):
         return readable_backward(dy, cache)
     dx = xp.empty(cache.x_shape, dtype=dy.dtype)
 
     def piece(c0, c1, pool_cache):
-        d = dy[:, c0:c1] if relu_output is None else dy[:, c0:c1] * (relu_output[:, c0:c1] > 0)
+        d = dy[:, c0:c1] if relu_output is None else relu_backward(dy[:, c0:c1], relu_output[:, c0:c1])
         # in blocks of at most BACKWARD_BLOCK_ELEMENTS of dx: the routing's intermediates (the
         # half-routed gradient, the masks) then stay in the cache. On the stem's first pool at
         # 512x512 a piece's 32 channels took 4.2 ms whole and 2.8-3.0 in blocks of 4 to 16 (one

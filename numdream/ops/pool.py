@@ -17,7 +17,8 @@ MaxPoolCache = namedtuple("MaxPoolCache", "x_shape col_arg row_arg kernel stride
 AvgPoolCache = namedtuple("AvgPoolCache", "x_shape counts kernel stride padding padded_hw")
 
 
-def _geometry(x, size, stride, padding, ceil_mode):
+def pool_geometry(x, size, stride, padding, ceil_mode):
+    """(kernel, stride, padding, (OH, OW)) of a pool of x (N, C, H, W): pairs and a 4-tuple, normalised."""
     kernel, stride, padding = pair(size), pair(stride), padding4(padding)
     h, w = x.shape[2:]
     oh = out_size(h, kernel[0], stride[0], padding[0], padding[1], ceil_mode)
@@ -116,7 +117,7 @@ def max_pool2d_forward(x, size, stride, padding=(0, 0, 0, 0), ceil_mode=False):
     Returns y: (N, C, OH, OW) and the cache, which keeps the first maximum's offsets (uint8).
     """
     xp = get_array_module(x)
-    kernel, stride, padding, (oh, ow) = _geometry(x, size, stride, padding, ceil_mode)
+    kernel, stride, padding, (oh, ow) = pool_geometry(x, size, stride, padding, ceil_mode)
     if max(kernel) > 255:
         raise ValueError(f"max_pool2d: window {kernel} is wider than 255 pixels")
     xpad = pad_for_windows(x, kernel, stride, padding, (oh, ow), value=-xp.inf)
@@ -155,7 +156,7 @@ def avg_pool2d_forward(x, size, stride, padding=(0, 0, 0, 0), count_include_pad=
     x: (N, C, H, W) -> y: (N, C, OH, OW), cache.
     """
     xp = get_array_module(x)
-    kernel, stride, padding, out_hw = _geometry(x, size, stride, padding, ceil_mode)
+    kernel, stride, padding, out_hw = pool_geometry(x, size, stride, padding, ceil_mode)
     xpad = pad_for_windows(x, kernel, stride, padding, out_hw)
     t, b, l, r = padding
     h, w = x.shape[2:]
