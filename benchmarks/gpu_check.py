@@ -12,7 +12,8 @@ The fast path's CuPy needs are checked first, each against NumPy, because they a
 and NumPy could part: ``matmul(..., out=)`` into a non-contiguous slice (fast/conv.py writes
 GEMM rows straight into y; CuPy supports out= but may compute into a temporary and copy,
 which is correct, only slower), ``matmul`` of a stacked, transposed view (fast/winograd.py),
-``copyto`` into strided views, ``roll`` over two axes (the dream's jitter), ``einsum``
+``copyto`` into strided views and from ``lib.stride_tricks.as_strided`` views whose tiles
+overlap (Winograd's gathers), ``roll`` over two axes (the dream's jitter), ``einsum``
 (Winograd's weights) and uint8 arithmetic (wraps modulo 256 in both; numdream converts to
 float before arithmetic, so only the conversion must agree).
 """
@@ -63,6 +64,12 @@ def api_checks(xp):
     rows_h, rows_d = numpy.zeros((2, 4, 17, 11)), xp.zeros((2, 4, 17, 11))
     numpy.copyto(rows_h[:, :, 1:16].reshape(2, 4, 5, 3, 11), tiles.transpose(1, 2, 3, 0, 4))
     xp.copyto(rows_d[:, :, 1:16].reshape(2, 4, 5, 3, 11), xp.asarray(tiles).transpose(1, 2, 3, 0, 4))
+    row = rng.standard_normal((2, 14))  # Winograd's column phases: 8-wide tiles every 6 columns
+    s0, s1 = row.strides
+    phases_h = numpy.lib.stride_tricks.as_strided(row, (8, 2, 2), (s1, s0, 6 * s1)).copy()
+    row_d = xp.asarray(row)
+    phases_d = xp.lib.stride_tricks.as_strided(row_d, (8, 2, 2), (row_d.strides[1], row_d.strides[0],
+                                                                  6 * row_d.strides[1])).copy()
     g, w = rng.standard_normal((6, 3)), rng.standard_normal((2, 4, 3, 3))
     pixels = rng.integers(0, 256, (5, 7, 3), dtype=numpy.uint8)
     return [
@@ -70,6 +77,7 @@ def api_checks(xp):
         ("matmul of a stacked transposed view", rel_error(stacked_d, stacked_h)),
         ("copyto into a strided view", rel_error(strided_d, strided_h)),
         ("copyto of a transposed view into a reshaped slice", rel_error(rows_d, rows_h)),
+        ("copy of an overlapping as_strided view", rel_error(phases_d, phases_h)),
         ("roll over two axes", rel_error(xp.roll(xp.asarray(img), (3, -2), axis=(2, 3)),
                                          numpy.roll(img, (3, -2), axis=(2, 3)))),
         ("einsum of Winograd's weights", rel_error(xp.einsum("ia,ocab,jb->ijoc", xp.asarray(g), xp.asarray(w), xp.asarray(g)),

@@ -191,6 +191,9 @@ cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=lambda
 # cupy.fft: a module attribute, so the refusal of NumPy submodules below does not reach it
 fft = types.SimpleNamespace(**{name: _device_call(getattr(_np.fft, name)) for name in
                                ("fft", "ifft", "rfft", "irfft", "fft2", "ifft2", "rfft2", "irfft2")})
+# cupy.lib.stride_tricks.as_strided: views with overlapping strides (Winograd's tiles)
+lib = types.SimpleNamespace(stride_tricks=types.SimpleNamespace(
+    as_strided=_device_call(_np.lib.stride_tricks.as_strided)))
 
 
 def __getattr__(name):

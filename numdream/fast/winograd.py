@@ -203,40 +203,40 @@ def _chunk(xp, x, U, b, y, tile_rows, origin, tile, mats, relu=False, mask=None)
     q, qo = n * c * rows * tw, n * o * rows * tw  # elements per tile position, in and out
     rows_in = rows * mh + nh - mh  # input rows that the chunk's tiles read
     top = row0 + r0 * mh  # the first input row that the chunk reads (negative: padding)
-    # of those, the rows of x: none where a cropped bottom leaves the chunk below x's last row
-    inside = (min(max(0, top), x.shape[2]), max(0, min(x.shape[2], top + rows_in)))
-    masked = n * c * (inside[1] - inside[0]) * x.shape[3] if mask is not None else 0
+    wide = tw * mw + nw - mw  # input columns that the tiles of a row read, from col0
     parts = _carve(xp, x.dtype, {
-        "a": (max(p * q, masked),), "b": (p * q,),  # the input's stages, in turn (p * q holds the largest)
+        "a": (p * q,), "b": (p * q,),  # the input's stages, in turn (p * q holds the largest)
         "m": (p, n, o, rows * tw),  # the GEMM's output; then Y, or the output half-transformed
         "r": (mh, nw, qo)})
     a, b_, mm, r = parts["a"], parts["b"], parts["m"], parts["r"]
 
-    # input transform, along the width then along the height: V = B^T d B. Along the width
-    # first, on whole rows: the nw column phases of the chunk's input rows (stride mw), one
-    # matmul with BT_w; then the rows of each tile (row stride mh, contiguous inside) and one
-    # matmul with BT_h. Gathering whole tiles first would copy nh / mh times more with stride.
-    # A ReLU's mask on the way back: its rows of x, masked, go through "a" (free until the width
-    # pass) and are gathered from there: in the cache, with no pass over the whole dy and no join
-    # of its own (a separate relu_backward was 60 thread passes and 30 joins per 512x512 step).
-    src = x
-    if mask is not None:
-        src = a[:masked].reshape(n, c, inside[1] - inside[0], x.shape[3])
-        xp.multiply(x[:, :, inside[0]:inside[1]], mask[:, :, inside[0]:inside[1]] > 0, out=src)
-        top -= inside[0]
+    # input transform, along the width then along the height: V = B^T d B. First the window of
+    # x that the chunk's tiles read, zeros where it lies outside x (the padding, an overhanging
+    # last tile) and dy * (y > 0) for a ReLU's mask on the way back: a view of x itself where it
+    # is neither, else filled into "a". From it, every stage is one strided copy and one matmul:
+    # the nw column phases (stride mw) of all its rows, BT_w along the width; then the rows of
+    # each tile (stride mh, overlapping views of the same rows) and BT_h along the height.
+    # Why whole stages: a chunk makes ~15 NumPy calls instead of 40-60 (a copy and up to four
+    # zero fills per tile phase), and each call's return takes the GIL, which the other
+    # thread's chunk may be holding; on the small layers (30x30 at 512x512) the calls are
+    # short and the two threads spent their time handing the GIL over (1x7/7x1 layers ran no
+    # faster on two threads than on one: benchmarks/README.md, seventh session).
+    src = _window(xp, x, a, (top, col0), (rows_in, wide), mask)
+    strides = src.strides
     size = nw * n * c * rows_in * tw
-    cols = b_[:size].reshape(nw, n, c, rows_in, tw)
-    _gather_tiles(xp, src, cols[None], (top, col0), (1, mw))
-    half, free = cols, a
     if nw > 1:
-        half, free = a[:size].reshape(cols.shape), b_
+        cols = b_[:size].reshape(nw, n, c, rows_in, tw)
+        xp.copyto(cols, _as_strided(xp, src, cols.shape, (strides[3],) + strides[:3] + (mw * strides[3],)))
+        half = a[:size].reshape(cols.shape)  # where the window was: consumed by the copy
         xp.matmul(bt_w, cols.reshape(nw, -1), out=half.reshape(nw, -1))
+    else:  # one column phase: the window's rows themselves
+        half = src[None]
     v = half
     if nh > 1:
-        tiles = free[:p * q].reshape(nh, nw, n, c, rows, tw)
-        for ki in range(nh):
-            xp.copyto(tiles[ki], half[:, :, :, ki:ki + mh * (rows - 1) + 1:mh])
-        v = (b_ if free is a else a)[:p * q]  # where half was: consumed by the copies
+        tiles = b_[:p * q].reshape(nh, nw, n, c, rows, tw)
+        hs = half.strides
+        xp.copyto(tiles, _as_strided(xp, half, tiles.shape, (hs[3],) + hs[:3] + (mh * hs[3], hs[4])))
+        v = a[:p * q]  # where half (or the window) was: consumed by the copy
         xp.matmul(bt_h, tiles.reshape(nh, nw * q), out=v.reshape(nh, nw * q))
 
     # one GEMM per tile position, all in one matmul: M[i, j] = U[i, j] @ V[i, j]
@@ -275,34 +275,32 @@ def _chunk(xp, x, U, b, y, tile_rows, origin, tile, mats, relu=False, mask=None)
         xp.copyto(y[:, :, (r0 + whole) * mh + a], ytiles[a, :, :, whole, :ow])
 
 
-def _gather_tiles(xp, x, out, origin, tile):
-    """out[ki, kj, :, :, i, j] = x[:, :, row0 + i*mh + ki, col0 + j*mw + kj], 0 outside x (the padding).
+def _window(xp, x, buf, origin, shape, mask=None):
+    """x[:, :, top:top + rows, left:left + cols] with zeros where that lies outside x, times
+    (mask > 0) if a mask (x's shape) is given: a view of x where it is just that, else filled
+    into the start of buf. Returns (N, C, rows, cols)."""
+    (top, left), (rows, cols), (n, c, h, w) = origin, shape, x.shape
+    i0, j0 = min(rows, max(0, -top)), min(cols, max(0, -left))  # the part inside x
+    i1, j1 = max(i0, min(rows, h - top)), max(j0, min(cols, w - left))
+    if mask is None and (i0, i1, j0, j1) == (0, rows, 0, cols):
+        return x[:, :, top:top + rows, left:left + cols]
+    out = buf[:n * c * rows * cols].reshape(n, c, rows, cols)
+    for region in (out[:, :, :i0], out[:, :, i1:], out[:, :, i0:i1, :j0], out[:, :, i0:i1, j1:]):
+        if region.size:
+            region[...] = 0
+    if i1 > i0 and j1 > j0:
+        inner, rows_of_x = out[:, :, i0:i1, j0:j1], (slice(None), slice(None), slice(top + i0, top + i1),
+                                                     slice(left + j0, left + j1))
+        if mask is None:
+            xp.copyto(inner, x[rows_of_x])
+        else:
+            xp.multiply(x[rows_of_x], mask[rows_of_x] > 0, out=inner)
+    return out
 
-    x: (N, C, H, W); out: (nh, nw, N, C, rows, tiles per row).
-    """
-    (row0, col0), (mh, mw), (h, w) = origin, tile, x.shape[2:]
-    nh, nw, _, _, rows, tw = out.shape
-    for ki in range(nh):
-        i0, i1 = _inside(row0 + ki, mh, h, rows)
-        for kj in range(nw):
-            j0, j1 = _inside(col0 + kj, mw, w, tw)
-            dst = out[ki, kj]
-            if i1 <= i0 or j1 <= j0:
-                dst[...] = 0
-                continue
-            for region in (dst[:, :, :i0], dst[:, :, i1:], dst[:, :, i0:i1, :j0], dst[:, :, i0:i1, j1:]):
-                if region.size:
-                    region[...] = 0
-            top, left = row0 + ki + i0 * mh, col0 + kj + j0 * mw
-            xp.copyto(dst[:, :, i0:i1, j0:j1],
-                      x[:, :, top:top + mh * (i1 - i0 - 1) + 1:mh, left:left + mw * (j1 - j0 - 1) + 1:mw])
 
-
-def _inside(start, step, size, count):
-    """The range [i0, i1) of i < count with 0 <= start + i * step < size."""
-    i0 = max(0, -(start // step)) if start < 0 else 0
-    i1 = min(count, -(-(size - start) // step))
-    return i0, max(i0, i1)
+def _as_strided(xp, a, shape, strides):
+    """A view of a's memory with the given shape and byte strides (overlapping: tiles share rows)."""
+    return xp.lib.stride_tricks.as_strided(a, shape=shape, strides=strides)
 
 
 def _carve(xp, dtype, shapes):
