@@ -18,7 +18,9 @@ checked against the readable plan (one NodeStep per node) in the tests:
   gradients for free; an Inception pool branch (average pool, then 1x1 conv) joins that GEMM,
   the pool moving after the conv (fast/pointwise.py);
 - the memory-bound passes that remain (the masks of the im2col convolutions' ReLUs, the concats)
-  run in channel pieces on numdream's threads (fast/elementwise.py).
+  run in channel pieces on numdream's threads (fast/elementwise.py);
+- two consecutive convolutions of a module's branches that do not read each other, of similar
+  work, run side by side, each whole on one of two threads (fast/sidebyside.py).
 """
 from collections import namedtuple
 
@@ -30,6 +32,7 @@ from . import pool as fast_pool
 from . import winograd
 from .memory import reuse_freed_memory
 from .pointwise import PointwiseGroupStep
+from .sidebyside import pair_independent
 
 ConvStepCache = namedtuple("ConvStepCache", "x_shape stride padding y pool")  # y: the ReLU output, or None
 
@@ -201,4 +204,13 @@ def fused_plan(nodes, order, until, transformed=None, use_winograd=True):
             step, members = NodeStep(node), [node]
         steps.append(step)
         done.update(n.name for n in members)
-    return steps
+    return pair_independent(steps, _pixel_work)
+
+
+def _pixel_work(step):
+    """Multiply-adds per output pixel of a stride-1 convolution step without a pool (the pairs'
+    outputs are then the size of their inputs, which are a module's), else None."""
+    if not isinstance(step, ConvStep) or step.pool is not None or spatial_stride(step.conv) != 1:
+        return None
+    o, c, kh, kw = step.w.shape
+    return o * c * kh * kw
