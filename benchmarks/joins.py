@@ -12,9 +12,7 @@ that ran a piece, when its first piece started and when its last one ended. Two 
 - end gap: from the first thread to finish to the last (the work left to one thread).
 
 It prints the calls per step, their totals per step, and the same by the function that made the
-call (each module of numdream/fast imports run_pieces by name: thread_scaling.piece_runners()). A
-side-by-side pair's members run their own pieces inside its jobs, on one thread each: those
-calls run their jobs in place and are not joins.
+call (each module of numdream/fast imports run_pieces by name: thread_scaling.piece_runners()).
 """
 import argparse
 import collections
@@ -38,11 +36,9 @@ def join_times(size, steps):
     w, h = size
     model = load_model(winograd=True)
     x = model.preprocess(numpy.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=numpy.uint8))
-    calls, real_run, runners = [], threads.run_pieces, piece_runners(whole_layers=True)
+    calls, real_run, runners = [], threads.run_pieces, piece_runners()
 
     def timed_run(jobs):
-        if threads.workers() == 1:  # inside a piece (a side-by-side pair's member): no join
-            return real_run(jobs)
         jobs = list(jobs)
         caller = sys._getframe(1).f_code
         starts, ends = {}, {}

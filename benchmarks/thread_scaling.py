@@ -53,20 +53,18 @@ def copy_bandwidth(nbytes, threads, seconds=0.5):
     return threads * reps * 2 * nbytes / (time.perf_counter() - start) / 1e9
 
 
-def piece_runners(whole_layers=False):
+def piece_runners():
     """The modules of numdream.fast that run a layer's pieces: each imported threads.run_pieces by
     name. Not fast/tiles.py: its jobs are whole network passes (a dream's tiles), which a step
-    here does not make and whose pieces would count twice. Nor fast/sidebyside.py unless
-    ``whole_layers``: its jobs are whole layers, whose own pieces (run in the job's thread) are
-    counted already; its calls are joins all the same (joins.py counts them)."""
+    here does not make and whose pieces would count twice."""
     import importlib
     import pkgutil
 
     import numdream.fast
     from numdream.fast import threads
     modules = [importlib.import_module(f"numdream.fast.{info.name}") for info in pkgutil.iter_modules(numdream.fast.__path__)]
-    skip = {threads.__name__, "numdream.fast.tiles"} | (set() if whole_layers else {"numdream.fast.sidebyside"})
-    return [m for m in modules if m.__name__ not in skip and getattr(m, "run_pieces", None) is threads.run_pieces]
+    return [m for m in modules if m.__name__ not in (threads.__name__, "numdream.fast.tiles")
+            and getattr(m, "run_pieces", None) is threads.run_pieces]
 
 
 def step_in_pieces(size, repeats):

@@ -59,12 +59,12 @@ def test_the_plan_records_winograd_for_stride_1_kernels_and_im2col_for_the_rest(
 
 def test_winograd_runs_forward_and_input_gradient_of_the_routed_steps(fused32, monkeypatch):
     calls = []
-    for name in ("conv2d_forward", "conv2d_backward_input"):
+    for name in ("conv2d_forward_pieces", "conv2d_backward_input_pieces"):  # conv2d_forward's too
         real = getattr(winograd, name)
         monkeypatch.setattr(winograd, name, lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k))
     routed = sum(1 for s in flatten(fused32._plan(UNTIL)) if isinstance(s, ConvStep) and s.tile is not None)
     _step(fused32, fused32.preprocess(np.zeros((96, 96, 3), np.uint8)))
-    assert calls.count("conv2d_forward") == routed and calls.count("conv2d_backward_input") == routed
+    assert calls.count("conv2d_forward_pieces") == routed and calls.count("conv2d_backward_input_pieces") == routed
 
 
 def test_weights_are_transformed_once_per_model_and_shared_by_its_plans(monkeypatch):

@@ -1,31 +1,33 @@
-"""Two independent convolutions of an Inception module at once, each whole on its own thread.
+"""Two independent convolutions of an Inception module in one join: their pieces in one queue.
 
 Inside a module the branches do not read each other: in InceptionV3's mixed4 the 1x7 of the
 7x7 branch and the 1x7 of the double 7x7 branch read different tensors, and the plan runs them
-one after the other. Split in two pieces each (threads.py), every such layer pays a join: the
-second thread's wake-up, the first to finish waiting for the other, and, since a piece is a
-sequence of short NumPy calls, the two threads handing the GIL to each other after every call.
-On the 30x30 layers of a 512x512 step the twelve 1x7/7x1 convolutions ran 1.05-1.2x faster
-on two threads than on one (benchmarks/README.md, seventh session). Side by side, one
-convolution per thread, two layers share one join and each thread's calls are twice as long.
+one after the other, each splitting into pieces for the threads (threads.py) and waiting for
+them: a join per layer and pass. A join costs the second thread's wake-up (on this machine an
+idle core halts at once: 50-280 us), then the first thread to finish waits for the other. On
+the 30x30 layers of a 512x512 step a layer's work is ~1.5 ms, and two threads gained little
+over one (benchmarks/README.md, seventh session). Here the pieces of both layers go to the
+threads as one list, interleaved, each thread taking the next piece left: one join for two
+layers, and four pieces to balance instead of two.
 
-fused_plan pairs two consecutive steps of the plan when neither reads the other's output and
-their work is within PAIR_RATIO of each other (the pair lasts as long as the larger one). With
-other than two threads the pair runs its members one after the other, each in its own pieces,
-as before: two threads is the case it was measured on.
+fused_plan pairs two consecutive steps of the plan when both can hand out their pieces (a
+Winograd convolution without a pool: ConvStep.in_pieces), neither reads the other's output,
+and their work per pixel is within PAIR_RATIO of each other.
 """
 from collections import namedtuple
 
-from .threads import run_pieces, workers
+from .threads import run_pieces
 
 SideBySideCache = namedtuple("SideBySideCache", "first second")
 
-PAIR_RATIO = 1.5  # the larger member's direct-convolution FLOPs over the smaller's, at most
+# The larger member's multiply-adds per pixel over the smaller's, at most. InceptionV3's pairs:
+# 3x3 64->96 with 5x5 48->64 (1.39), 1x7 with 1x7 (1.0), 7x1 c->c with 7x1 c->192 (1.2-1.5).
+PAIR_RATIO = 1.5
 
 
 class SideBySideStep:
-    """Steps ``first`` and ``second`` (independent: neither reads the other's outputs), computed
-    at once on two threads. inputs and outputs: first's, then second's."""
+    """Steps ``first`` and ``second`` (independent: neither reads the other's outputs, both
+    in_pieces), their pieces run in one join. inputs and outputs: first's, then second's."""
 
     def __init__(self, first, second):
         self.first, self.second = first, second
@@ -35,46 +37,41 @@ class SideBySideStep:
 
     def forward(self, xs):
         k = self.split[0]
-        results = _both(lambda: self.first.forward(xs[:k]), lambda: self.second.forward(xs[k:]))
-        (ys1, cache1), (ys2, cache2) = results
+        ys1, cache1, jobs1 = self.first.forward_pieces(xs[:k])
+        ys2, cache2, jobs2 = self.second.forward_pieces(xs[k:])
+        run_pieces(interleave(jobs1, jobs2))
         return list(ys1) + list(ys2), SideBySideCache(cache1, cache2)
 
     def backward(self, dys, cache):
-        """A member whose outputs have no gradient is skipped: None for each of its inputs."""
+        """A member whose outputs no gradient reached is skipped: None for each of its inputs."""
         k, j = self.split[1], self.split[0]
-
-        def member(step, dys_of, cache_of, count):
+        outs, jobs = [], []
+        for step, dys_of, cache_of, count in ((self.first, dys[:k], cache.first, j),
+                                              (self.second, dys[k:], cache.second, len(self.inputs) - j)):
             if all(dy is None for dy in dys_of):
-                return lambda: [None] * count
-            return lambda: step.backward(dys_of, cache_of)
+                outs.append([None] * count)
+                jobs.append([])
+            else:
+                dxs, pieces = step.backward_pieces(dys_of, cache_of)
+                outs.append(dxs)
+                jobs.append(pieces)
+        run_pieces(interleave(*jobs))
+        return list(outs[0]) + list(outs[1])
 
-        dxs1, dxs2 = _both(member(self.first, dys[:k], cache.first, j),
-                           member(self.second, dys[k:], cache.second, len(self.inputs) - j))
-        return list(dxs1) + list(dxs2)
 
-
-def _both(one, two):
-    """[one(), two()]: side by side on two threads, else one after the other."""
-    out = [None, None]
-
-    def into(i, fn):
-        def job():
-            out[i] = fn()
-        return job
-
-    jobs = [into(0, one), into(1, two)]
-    if workers() == 2:
-        run_pieces(jobs)
-    else:
-        for job in jobs:
-            job()
+def interleave(a, b):
+    """[a0, b0, a1, b1, ...], then the rest of the longer list: each thread's first piece from
+    another layer, and the last pieces of both at the end."""
+    out = []
+    for i in range(max(len(a), len(b))):
+        out += a[i:i + 1] + b[i:i + 1]
     return out
 
 
 def pair_independent(steps, work):
     """steps with consecutive independent pairs replaced by SideBySideStep, left to right.
 
-    work(step): the step's direct-convolution FLOPs, or None for a step that must stay alone."""
+    work(step): the step's multiply-adds per pixel, or None for a step that must stay alone."""
     out, i = [], 0
     while i < len(steps):
         a = steps[i]
