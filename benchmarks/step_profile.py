@@ -21,14 +21,11 @@ import numpy
 from common import conv_flops, machine, size_arg
 
 from numdream.fast.plan import ConvStep, MaxPoolStep, PointwiseGroupStep  # noqa: E402
-from numdream.fast.sidebyside import SideBySideStep  # noqa: E402
 from numdream.nodes import spatial_stride  # noqa: E402
 
 
 def kind_of(step):
     """A short name for what a plan step computes."""
-    if isinstance(step, SideBySideStep):
-        return "side by side: " + " | ".join(sorted({kind_of(step.first), kind_of(step.second)}))
     if isinstance(step, ConvStep):
         kh, kw = step.kernel
         kernel = "1x7/7x1" if (kh, kw) in ((1, 7), (7, 1)) else f"{kh}x{kw}"
@@ -44,8 +41,6 @@ def kind_of(step):
 
 def step_flops(step, shapes):
     """Direct convolution FLOPs of a step, forward (the backward's input gradient: the same)."""
-    if isinstance(step, SideBySideStep):
-        return step_flops(step.first, shapes) + step_flops(step.second, shapes)
     convs = ([step.conv] if isinstance(step, ConvStep)
              else [conv for conv, _, _ in step.members] if isinstance(step, PointwiseGroupStep) else [])
     total = 0

@@ -267,7 +267,6 @@ class Model(LayerShapes):
                 if all(dy is None for dy in dys):
                     continue
                 for src, dx in zip(step.inputs, step.backward(dys, cache)):
-                    if dx is not None:  # None: a part of the step that no gradient reached
-                        pending[src] = dx if src not in pending else pending[src] + dx
+                    pending[src] = dx if src not in pending else pending[src] + dx
         dx = pending.pop(self._input, None)
         return dx if dx is not None else tape.input_xp.zeros(tape.input_shape, self.dtype)

@@ -54,7 +54,7 @@ def test_step_profile_files_every_step_and_leaves_the_plan_as_it_was(monkeypatch
 def test_thread_scaling_times_the_pieces_and_puts_run_pieces_back(monkeypatch):
     """thread_scaling.py's step figures: the pieces' own time is inside the step, and every module
     that runs pieces gets the real run_pieces back."""
-    from numdream.fast import conv, elementwise, plan, pointwise, pool, sidebyside, threads, winograd
+    from numdream.fast import conv, elementwise, pointwise, pool, threads, winograd
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     monkeypatch.setenv("NUMDREAM_THREADS", "2")
     import thread_scaling
@@ -64,8 +64,8 @@ def test_thread_scaling_times_the_pieces_and_puts_run_pieces_back(monkeypatch):
     # with more workers: then two of its threads at a time, not always the same two)
     assert r["piece_threads"] >= 2
     assert 0 < r["inside"] <= r["wall"] and 0 < r["busy"] <= 2 * r["inside"] + 1e-3
-    assert all(m.run_pieces is threads.run_pieces for m in (conv, elementwise, plan, pointwise, pool, sidebyside, winograd))
-    assert set(thread_scaling.piece_runners()) == {conv, elementwise, plan, pointwise, pool, sidebyside, winograd}
+    assert all(m.run_pieces is threads.run_pieces for m in (conv, elementwise, pointwise, pool, winograd))
+    assert set(thread_scaling.piece_runners()) == {conv, elementwise, pointwise, pool, winograd}
     assert thread_scaling.copy_bandwidth(1 << 16, 2, seconds=0.01) > 0
 
 
@@ -140,32 +140,23 @@ def test_joins_times_every_call_of_run_pieces_and_puts_it_back(monkeypatch):
     import joins
     calls = joins.join_times((96, 80), steps=2)
     names = {name for name, *_ in calls}
-    assert "plan.py:forward" in names and "pointwise.py:forward" in names
+    assert "winograd.py:_convolve" in names and "pointwise.py:forward" in names
     assert all(pieces >= 1 and wake >= 0 and gap >= 0 and 1 <= ran <= 2 for _, pieces, wake, gap, ran in calls)
     assert any(ran == 2 for *_, ran in calls)
     assert all(m.run_pieces is threads.run_pieces for m in (conv, winograd))
 
 
-def test_joins_files_a_pairs_join_with_both_members_pieces(monkeypatch):
-    """joins.py: a side-by-side pair is one join per pass, holding both members' pieces."""
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    monkeypatch.setenv("NUMDREAM_THREADS", "2")
-    import joins
-    calls = joins.join_times((160, 128), steps=1)
-    names = [name for name, *_ in calls]
-    assert "sidebyside.py:forward" in names and "sidebyside.py:backward" in names
-    assert all(pieces >= 2 for name, pieces, *_ in calls if name.startswith("sidebyside.py"))  # both members
+def test_scaling_vs_torch_times_four_engines_and_restores_the_thread_settings(monkeypatch):
+    """scaling_vs_torch.py: one and two threads of each engine, with NUMDREAM_THREADS and
+    PyTorch's thread count put back afterwards."""
+    import os
 
-
-def test_scaling_vs_torch_times_four_engines_and_restores_the_thread_setting(monkeypatch):
+    import torch
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     monkeypatch.setenv("NUMDREAM_THREADS", "2")
     import scaling_vs_torch
-    import torch
     before = torch.get_num_threads()
     times, steal = scaling_vs_torch.measure((96, 80), repeats=1)
-    assert torch.get_num_threads() == before
     assert set(times) == {"nd1", "nd2", "t1", "t2"} and all(t > 0 for t in times.values())
     assert 0 <= steal <= 1
-    import os
-    assert os.environ["NUMDREAM_THREADS"] == "2"
+    assert torch.get_num_threads() == before and os.environ["NUMDREAM_THREADS"] == "2"

@@ -17,7 +17,6 @@ from PIL import Image
 from numdream import load_image, load_model
 from numdream.fast import winograd, winograd_rule
 from numdream.fast.plan import ConvStep
-from numdream.fast.sidebyside import flatten
 from numdream.gradcheck import rel_error, rel_l2_error
 from numdream.images import sample_path
 from numdream.nodes import spatial_stride
@@ -42,7 +41,7 @@ def fused32():
 
 
 def test_the_plan_records_winograd_for_stride_1_kernels_and_im2col_for_the_rest(fused32):
-    convs = [s for s in flatten(fused32._plan(UNTIL)) if isinstance(s, ConvStep)]
+    convs = [s for s in fused32._plan(UNTIL) if isinstance(s, ConvStep)]
     routed = {}
     for step in convs:
         kernel, stride = step.kernel, spatial_stride(step.conv)
@@ -59,12 +58,12 @@ def test_the_plan_records_winograd_for_stride_1_kernels_and_im2col_for_the_rest(
 
 def test_winograd_runs_forward_and_input_gradient_of_the_routed_steps(fused32, monkeypatch):
     calls = []
-    for name in ("conv2d_forward_pieces", "conv2d_backward_input_pieces"):  # conv2d_forward's too
+    for name in ("conv2d_forward", "conv2d_backward_input"):
         real = getattr(winograd, name)
         monkeypatch.setattr(winograd, name, lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k))
-    routed = sum(1 for s in flatten(fused32._plan(UNTIL)) if isinstance(s, ConvStep) and s.tile is not None)
+    routed = sum(1 for s in fused32._plan(UNTIL) if isinstance(s, ConvStep) and s.tile is not None)
     _step(fused32, fused32.preprocess(np.zeros((96, 96, 3), np.uint8)))
-    assert calls.count("conv2d_forward_pieces") == routed and calls.count("conv2d_backward_input_pieces") == routed
+    assert calls.count("conv2d_forward") == routed and calls.count("conv2d_backward_input") == routed
 
 
 def test_weights_are_transformed_once_per_model_and_shared_by_its_plans(monkeypatch):
@@ -82,7 +81,7 @@ def test_fused_float64_equals_the_readable_ops_within_1e10():
     fused, plain = load_model(dtype=np.float64, winograd=True), load_model(dtype=np.float64, fuse=False)
     x = fused.preprocess(_photo())
     (a, da), (b, db) = _step(fused, x), _step(plain, x)
-    assert any(isinstance(s, ConvStep) and s.tile for s in flatten(fused._plan(UNTIL)))
+    assert any(isinstance(s, ConvStep) and s.tile for s in fused._plan(UNTIL))
     for u in UNTIL:
         assert rel_error(a[u], b[u]) <= 1e-10
     assert rel_error(da, db) <= 1e-10
@@ -134,4 +133,4 @@ def test_load_model_takes_winograd_and_the_plan_follows(monkeypatch):
     monkeypatch.setenv("NUMDREAM_WINOGRAD", "0")
     assert load_model().winograd is False and load_model(winograd=True).winograd is True
     plain = load_model(winograd=False)
-    assert all(s.tile is None for s in flatten(plain._plan(UNTIL)) if isinstance(s, ConvStep))
+    assert all(s.tile is None for s in plain._plan(UNTIL) if isinstance(s, ConvStep))

@@ -18,9 +18,7 @@ checked against the readable plan (one NodeStep per node) in the tests:
   gradients for free; an Inception pool branch (average pool, then 1x1 conv) joins that GEMM,
   the pool moving after the conv (fast/pointwise.py);
 - the memory-bound passes that remain (the masks of the im2col convolutions' ReLUs, the concats)
-  run in channel pieces on numdream's threads (fast/elementwise.py);
-- two consecutive Winograd convolutions of a module's branches that do not read each other, of
-  similar work, run their pieces in one join (fast/sidebyside.py).
+  run in channel pieces on numdream's threads (fast/elementwise.py).
 """
 from collections import namedtuple
 
@@ -32,8 +30,6 @@ from . import pool as fast_pool
 from . import winograd
 from .memory import reuse_freed_memory
 from .pointwise import PointwiseGroupStep
-from .threads import run_pieces
-from .sidebyside import pair_independent
 
 ConvStepCache = namedtuple("ConvStepCache", "x_shape stride padding y pool")  # y: the ReLU output, or None
 
@@ -78,31 +74,7 @@ class ConvStep:
                 transformed[key] = winograd.transform_weights(self.w, self.tile)
             self.u = transformed[key]
 
-    @property
-    def in_pieces(self):
-        """True where forward_pieces and backward_pieces serve: Winograd, no pool."""
-        return self.u is not None and self.pool is None
-
-    def forward_pieces(self, xs):
-        """(ys, cache, jobs): forward's outputs, allocated, its cache, and the pieces that fill
-        the outputs (fast/sidebyside.py runs two steps' pieces in one join). in_pieces only."""
-        x = xs[0]
-        _, stride, padding = window(self.conv, x.shape[2:])
-        relu = self.relu is not None
-        y, jobs = winograd.conv2d_forward_pieces(x, self.u, self.b, padding, self.tile, self.kernel, relu=relu)
-        return [y], ConvStepCache(x.shape, stride, padding, y if relu else None, None), jobs
-
-    def backward_pieces(self, dys, cache):
-        """(dxs, jobs), as forward_pieces: the ReLU's mask is applied inside the pieces."""
-        dx, jobs = winograd.conv2d_backward_input_pieces(dys[0], cache.x_shape, self.u, cache.padding, self.tile,
-                                                         self.kernel, relu_output=cache.y)
-        return [dx], jobs
-
     def forward(self, xs):
-        if self.in_pieces:
-            ys, cache, jobs = self.forward_pieces(xs)
-            run_pieces(jobs)
-            return ys, cache
         x = xs[0]
         _, stride, padding = window(self.conv, x.shape[2:])
         relu = self.relu is not None
@@ -119,10 +91,6 @@ class ConvStep:
         return [y], ConvStepCache(x.shape, stride, padding, y if relu else None, pool_cache)
 
     def backward(self, dys, cache):
-        if self.in_pieces:
-            dxs, jobs = self.backward_pieces(dys, cache)
-            run_pieces(jobs)
-            return dxs
         dy, mask = dys[0], cache.y  # cache.y: the ReLU's output, whose mask dy needs first
         if cache.pool is not None:  # the pool's pieces mask their channels
             dy, mask = fast_pool.max_pool2d_backward(dy, cache.pool, relu_output=mask), None
@@ -233,13 +201,4 @@ def fused_plan(nodes, order, until, transformed=None, use_winograd=True):
             step, members = NodeStep(node), [node]
         steps.append(step)
         done.update(n.name for n in members)
-    return pair_independent(steps, _pixel_work)
-
-
-def _pixel_work(step):
-    """Multiply-adds per output pixel of a step that can hand out its pieces (a Winograd
-    convolution without a pool: stride 1, so its output is the size of its input), else None."""
-    if not isinstance(step, ConvStep) or not step.in_pieces:
-        return None
-    o, c, kh, kw = step.w.shape
-    return o * c * kh * kw
+    return steps

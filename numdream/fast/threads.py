@@ -12,8 +12,7 @@ A piece is a chunk of output rows (of an im2col or Winograd convolution; of colu
 7x1 one), a block of output channels (a 1x1 convolution), of input channels (a strided
 convolution's input gradient; of dy's rows into a slab of its own where the channels are too
 few) or of channels (a max pool, fast/pool.py), so no two threads write the same element. Each thread has its own scratch buffer
-(fast/workspace.py). NumPy's copies, ufuncs and BLAS calls release the GIL. Two independent
-layers of a module may hand their pieces to one join (fast/sidebyside.py).
+(fast/workspace.py). NumPy's copies, ufuncs and BLAS calls release the GIL.
 
 ``own_cores()`` is entered by Model.forward/backward around the fused plan; inside it, BLAS runs
 one thread (threadpoolctl, the standard way to set it for OpenBLAS, MKL and BLIS builds) and is

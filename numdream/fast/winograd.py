@@ -94,15 +94,6 @@ def conv2d_forward(x, U, b, padding, m, kernel=(3, 3), relu=False):
     Returns y: (N, O, OH, OW) with OH = H + top + bottom - kh + 1 (no cache: the input
     gradient needs only shapes and the transformed weights).
     """
-    y, jobs = conv2d_forward_pieces(x, U, b, padding, m, kernel, relu)
-    run_pieces(jobs)
-    return y
-
-
-def conv2d_forward_pieces(x, U, b, padding, m, kernel=(3, 3), relu=False):
-    """(y, jobs): conv2d_forward's output, allocated, and its pieces, callables that fill it
-    (all of them must run, in any order, before y is read). fast/sidebyside.py runs the pieces
-    of two layers in one join."""
     return _convolve(x, U, b, padding, tile_sizes(m, kernel), kernel, backward=False, relu=relu)
 
 
@@ -118,31 +109,23 @@ def conv2d_backward_input(dy, x_shape, U, padding, m, kernel=(3, 3), relu_output
     transposed, at permuted and rescaled positions (winograd_transforms.backward_matrices folds
     both into the transforms), so no second copy of the weights is made or kept.
     """
-    dx, jobs = conv2d_backward_input_pieces(dy, x_shape, U, padding, m, kernel, relu_output)
-    run_pieces(jobs)
-    return dx
-
-
-def conv2d_backward_input_pieces(dy, x_shape, U, padding, m, kernel=(3, 3), relu_output=None):
-    """(dx, jobs): conv2d_backward_input's output, allocated, and its pieces (as
-    conv2d_forward_pieces)."""
     kh, kw = kernel
     t, b, l, r = padding
     padding_back = (kh - 1 - t, kh - 1 - b, kw - 1 - l, kw - 1 - r)
     if relu_output is not None and relu_output.shape != dy.shape:
         raise ValueError(f"winograd: the ReLU's output has shape {tuple(relu_output.shape)}, "
                          f"dy {tuple(dy.shape)}: they must agree")
-    dx, jobs = _convolve(dy, U.transpose(0, 2, 1), None, padding_back, tile_sizes(m, kernel), kernel, backward=True,
-                         mask=relu_output)
+    dx = _convolve(dy, U.transpose(0, 2, 1), None, padding_back, tile_sizes(m, kernel), kernel, backward=True,
+                   mask=relu_output)
     if dx.shape[1:] != tuple(x_shape[1:]):
         raise ValueError(f"winograd: dy of shape {tuple(dy.shape)} with padding {tuple(padding)} "
                          f"does not come from an input of shape {tuple(x_shape)}")
-    return dx, jobs
+    return dx
 
 
 def _convolve(x, U, b, padding, tile, kernel, backward, relu=False, mask=None):
-    """(y, its pieces) of conv2d_forward with U: (nh * nw, O, C), possibly a transposed view
-    (backward=True); relu: y = max(y, 0); mask: x is read as x * (mask > 0), mask of x's shape."""
+    """conv2d_forward with U: (nh * nw, O, C), possibly a transposed view (backward=True); relu:
+    y = max(y, 0); mask: x is read as x * (mask > 0), mask of x's shape."""
     xp = get_array_module(x)
     n, c, h, width = x.shape
     (kh, kw), (mh, mw) = kernel, tile
@@ -174,8 +157,9 @@ def _convolve(x, U, b, padding, tile, kernel, backward, relu=False, mask=None):
         per_row = (2 * p * c + p * o + mh * nw * o) * n * -(-(c1 - c0) // mw)  # scratch per tile row, see _chunk
         args = [a[..., c0:c1] if by_columns and a is not None else a for a in (x, y, mask)]
         jobs += [(rows, args) for rows in even_chunks(th, SCRATCH_ELEMENTS // per_row, 1 if by_columns else pieces)]
-    return y, [lambda rows=rows, xs=xs: _chunk(xp, xs[0], U, b, xs[1], rows, (-t, -l), (mh, mw), mats, relu, xs[2])
-               for rows, xs in jobs]
+    run_pieces(lambda rows=rows, xs=xs: _chunk(xp, xs[0], U, b, xs[1], rows, (-t, -l), (mh, mw), mats, relu, xs[2])
+               for rows, xs in jobs)
+    return y
 
 
 _device_cache = {}
