@@ -160,3 +160,15 @@ def test_scaling_vs_torch_times_four_engines_and_restores_the_thread_settings(mo
     assert set(times) == {"nd1", "nd2", "t1", "t2"} and all(t > 0 for t in times.values())
     assert 0 <= steal <= 1
     assert torch.get_num_threads() == before and os.environ["NUMDREAM_THREADS"] == "2"
+
+
+def test_ab_trees_compares_a_checkout_with_this_tree(monkeypatch):
+    """ab_trees.py against this very checkout: the same arithmetic (dx identical) and a ratio."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import ab_trees
+    other = ab_trees.load_other(str(BENCHMARKS.parent))
+    assert other.__name__ == "numdream_other.model"
+    r = ab_trees.compare(other, (96, 80), rounds=2)
+    assert r["max_dx_difference"] == 0.0 and r["ours"] > 0 and r["other"] > 0 and r["q1"] <= r["ratio"] <= r["q3"]
+    with pytest.raises(SystemExit, match="holds no numdream package"):
+        ab_trees.load_other(str(BENCHMARKS))
