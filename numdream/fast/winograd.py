@@ -26,9 +26,9 @@ rows). The width pass of the output transform runs transposed (M^T @ A_w) so tha
 has the tile's column innermost, which is the layout of y's rows: a chunk's whole tile rows
 then go into y in one copy of contiguous rows, with no stride inside a row.
 
-The input tiles overlap (n > m), so they are gathered (n * n strided copies, zeros where the
-padding or the last overhanging tile lies, 2.25 values per pixel for F(4x4)) instead of read
-in place. The work is done by tile rows in chunks whose arrays fit one reused scratch buffer
+The input tiles overlap (n > m), so they are gathered instead of read in place (1.78 values
+per pixel for F(6x6), 2.25 for F(4x4)): from a window of x with its padding's zeros, each
+stage takes all its phases in one copy of an overlapping strided view (as_strided). The work is done by tile rows in chunks whose arrays fit one reused scratch buffer
 of bounded size (numdream/fast/workspace.py), as fast/conv.py does for im2col: no allocation
 per layer, bounded memory at any image size, and arrays that stay close to the cache.
 
@@ -218,9 +218,10 @@ def _chunk(xp, x, U, b, y, tile_rows, origin, tile, mats, relu=False, mask=None)
     # each tile (stride mh, overlapping views of the same rows) and BT_h along the height.
     # Why whole stages: a chunk makes ~15 NumPy calls instead of 40-60 (a copy and up to four
     # zero fills per tile phase), and each call's return takes the GIL, which the other
-    # thread's chunk may be holding; on the small layers (30x30 at 512x512) the calls are
-    # short and the two threads spent their time handing the GIL over (1x7/7x1 layers ran no
-    # faster on two threads than on one: benchmarks/README.md, seventh session).
+    # thread's chunk may be holding. Short calls do not run faster on two threads at all
+    # (benchmarks/thread_scaling.py: 256 KB copies, 0.96x), and the small layers' phases were
+    # short (48 KB at 30x30). Measured: 0.94-0.97x the whole step at 512x512 and 1024x768,
+    # alternating with the tree before (benchmarks/README.md, seventh session).
     src = _window(xp, x, a, (top, col0), (rows_in, wide), mask)
     strides = src.strides
     size = nw * n * c * rows_in * tw
