@@ -2,12 +2,14 @@
 
     python benchmarks/ab_trees.py OTHER [--sizes 512x512,1024x768] [--rounds 16]
 
-OTHER is a checkout of numdream (for instance `git worktree add /tmp/before HEAD~1`). Its
+OTHER is a checkout of numdream whose load_model takes ``winograd=`` (for instance
+`git worktree add /tmp/before HEAD~1`). Its
 package is copied to a temporary folder under the name numdream_other (numdream's modules
 import each other relatively, so the copy runs as it is) and both models are loaded from the
 bundled weights. On a shared machine two runs of the same step minutes apart differ by 10-50 %,
 so the two trees are timed in turns (each turn one untimed step, then two timed), the order
-swapped every round, and the figure is the median of the per-round ratios, with its quartiles.
+swapped every round, and the figure is the median of the per-round ratios this / other (below
+1: this tree is faster), with its quartiles.
 Also prints the largest difference between the two trees' input gradients (0.0: the same
 arithmetic in the same order).
 """
@@ -35,6 +37,9 @@ def load_other(checkout):
     source = os.path.join(checkout, "numdream")
     if not os.path.isfile(os.path.join(source, "__init__.py")):
         raise SystemExit(f"ab_trees: {checkout!r} holds no numdream package (no {source}/__init__.py)")
+    for name in [m for m in sys.modules if m == OTHER_NAME or m.startswith(OTHER_NAME + ".")]:
+        del sys.modules[name]  # a second call loads its own checkout, not the first one's again
+    sys.path[:] = [p for p in sys.path if not os.path.basename(p).startswith("numdream_ab_")]
     folder = tempfile.mkdtemp(prefix="numdream_ab_")
     atexit.register(shutil.rmtree, folder, True)  # the copy is ours: gone when the process ends
     shutil.copytree(source, os.path.join(folder, OTHER_NAME), ignore=shutil.ignore_patterns("__pycache__"))
@@ -80,7 +85,7 @@ def main():
     print(f"this tree against {args.other}, {args.rounds} rounds per size, alternating")
     for w, h in sizes:
         r = compare(other, (w, h), args.rounds)
-        print(f"{w}x{h}: this {1e3 * r['ours']:.1f} ms, other {1e3 * r['other']:.1f} ms; ratio {r['ratio']:.3f} "
+        print(f"{w}x{h}: this {1e3 * r['ours']:.1f} ms, other {1e3 * r['other']:.1f} ms; this / other {r['ratio']:.3f} "
               f"(quartiles {r['q1']:.3f}-{r['q3']:.3f}); max |dx difference| {r['max_dx_difference']:.3g}")
 
 

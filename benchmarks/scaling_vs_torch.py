@@ -4,13 +4,15 @@ all four in turns in one process, with the time the hypervisor took from this ma
     python benchmarks/scaling_vs_torch.py [--size 512x512] [--repeats 5]
 
 One thread: numdream with NUMDREAM_THREADS=1 and BLAS held at one thread (threadpoolctl),
-PyTorch with torch.set_num_threads(1). Two: the defaults of both (NUMDREAM_THREADS=2). Each turn
+PyTorch with torch.set_num_threads(1). Two: NUMDREAM_THREADS=2 and torch.set_num_threads(2). Each turn
 waits until the other engines' threads rest, makes one untimed step, then times two
 (common.time_in_turns). Prints the medians, each engine's scaling (one thread's time over two's),
-the ratios to PyTorch at one and two threads, and the steal: the share of the two cores' time
-that /proc/stat counts as taken by the host while this ran (0 where it has no such column).
+the ratios to PyTorch at one and two threads, and the steal: the share of all this machine's
+CPUs' time that /proc/stat counts as taken by the host while this ran (0 where it has no such
+column).
 """
 import argparse
+import contextlib
 import os
 import time
 
@@ -49,7 +51,7 @@ def measure(size, repeats):
 
     def ours(threads):
         os.environ["NUMDREAM_THREADS"] = str(threads)
-        with threadpool_limits(1) if threads == 1 else _nothing():
+        with threadpool_limits(1) if threads == 1 else contextlib.nullcontext():
             acts, tape = model.forward(x, UNTIL)
             model.backward(acts, tape)
 
@@ -72,14 +74,6 @@ def measure(size, repeats):
     return dict(zip(calls, times)), steal
 
 
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=size_arg, default=(512, 512), help="WxH (default 512x512)")
@@ -92,7 +86,7 @@ def main():
     print(f"{'numdream':9} {t['nd1']:10.3f} {t['nd2']:11.3f} {t['nd1'] / t['nd2']:7.2f}")
     print(f"{'torch':9} {t['t1']:10.3f} {t['t2']:11.3f} {t['t1'] / t['t2']:7.2f}")
     print(f"numdream / torch: {t['nd1'] / t['t1']:.2f} at one thread, {t['nd2'] / t['t2']:.2f} at two; "
-          f"steal while this ran: {100 * steal:.0f} % of the cores' time")
+          f"steal while this ran: {100 * steal:.0f} % of the CPUs' time")
 
 
 if __name__ == "__main__":

@@ -172,3 +172,16 @@ def test_ab_trees_compares_a_checkout_with_this_tree(monkeypatch):
     assert r["max_dx_difference"] == 0.0 and r["ours"] > 0 and r["other"] > 0 and r["q1"] <= r["ratio"] <= r["q3"]
     with pytest.raises(SystemExit, match="holds no numdream package"):
         ab_trees.load_other(str(BENCHMARKS))
+
+
+def test_ab_trees_loads_each_checkout_it_is_given(monkeypatch, tmp_path):
+    """A second load_other is the second checkout's package, not the first one's again."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import ab_trees
+    first = ab_trees.load_other(str(BENCHMARKS.parent))
+    other = tmp_path / "other"
+    (other / "numdream").mkdir(parents=True)
+    (other / "numdream" / "__init__.py").write_text("")
+    (other / "numdream" / "model.py").write_text("MARK = 'the second checkout'\n")
+    second = ab_trees.load_other(str(other))
+    assert second is not first and second.MARK == "the second checkout"

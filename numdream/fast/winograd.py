@@ -27,15 +27,19 @@ has the tile's column innermost, which is the layout of y's rows: a chunk's whol
 then go into y in one copy of contiguous rows, with no stride inside a row.
 
 The input tiles overlap (n > m), so they are gathered instead of read in place (1.78 values
-per pixel for F(6x6), 2.25 for F(4x4)): from a window of x with its padding's zeros, each
-stage takes all its phases in one copy of an overlapping strided view (as_strided). The work is done by tile rows in chunks whose arrays fit one reused scratch buffer
-of bounded size (numdream/fast/workspace.py), as fast/conv.py does for im2col: no allocation
-per layer, bounded memory at any image size, and arrays that stay close to the cache.
+per pixel for F(6x6), 2.25 for F(4x4)). A chunk first copies the window of x it reads, with the
+padding's zeros around it (one contiguous pass over its input; every layer of InceptionV3 is
+padded or has an overhanging last tile, so it is nearly always made), then each stage takes all
+its phases in one copy of an overlapping strided view (as_strided). The work is done by tile
+rows in chunks whose arrays fit one reused scratch buffer of bounded size
+(numdream/fast/workspace.py), as fast/conv.py does for im2col: no allocation per layer, bounded
+memory at any image size, and arrays that stay close to the cache.
 
 The routine serves any F(mh x mw, kh x kw) whose 1-D matrices exist (an axis with a 1-tap
 kernel is not tiled), for the 1x7, 7x1 and 5x5 kernels too (see POINTS).
 
-CuPy: the steps are ``copyto`` into strided views, ``matmul(out=)`` into contiguous scratch
+CuPy: the steps are ``copyto`` into strided views and from ``lib.stride_tricks.as_strided``
+views whose tiles overlap, ``matmul(out=)`` into contiguous scratch
 (cupy.matmul takes out=; an operand may be a transposed view) and one ``einsum`` for the
 weights, all in CuPy. The fused plan (fast/plan.py) takes this path on CuPy too, by the same
 rule; it was measured on the CPU only (on a GPU the separate passes may not pay, which
@@ -212,8 +216,10 @@ def _chunk(xp, x, U, b, y, tile_rows, origin, tile, mats, relu=False, mask=None)
 
     # input transform, along the width then along the height: V = B^T d B. First the window of
     # x that the chunk's tiles read, zeros where it lies outside x (the padding, an overhanging
-    # last tile) and dy * (y > 0) for a ReLU's mask on the way back: a view of x itself where it
-    # is neither, else filled into "a". From it, every stage is one strided copy and one matmul:
+    # last tile) and dy * (y > 0) for a ReLU's mask on the way back, filled into "a" (a view of x
+    # itself where it is neither, which InceptionV3's padded layers never are: the fill is one
+    # contiguous pass the old per-phase gathers did not make, and the whole step still gained
+    # from the fewer calls). From it, every stage is one strided copy and one matmul:
     # the nw column phases (stride mw) of all its rows, BT_w along the width; then the rows of
     # each tile (stride mh, overlapping views of the same rows) and BT_h along the height.
     # Why whole stages: a chunk makes ~15 NumPy calls instead of 40-60 (a copy and up to four
