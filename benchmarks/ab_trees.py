@@ -3,10 +3,9 @@
     python benchmarks/ab_trees.py OTHER [--sizes 512x512,1024x768] [--rounds 16]
 
 OTHER is a checkout of numdream whose load_model takes ``winograd=`` (for instance
-`git worktree add /tmp/before HEAD~1`). Its
-package is copied to a temporary folder under the name numdream_other (numdream's modules
-import each other relatively, so the copy runs as it is) and both models are loaded from the
-bundled weights. On a shared machine two runs of the same step minutes apart differ by 10-50 %,
+`git worktree add /tmp/before HEAD~1`). Its package is copied to a temporary folder under the
+name numdream_other (numdream's modules import each other relatively, so the copy runs as it
+is) and both models are loaded from the bundled weights. On a shared machine two runs of the same step minutes apart differ by 10-50 %,
 so the two trees are timed in turns (each turn one untimed step, then two timed), the order
 swapped every round, and the figure is the median of the per-round ratios this / other (below
 1: this tree is faster), with its quartiles.
@@ -30,6 +29,7 @@ from common import size_arg
 from numdream.model import bundled_model_path, load_model  # noqa: E402  (after common: sys.path)
 
 OTHER_NAME = "numdream_other"
+COPY_PREFIX = "numdream_ab_"  # the temporary folders that hold the copies
 
 
 def load_other(checkout):
@@ -39,8 +39,8 @@ def load_other(checkout):
         raise SystemExit(f"ab_trees: {checkout!r} holds no numdream package (no {source}/__init__.py)")
     for name in [m for m in sys.modules if m == OTHER_NAME or m.startswith(OTHER_NAME + ".")]:
         del sys.modules[name]  # a second call loads its own checkout, not the first one's again
-    sys.path[:] = [p for p in sys.path if not os.path.basename(p).startswith("numdream_ab_")]
-    folder = tempfile.mkdtemp(prefix="numdream_ab_")
+    sys.path[:] = [p for p in sys.path if not os.path.basename(p).startswith(COPY_PREFIX)]
+    folder = tempfile.mkdtemp(prefix=COPY_PREFIX)
     atexit.register(shutil.rmtree, folder, True)  # the copy is ours: gone when the process ends
     shutil.copytree(source, os.path.join(folder, OTHER_NAME), ignore=shutil.ignore_patterns("__pycache__"))
     sys.path.insert(0, folder)

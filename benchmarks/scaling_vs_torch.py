@@ -4,8 +4,8 @@ all four in turns in one process, with the time the hypervisor took from this ma
     python benchmarks/scaling_vs_torch.py [--size 512x512] [--repeats 5]
 
 One thread: numdream with NUMDREAM_THREADS=1 and BLAS held at one thread (threadpoolctl),
-PyTorch with torch.set_num_threads(1). Two: NUMDREAM_THREADS=2 and torch.set_num_threads(2). Each turn
-waits until the other engines' threads rest, makes one untimed step, then times two
+PyTorch with torch.set_num_threads(1). Two: NUMDREAM_THREADS=2 and torch.set_num_threads(2).
+Each turn waits until the other engines' threads rest, makes one untimed step, then times two
 (common.time_in_turns). Prints the medians, each engine's scaling (one thread's time over two's),
 the ratios to PyTorch at one and two threads, and the steal: the share of all this machine's
 CPUs' time that /proc/stat counts as taken by the host while this ran (0 where it has no such

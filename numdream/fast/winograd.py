@@ -229,11 +229,11 @@ def _chunk(xp, x, U, b, y, tile_rows, origin, tile, mats, relu=False, mask=None)
     # short (48 KB at 30x30). Measured: 0.94-0.97x the whole step at 512x512 and 1024x768,
     # alternating with the tree before (benchmarks/README.md, seventh session).
     src = _window(xp, x, a, (top, col0), (rows_in, wide), mask)
-    strides = src.strides
     size = nw * n * c * rows_in * tw
     if nw > 1:
         cols = b_[:size].reshape(nw, n, c, rows_in, tw)
-        xp.copyto(cols, _as_strided(xp, src, cols.shape, (strides[3],) + strides[:3] + (mw * strides[3],)))
+        ss = src.strides
+        xp.copyto(cols, _as_strided(xp, src, cols.shape, (ss[3],) + ss[:3] + (mw * ss[3],)))
         half = a[:size].reshape(cols.shape)  # where the window was: consumed by the copy
         xp.matmul(bt_w, cols.reshape(nw, -1), out=half.reshape(nw, -1))
     else:  # one column phase: the window's rows themselves
@@ -306,7 +306,9 @@ def _window(xp, x, buf, origin, shape, mask=None):
 
 
 def _as_strided(xp, a, shape, strides):
-    """A view of a's memory with the given shape and byte strides (overlapping: tiles share rows)."""
+    """A view of a's memory with the given shape and byte strides (overlapping: tiles share rows).
+    Not sliding_window_view, which checks the bounds itself: CuPy has it only from v13, and the
+    gpu extra allows 12 (_chunk's reads stay inside the window: tests/test_winograd.py)."""
     return xp.lib.stride_tricks.as_strided(a, shape=shape, strides=strides)
 
 
