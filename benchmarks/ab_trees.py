@@ -24,7 +24,7 @@ import time
 
 import numpy
 
-from common import size_arg
+from common import sizes_arg
 
 from numdream.model import bundled_model_path, load_model  # noqa: E402  (after common: sys.path)
 
@@ -77,13 +77,12 @@ def compare(other_model, size, rounds, until=("mixed5",)):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("other", help="a checkout of numdream to compare this tree with")
-    parser.add_argument("--sizes", default="512x512,1024x768", help="WxH list")
+    parser.add_argument("--sizes", type=sizes_arg, default="512x512,1024x768", help="WxH list")
     parser.add_argument("--rounds", type=int, default=16)
     args = parser.parse_args()
-    sizes = [size_arg(text) for text in args.sizes.split(",")]
     other = load_other(args.other)
     print(f"this tree against {args.other}, {args.rounds} rounds per size, alternating")
-    for w, h in sizes:
+    for w, h in args.sizes:
         r = compare(other, (w, h), args.rounds)
         print(f"{w}x{h}: this {1e3 * r['ours']:.1f} ms, other {1e3 * r['other']:.1f} ms; this / other {r['ratio']:.3f} "
               f"(quartiles {r['q1']:.3f}-{r['q3']:.3f}); max |dx difference| {r['max_dx_difference']:.3g}")

@@ -22,7 +22,7 @@ import sys
 
 import numpy
 
-from common import conv_flops, gemm_peak, machine, time_in_turns
+from common import conv_flops, gemm_peak, machine, sizes_arg, time_in_turns
 
 import torch  # noqa: E402  (after common, which sets up sys.path)
 
@@ -42,7 +42,7 @@ def im2col_model():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--sizes", default="299x299,512x512,1024x768", help="WxH list")
+    parser.add_argument("--sizes", type=sizes_arg, default="299x299,512x512,1024x768", help="WxH list")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory measurement")
     parser.add_argument("--no-profile", action="store_true", help="skip the time per kind of operation")
     args = parser.parse_args()
@@ -57,8 +57,8 @@ def main():
           f"{'im2col ratio':>12}  {'numdream GF/s':>13}  {'torch GF/s':>10}")
     rng = numpy.random.default_rng(0)
     inputs = {}
-    for text in args.sizes.split(","):
-        w, h = (int(v) for v in text.split("x"))
+    for w, h in args.sizes:
+        text = f"{w}x{h}"
         image = rng.integers(0, 256, (h, w, 3), dtype=numpy.uint8)
         x = model.preprocess(image)
         xt = torch.from_numpy(numpy.array(x))
@@ -80,7 +80,7 @@ def main():
             print_numdream(*profile_numdream(model, x, UNTIL, args.repeats), text)
             print_torch(*profile_torch(twin, xt, UNTIL, args.repeats), text)
     if not args.no_memory:
-        print_memory(args.sizes.split(","))
+        print_memory([f"{w}x{h}" for w, h in args.sizes])
 
 
 def step_memory(engine, size):

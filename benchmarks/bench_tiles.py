@@ -16,7 +16,7 @@ import time
 
 import numpy
 
-from common import machine, size_arg
+from common import machine, sizes_arg
 
 from numdream.dream import objective_gradient, tile_bounds  # noqa: E402
 from numdream.fast.threads import configured_workers  # noqa: E402
@@ -30,7 +30,7 @@ class InTurn(L2):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=lambda text: [size_arg(s, minimum=75) for s in text.split(",")],
+    parser.add_argument("--sizes", type=lambda text: sizes_arg(text, minimum=75),
                         default=[(1024, 768), (731, 548), (522, 391)], help="WxH list (default: the default dream's octaves)")
     parser.add_argument("--tile", type=int, default=512, help="tile size in pixels (default 512, the dream's)")
     parser.add_argument("--steps", type=int, default=7)

@@ -20,7 +20,7 @@ import time
 
 import numpy
 
-from common import gemm_peak, machine, wait_until_threads_rest
+from common import gemm_peak, machine, sizes_arg, wait_until_threads_rest
 
 import torch  # noqa: E402  (after common, which sets up sys.path)
 import torch.nn.functional as F  # noqa: E402
@@ -266,7 +266,7 @@ def print_table(kind, size, rows, names):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--sizes", default="512x512,1024x768", help="WxH list")
+    parser.add_argument("--sizes", type=sizes_arg, default="512x512,1024x768", help="WxH list")
     parser.add_argument("--kinds", default=",".join(KINDS), help=f"comma list of {', '.join(KINDS)}")
     parser.add_argument("--wait-idle", type=float, default=None, metavar="CORES",
                         help="before each layer, wait until other processes use under CORES cores, "
@@ -284,8 +284,8 @@ def main():
     print(f"machine: {machine()}; threads: {threads}; torch {torch.__version__}; "
           f"clock: {'CPU time' if args.cpu_time else 'wall time'}")
     print(f"float32 GEMM peak (numpy 2048^2 matmul): {gemm_peak():.0f} GFLOP/s")
-    for text in args.sizes.split(","):
-        w, h = (int(v) for v in text.split("x"))
+    for w, h in args.sizes:
+        text = f"{w}x{h}"
         for kind in args.kinds.split(","):
             rows = bench_kind(model, (h, w), kind, args, rng, clock)
             print_table(kind, text, rows, [name for name, _ in ENGINES[kind]])

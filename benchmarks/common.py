@@ -138,3 +138,8 @@ def size_arg(text, minimum=1):
     if w < minimum or h < minimum:
         raise argparse.ArgumentTypeError(f"size {text!r}: each side must be at least {minimum}")
     return w, h
+
+
+def sizes_arg(text, minimum=1):
+    """argparse type for 'WxH,WxH,...' -> [(W, H), ...], each as size_arg checks it."""
+    return [size_arg(part.strip(), minimum) for part in text.split(",")]

@@ -39,7 +39,7 @@ from .options import WHOLE_BOUNDS, check_options, whole
 from .settings_record import describe, model_settings
 from .videodask import dream_runs
 from .videoloop import FrameProgress, VideoJob, blend_frames, dream_run, scene_cuts  # noqa: F401 (blend_frames)
-from .videoplan import chunks, even_chunks, frame_plan
+from .videoplan import chunks, even_runs, frame_plan
 
 FLOW_CHOICES = ("dis", "farneback", "none")
 DEFAULT_FLOW = "dis"   # measured: benchmarks/README.md (bench_flow.py, bench_video.py)
@@ -130,7 +130,7 @@ def _dream(job, model, model_path, workers, scheduler, blas_threads, progress):
             bar.close()
         return
     if job.blend == 0:  # every frame dreamed afresh: any split will do
-        runs = even_chunks(total, 4 * (workers or os.cpu_count() or 1))
+        runs = even_runs(total, 4 * (workers or os.cpu_count() or 1))
     else:  # the cuts are found first, from the input frames, as a run in one process finds them
         bar = FrameProgress(total, 0, progress, desc="scene cuts")
         try:

@@ -114,7 +114,7 @@ def chunks(total, cuts):
     return list(zip(edges[:-1], edges[1:]))
 
 
-def even_chunks(total, pieces):
+def even_runs(total, pieces):
     """Split 0 .. total-1 into at most ``pieces`` nearly equal runs (for frames that depend on no
     other: every frame dreamed afresh)."""
     pieces = max(1, min(pieces, total))

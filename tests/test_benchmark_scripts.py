@@ -118,6 +118,24 @@ def test_time_in_turns_makes_one_untimed_call_then_times_the_turn(monkeypatch):
     assert calls == ["a"] * 4 + ["b"] * 4 + ["a"] * 4 + ["b"] * 4 and len(medians) == 2
 
 
+@pytest.mark.parametrize("script", ["bench_step.py", "bench_winograd.py", "ab_trees.py", "bench_tiles.py"])
+def test_a_size_list_that_is_not_wxh_is_refused_before_any_work(script):
+    """The scripts that take --sizes share common.sizes_arg: a bad entry is named, in one line."""
+    done = subprocess.run([sys.executable, str(BENCHMARKS / script), *(["."] if script == "ab_trees.py" else []),
+                           "--sizes", "512x512,512x51a"], cwd=BENCHMARKS.parent, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2 and "size '512x51a' is not WxH" in done.stderr.splitlines()[-1]
+
+
+def test_sizes_arg_reads_a_list_and_checks_each_side(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import argparse
+    import common
+    assert common.sizes_arg("512x512, 1024X768") == [(512, 512), (1024, 768)]
+    with pytest.raises(argparse.ArgumentTypeError, match="'50x80': each side must be at least 75"):
+        common.sizes_arg("100x100,50x80", minimum=75)
+
+
 def test_pointwise_balance_times_every_block_of_every_group_and_puts_run_pieces_back(monkeypatch):
     """pointwise_balance.py: each of the five groups, both passes, one time per block per call."""
     from numdream.fast import pointwise, threads

@@ -156,3 +156,12 @@ def test_blend_out_of_range_is_refused(tmp_path, clip, tiny_h5, capsys, flags, m
                            capsys)
     assert code == 2 and message in err and err.count("\n") == 1
     assert not (tmp_path / "o_frames").exists()
+
+
+@pytest.mark.parametrize("total,pieces", [(1, 4), (7, 3), (8, 8), (10, 4), (5, 12)])
+def test_frames_dreamed_afresh_split_into_near_equal_runs_covering_each_frame_once(total, pieces):
+    from numdream.videoplan import even_runs
+    runs = even_runs(total, pieces)
+    lengths = [stop - first for first, stop in runs]
+    assert [f for first, stop in runs for f in range(first, stop)] == list(range(total))
+    assert len(runs) == min(total, pieces) and max(lengths) - min(lengths) <= 1
