@@ -50,6 +50,7 @@ inside threads.own_cores() BLAS runs one thread and the chunks run side by side,
 waits for its threads once (threads.py).
 """
 import functools
+import math
 
 from ..backend import get_array_module
 from .conv import MIN_PIECE_FLOPS
@@ -171,7 +172,7 @@ _device_cache = {}
 
 def _device_matrices(xp, dtype, tile, kernel, backward):
     """(AT_h, BT_h, AT_w, BT_w) as ``xp`` arrays of ``dtype`` (made once per module and dtype)."""
-    key = (xp.__name__, str(dtype), tile, kernel, backward)
+    key = (xp.__name__, dtype, tile, kernel, backward)
     if key not in _device_cache:
         mats = []
         for m, k in zip(tile, kernel):
@@ -313,20 +314,11 @@ def _as_strided(xp, a, shape, strides):
 
 
 def _carve(xp, dtype, shapes):
-    """Views of one scratch buffer, one per named shape (None: not needed), each aligned."""
-    sizes = {}
-    for name, shape in shapes.items():
-        if shape is not None:
-            size = 1
-            for s in shape:
-                size *= s
-            sizes[name] = -(-size // _ALIGN) * _ALIGN
-    buf = scratch(xp, (sum(sizes.values()),), dtype)
+    """Views of one scratch buffer, one per named shape, each starting on an aligned element."""
+    counts = {name: math.prod(shape) for name, shape in shapes.items()}
+    buf = scratch(xp, (sum(-(-count // _ALIGN) * _ALIGN for count in counts.values()),), dtype)
     out, start = {}, 0
-    for name, size in sizes.items():
-        count = 1
-        for s in shapes[name]:
-            count *= s
+    for name, count in counts.items():
         out[name] = buf[start:start + count].reshape(shapes[name])
-        start += size
+        start += -(-count // _ALIGN) * _ALIGN
     return out
