@@ -28,8 +28,8 @@ then go into y in one copy of contiguous rows, with no stride inside a row.
 
 The input tiles overlap (n > m), so they are gathered instead of read in place (1.78 values
 per pixel for F(6x6), 2.25 for F(4x4)). A chunk first copies the window of x it reads, with the
-padding's zeros around it (one contiguous pass over its input; every layer of InceptionV3 is
-padded or has an overhanging last tile, so it is nearly always made), then each stage takes all
+padding's zeros around it (one contiguous pass over its input, which every layer of InceptionV3
+needs anyway, padded or with an overhanging last tile), then each stage takes all
 its phases in one copy of an overlapping strided view (as_strided). The work is done by tile
 rows in chunks whose arrays fit one reused scratch buffer of bounded size
 (numdream/fast/workspace.py), as fast/conv.py does for im2col: no allocation per layer, bounded
@@ -49,15 +49,17 @@ Threads: a chunk makes 40-70 BLAS calls (one per tile position, four transforms;
 inside threads.own_cores() BLAS runs one thread and the chunks run side by side, so a layer
 waits for its threads once (threads.py).
 """
+import collections
 import functools
 import math
+import threading
 
 from ..backend import get_array_module
 from .conv import MIN_PIECE_FLOPS
 from .threads import even_chunks, piece_count, run_pieces, split
 from .winograd_rule import TILE_FOR_KERNEL, default_on, tile_for  # noqa: F401  (which layers, and when)
 from .winograd_transforms import backward_matrices, matrices
-from .workspace import scratch
+from .workspace import current_scratch, scratch
 
 # Scratch elements per chunk of tile rows (tiles, transformed tiles, GEMM output, half-transformed
 # output): 8 MB of float32 per thread, so that two threads' chunks stay inside this CPU's 32 MB
@@ -201,109 +203,144 @@ def _chunk(xp, x, U, b, y, tile_rows, origin, tile, mats, relu=False, mask=None)
     """Tile rows [r0, r1) of y (+ b, through max(., 0) if relu): gather the tiles of x (times
     mask > 0, if a mask is given), transform, GEMM, transform back into y."""
     (r0, r1), (row0, col0), (mh, mw), (at_h, bt_h, at_w, bt_w) = tile_rows, origin, tile, mats
-    n, c = x.shape[:2]
-    p, o, _ = U.shape
+    n, c, h, w = x.shape
     nh, nw = bt_h.shape[0], bt_w.shape[0]
     rows, tw = r1 - r0, -(-y.shape[3] // mw)
-    q, qo = n * c * rows * tw, n * o * rows * tw  # elements per tile position, in and out
-    rows_in = rows * mh + nh - mh  # input rows that the chunk's tiles read
-    top = row0 + r0 * mh  # the first input row that the chunk reads (negative: padding)
-    wide = tw * mw + nw - mw  # input columns that the tiles of a row read, from col0
-    parts = _carve(xp, x.dtype, {
-        "a": (p * q,), "b": (p * q,),  # the input's stages, in turn (p * q holds the largest)
-        "m": (p, n, o, rows * tw),  # the GEMM's output; then Y, or the output half-transformed
-        "r": (mh, nw, qo)})
-    a, b_, mm, r = parts["a"], parts["b"], parts["m"], parts["r"]
+    rows_in, wide = rows * mh + nh - mh, tw * mw + nw - mw  # the input window the tiles read
+    top = row0 + r0 * mh  # its first row in x (negative: padding); its first column is col0
+    i0, j0 = min(rows_in, max(0, -top)), min(wide, max(0, -col0))  # the part of it inside x
+    i1, j1 = max(i0, min(rows_in, h - top)), max(j0, min(wide, w - col0))
+    oh, ow = y.shape[2:]
+    whole = min(rows, (oh - r0 * mh) // mh)  # tile rows that lie whole inside y
+    st = _stages(xp, x.dtype, (n, c, U.shape[1], nh, nw, mh, mw, rows, tw, i0, i1, j0, j1, whole, ow,
+                               min(mh, oh - (r0 + whole) * mh) if whole < rows else 0))
 
     # input transform, along the width then along the height: V = B^T d B. First the window of
-    # x that the chunk's tiles read, zeros where it lies outside x (the padding, an overhanging
-    # last tile) and dy * (y > 0) for a ReLU's mask on the way back, filled into "a" (a view of x
-    # itself where it is neither, which InceptionV3's padded layers never are: the fill is one
-    # contiguous pass the old per-phase gathers did not make, and the whole step still gained
-    # from the fewer calls). From it, every stage is one strided copy and one matmul:
-    # the nw column phases (stride mw) of all its rows, BT_w along the width; then the rows of
-    # each tile (stride mh, overlapping views of the same rows) and BT_h along the height.
+    # x that the chunk's tiles read, with zeros where it lies outside x (the padding, an
+    # overhanging last tile) and dy * (y > 0) for a ReLU's mask on the way back. From it, every
+    # stage is one strided copy and one matmul: the nw column phases (stride mw) of all its
+    # rows, BT_w along the width; then the rows of each tile (stride mh, overlapping views of
+    # the same rows) and BT_h along the height.
     # Why whole stages: a chunk makes ~15 NumPy calls instead of 40-60 (a copy and up to four
     # zero fills per tile phase), and each call's return takes the GIL, which the other
     # thread's chunk may be holding. Short calls do not run faster on two threads at all
     # (benchmarks/thread_scaling.py: 256 KB copies, 0.96x), and the small layers' phases were
     # short (48 KB at 30x30). Measured: 0.94-0.97x the whole step at 512x512 and 1024x768,
-    # alternating with the tree before (benchmarks/README.md, seventh session).
-    src = _window(xp, x, a, (top, col0), (rows_in, wide), mask)
-    size = nw * n * c * rows_in * tw
+    # alternating with the tree before (benchmarks/README.md, seventh session). For the same
+    # reason the views of the scratch buffer are made once per chunk shape (_stages): the
+    # Python around the calls holds the GIL too.
+    for region in st.zeros:
+        region[...] = 0
+    if st.inner is not None:
+        rows_of_x = (slice(None), slice(None), slice(top + i0, top + i1), slice(col0 + j0, col0 + j1))
+        if mask is None:
+            xp.copyto(st.inner, x[rows_of_x])
+        else:
+            xp.multiply(x[rows_of_x], mask[rows_of_x] > 0, out=st.inner)
     if nw > 1:
-        cols = b_[:size].reshape(nw, n, c, rows_in, tw)
-        ss = src.strides
-        xp.copyto(cols, _as_strided(xp, src, cols.shape, (ss[3],) + ss[:3] + (mw * ss[3],)))
-        half = a[:size].reshape(cols.shape)  # where the window was: consumed by the copy
-        xp.matmul(bt_w, cols.reshape(nw, -1), out=half.reshape(nw, -1))
-    else:  # one column phase: the window's rows themselves
-        half = src[None]
-    v = half
+        xp.copyto(st.cols, st.cols_of_window)
+        xp.matmul(bt_w, st.cols_2d, out=st.half_2d)
     if nh > 1:
-        tiles = b_[:p * q].reshape(nh, nw, n, c, rows, tw)
-        hs = half.strides
-        xp.copyto(tiles, _as_strided(xp, half, tiles.shape, (hs[3],) + hs[:3] + (mh * hs[3], hs[4])))
-        v = a[:p * q]  # where half (or the window) was: consumed by the copy
-        xp.matmul(bt_h, tiles.reshape(nh, nw * q), out=v.reshape(nh, nw * q))
+        xp.copyto(st.tiles, st.tiles_of_half)
+        xp.matmul(bt_h, st.tiles_2d, out=st.v_2d)
 
     # one GEMM per tile position, all in one matmul: M[i, j] = U[i, j] @ V[i, j]
-    xp.matmul(U[:, None], v.reshape(p, n, c, rows * tw), out=mm)  # U may be a transposed view
+    xp.matmul(U[:, None], st.v, out=st.m)  # U may be a transposed view
     if b is not None:  # b at the tile position that A^T's column of ones spreads to every output
-        pos = _bias_position((mh, mw), (nh, nw))
-        xp.add(mm[pos], b.reshape(1, o, 1), out=mm[pos])
+        xp.add(st.m_bias, b.reshape(1, -1, 1), out=st.m_bias)
 
     # output transform, along the height then along the width: Y = A^T M A. The width pass is
     # computed transposed, Y1[a]^T @ A_w, so that its output has the tile's column b innermost:
     # (N, O, tile rows, tiles, b) is the layout of y's rows, and each row of the tile is then one
     # copy of whole contiguous rows instead of mw copies with stride mw. (Width first, on the
     # larger array, measured the same.)
-    ytiles = mm.reshape(nh, nw * qo)
     if nh > 1:
-        out = r.reshape(-1)[:mh * nw * qo].reshape(mh, nw * qo)
-        xp.matmul(at_h, ytiles, out=out)
-        ytiles = out
+        xp.matmul(at_h, st.m_2d, out=st.y_h)
     if nw > 1:
-        out = mm.reshape(-1)[:mh * qo * mw].reshape(mh, qo, mw)  # M is consumed: its memory is free
-        xp.matmul(ytiles.reshape(mh, nw, qo).transpose(0, 2, 1), at_w.T, out=out)
-        ytiles = out
+        xp.matmul(st.y_h_by_column, at_w.T, out=st.y_w)
     # into y, the tile rows that lie whole inside it in one copy: y's rows (N, O, tile rows, a, OW)
-    # are ytiles (a, N, O, tile rows, OW) transposed. One call instead of mh adds of the bias: on
-    # a 96-channel 31x43 layer they took 267 us of a 1.1 ms chunk, the copy takes 204 (one
+    # are the tiles (a, N, O, tile rows, OW) transposed. One call instead of mh adds of the bias:
+    # on a 96-channel 31x43 layer they took 267 us of a 1.1 ms chunk, the copy takes 204 (one
     # thread). Then the rows of an overhanging last tile row.
     if relu:  # in place on the contiguous tiles: a ufunc from the transposed view into y ran
-        xp.maximum(ytiles, 0, out=ytiles)  # 12-15 % slower than the copy, this adds 2-4 %
-    ytiles = ytiles.reshape(mh, n, o, rows, tw * mw)
-    oh, ow = y.shape[2:]
-    whole = min(rows, (oh - r0 * mh) // mh)
+        xp.maximum(st.y_tiles, 0, out=st.y_tiles)  # 12-15 % slower than the copy, this adds 2-4 %
     if whole:
-        xp.copyto(y[:, :, r0 * mh:(r0 + whole) * mh].reshape(n, o, whole, mh, ow),
-                  ytiles[:, :, :, :whole, :ow].transpose(1, 2, 3, 0, 4))
-    for a in range(min(mh, oh - (r0 + whole) * mh) if whole < rows else 0):
-        xp.copyto(y[:, :, (r0 + whole) * mh + a], ytiles[a, :, :, whole, :ow])
+        xp.copyto(y[:, :, r0 * mh:(r0 + whole) * mh].reshape(y.shape[0], y.shape[1], whole, mh, ow), st.whole_rows)
+    for a, row in enumerate(st.tail_rows):
+        xp.copyto(y[:, :, (r0 + whole) * mh + a], row)
 
 
-def _window(xp, x, buf, origin, shape, mask=None):
-    """x[:, :, top:top + rows, left:left + cols] with zeros where that lies outside x, times
-    (mask > 0) if a mask (x's shape) is given: a view of x where it is just that, else filled
-    into the start of buf. Returns (N, C, rows, cols)."""
-    (top, left), (rows, cols), (n, c, h, w) = origin, shape, x.shape
-    i0, j0 = min(rows, max(0, -top)), min(cols, max(0, -left))  # the part inside x
-    i1, j1 = max(i0, min(rows, h - top)), max(j0, min(cols, w - left))
-    if mask is None and (i0, i1, j0, j1) == (0, rows, 0, cols):
-        return x[:, :, top:top + rows, left:left + cols]
-    out = buf[:n * c * rows * cols].reshape(n, c, rows, cols)
-    for region in (out[:, :, :i0], out[:, :, i1:], out[:, :, i0:i1, :j0], out[:, :, i0:i1, j1:]):
-        if region.size:
-            region[...] = 0
-    if i1 > i0 and j1 > j0:
-        inner, rows_of_x = out[:, :, i0:i1, j0:j1], (slice(None), slice(None), slice(top + i0, top + i1),
-                                                     slice(left + j0, left + j1))
-        if mask is None:
-            xp.copyto(inner, x[rows_of_x])
-        else:
-            xp.multiply(x[rows_of_x], mask[rows_of_x] > 0, out=inner)
-    return out
+_Stages = collections.namedtuple("_Stages", "zeros inner cols cols_of_window cols_2d half_2d tiles tiles_of_half "
+                                 "tiles_2d v_2d v m m_bias m_2d y_h y_h_by_column y_w y_tiles whole_rows tail_rows")
+_stage_views = threading.local()  # .groups: this thread's {(module, dtype): (buffer, {chunk shape: _Stages})}
+_MOST_SHAPES = 512  # chunk shapes kept per thread and dtype (a step of InceptionV3 has about 60)
+
+
+def _stages(xp, dtype, shape):
+    """The views of this thread's scratch buffer that a chunk of this shape works in, made once
+    per shape and kept while the buffer is the same one (about 40 views: 20-30 us of Python a
+    chunk, a third of it).
+
+    shape: (n, c, o, nh, nw, mh, mw, tile rows, tiles per row, then the part of the input window
+    inside x: i0, i1, j0, j1, and y's rows: whole tile rows, ow, the rows of a last partial one)."""
+    groups = _stage_views.__dict__.setdefault("groups", {})
+    buffer, views = groups.get((xp.__name__, dtype), (None, {}))
+    st = views.get(shape) if buffer is not None and buffer is current_scratch(xp, dtype) else None
+    if st is None:
+        st = _make_stages(xp, dtype, shape)  # may outgrow the buffer: then the old views go with it
+        if buffer is not current_scratch(xp, dtype) or len(views) >= _MOST_SHAPES:
+            views = {}
+            groups[(xp.__name__, dtype)] = (current_scratch(xp, dtype), views)
+        views[shape] = st
+    return st
+
+
+def _make_stages(xp, dtype, shape):
+    """_stages' views, made."""
+    n, c, o, nh, nw, mh, mw, rows, tw, i0, i1, j0, j1, whole, ow, tail = shape
+    p, rows_in, wide = nh * nw, rows * mh + nh - mh, tw * mw + nw - mw
+    q, qo = n * c * rows * tw, n * o * rows * tw  # elements per tile position, in and out
+    parts = _carve(xp, dtype, {
+        "a": (p * q,), "b": (p * q,),  # the input's stages, in turn (p * q holds the largest)
+        "m": (p, n, o, rows * tw),  # the GEMM's output; then Y, or the output half-transformed
+        "r": (mh, nw, qo)})
+    a, b_, m, r = parts["a"], parts["b"], parts["m"], parts["r"]
+
+    window = a[:n * c * rows_in * wide].reshape(n, c, rows_in, wide)
+    zeros = [region for region in (window[:, :, :i0], window[:, :, i1:], window[:, :, i0:i1, :j0],
+                                   window[:, :, i0:i1, j1:]) if region.size]
+    inner = window[:, :, i0:i1, j0:j1] if i1 > i0 and j1 > j0 else None
+    size = nw * n * c * rows_in * tw
+    cols = cols_of_window = cols_2d = half_2d = tiles = tiles_of_half = tiles_2d = v_2d = None
+    if nw > 1:
+        cols = b_[:size].reshape(nw, n, c, rows_in, tw)
+        ws = window.strides
+        cols_of_window = _as_strided(xp, window, cols.shape, (ws[3],) + ws[:3] + (mw * ws[3],))
+        half = a[:size].reshape(cols.shape)  # where the window was: consumed by the copy
+        cols_2d, half_2d = cols.reshape(nw, -1), half.reshape(nw, -1)
+    else:  # one column phase: the window's rows themselves
+        half = window[None]
+    v = half
+    if nh > 1:
+        tiles = b_[:p * q].reshape(nh, nw, n, c, rows, tw)
+        hs = half.strides
+        tiles_of_half = _as_strided(xp, half, tiles.shape, (hs[3],) + hs[:3] + (mh * hs[3], hs[4]))
+        v = a[:p * q]  # where half (or the window) was: consumed by the copy
+        tiles_2d, v_2d = tiles.reshape(nh, nw * q), v.reshape(nh, nw * q)
+    v = v.reshape(p, n, c, rows * tw)
+
+    y_tiles = m_2d = m.reshape(nh, nw * qo)
+    y_h = y_h_by_column = y_w = None
+    if nh > 1:
+        y_tiles = y_h = r.reshape(-1)[:mh * nw * qo].reshape(mh, nw * qo)
+    if nw > 1:
+        y_h_by_column = y_tiles.reshape(mh, nw, qo).transpose(0, 2, 1)
+        y_tiles = y_w = m.reshape(-1)[:mh * qo * mw].reshape(mh, qo, mw)  # M is consumed: its memory is free
+    tiled = y_tiles.reshape(mh, n, o, rows, tw * mw)
+    return _Stages(zeros, inner, cols, cols_of_window, cols_2d, half_2d, tiles, tiles_of_half, tiles_2d, v_2d,
+                   v, m, m[_bias_position((mh, mw), (nh, nw))], m_2d, y_h, y_h_by_column, y_w, y_tiles,
+                   tiled[:, :, :, :whole, :ow].transpose(1, 2, 3, 0, 4),  # y's whole tile rows, transposed
+                   [tiled[a, :, :, whole, :ow] for a in range(tail)])  # the rows of a last partial one
 
 
 def _as_strided(xp, a, shape, strides):

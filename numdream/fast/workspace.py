@@ -33,3 +33,9 @@ def scratch(xp, shape, dtype):
         grown = max(size, MIN_ELEMENTS, 2 * buf.size if buf is not None else 0)
         buf = buffers[key] = xp.empty(grown, dtype=dtype)
     return buf[:size].reshape(shape)
+
+
+def current_scratch(xp, dtype):
+    """This thread's whole buffer for (xp, dtype) as it is now, or None: views made of it stay
+    valid while it is the one (fast/winograd.py keeps its chunks' views so)."""
+    return _local.__dict__.get("buffers", {}).get((xp.__name__, dtype))
