@@ -70,6 +70,24 @@ def test_run_pieces_runs_every_job_once_on_several_threads(monkeypatch):
     assert {w for _, _, w in seen} == {1}  # a piece does not split again
 
 
+def test_the_caller_does_not_wait_for_a_pool_thread_that_took_no_job(monkeypatch):
+    """A pool thread slow to start (busy here; on a VM, a halted core waking) holds up nothing:
+    the caller takes every job and returns, and the pool thread skips its share when it is free."""
+    monkeypatch.setenv("NUMDREAM_THREADS", "2")
+    release, ran = threading.Event(), []
+    with threads.own_cores():
+        blocker = threads._pool(1).submit(release.wait, 10)  # the pool's one thread, busy
+        try:
+            threads.run_pieces(lambda i=i: ran.append((i, threading.current_thread())) for i in range(3))
+            assert sorted(i for i, _ in ran) == [0, 1, 2]
+            assert {t for _, t in ran} == {threading.current_thread()} and not blocker.done()
+        finally:
+            release.set()
+        blocker.result(timeout=10)
+        threads.run_pieces([lambda: ran.append("after")] * 2)  # the pool serves the next call
+    assert ran.count("after") == 2
+
+
 def test_an_error_in_a_piece_reaches_the_caller_and_stops_the_rest(monkeypatch):
     import time
     monkeypatch.setenv("NUMDREAM_THREADS", "2")
