@@ -104,6 +104,7 @@ class Model(LayerShapes):
         self._plans = {}
         self._plans_lock = threading.Lock()
         self._transformed = {}  # Winograd weights of the fused plans' convolutions (fast/plan.py)
+        self._sizes_that_fit = set()  # (input H, W, targets) that forward() has checked
 
     # ---- layers -------------------------------------------------------------------------------
 
@@ -218,7 +219,10 @@ class Model(LayerShapes):
         if x.ndim != 4 or x.shape[1] != self.layers[self._input].channels:
             raise NumdreamError(f"input must be (N, {self.layers[self._input].channels}, H, W), "
                                 f"got shape {tuple(x.shape)}")
-        self.output_shapes(x.shape[2:], until)  # a clear error before any work if x is too small
+        fits = (tuple(x.shape[2:]), tuple(until))
+        if fits not in self._sizes_that_fit:  # every layer's size: about 1 ms, once per size
+            self.output_shapes(x.shape[2:], until)  # a clear error before any work if x is too small
+            self._sizes_that_fit.add(fits)
         steps = self._plan(self._node_names(until))
         tape = Tape(self, steps, x.shape, backend.get_array_module(x)) if keep_tape else None
         left = {}  # name -> how many steps still have to read it

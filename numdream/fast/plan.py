@@ -20,6 +20,7 @@ checked against the readable plan (one NodeStep per node) in the tests:
 - the memory-bound passes that remain (the masks of the im2col convolutions' ReLUs, the concats)
   run in channel pieces on numdream's threads (fast/elementwise.py).
 """
+import functools
 from collections import namedtuple
 
 from ..nodes import NodeStep, resolve_padding, spatial_stride, window
@@ -30,6 +31,12 @@ from . import pool as fast_pool
 from . import winograd
 from .memory import reuse_freed_memory
 from .pointwise import PointwiseGroupStep
+
+def windows_of(node):
+    """nodes.window(node, hw) as a function of hw = (H, W) alone, kept per size: it took 9 us a
+    call, a plan step sees a few sizes, and a step of InceptionV3 asked 100 times."""
+    return functools.lru_cache(maxsize=32)(lambda hw: window(node, hw))
+
 
 ConvStepCache = namedtuple("ConvStepCache", "x_shape stride padding y pool")  # y: the ReLU output, or None
 
@@ -55,6 +62,7 @@ class ConvStep:
 
     def __init__(self, conv, relu=None, pool=None, transformed=None, use_winograd=True):
         self.conv, self.relu, self.pool = conv, relu, pool
+        self.conv_window, self.pool_window = windows_of(conv), pool and windows_of(pool)
         self.inputs, self.outputs = list(conv.inputs), [(pool or relu or conv).name]
         self.w, self.b = conv.params["w"], conv.params.get("b")
         self.kernel = tuple(self.w.shape[2:])
@@ -76,7 +84,7 @@ class ConvStep:
 
     def forward(self, xs):
         x = xs[0]
-        _, stride, padding = window(self.conv, x.shape[2:])
+        _, stride, padding = self.conv_window(x.shape[2:])
         relu = self.relu is not None
         conv_relu = relu and self.pool is None  # else the pool's pieces apply it
         if self.u is not None:
@@ -85,7 +93,7 @@ class ConvStep:
             y = fast_conv.conv2d_forward(x, self.w, self.b, stride, padding, relu=conv_relu)
         pool_cache = None
         if self.pool is not None:
-            kernel, pool_stride, pool_padding = window(self.pool, y.shape[2:])
+            kernel, pool_stride, pool_padding = self.pool_window(y.shape[2:])
             y, pool_cache = fast_pool.max_pool2d_forward(y, kernel, pool_stride, pool_padding,
                                                          self.pool.attrs.get("ceil_mode", False), relu=relu)
         return [y], ConvStepCache(x.shape, stride, padding, y if relu else None, pool_cache)
@@ -113,11 +121,11 @@ class MaxPoolStep:
     """A max pool on its own (an Inception module's pool branch), in channel pieces (fast/pool.py)."""
 
     def __init__(self, pool):
-        self.pool = pool
+        self.pool, self.window = pool, windows_of(pool)
         self.inputs, self.outputs = list(pool.inputs), [pool.name]
 
     def forward(self, xs):
-        kernel, stride, padding = window(self.pool, xs[0].shape[2:])
+        kernel, stride, padding = self.window(xs[0].shape[2:])
         y, cache = fast_pool.max_pool2d_forward(xs[0], kernel, stride, padding, self.pool.attrs.get("ceil_mode", False))
         return [y], cache
 
