@@ -137,6 +137,33 @@ def test_chunks_of_tile_rows_join_up(kernel, m, monkeypatch):
     assert rel_error(y, y_ref) <= 1e-10 and rel_error(dx, dx_ref) <= 1e-10
 
 
+def test_chunk_views_are_made_once_and_dropped_with_an_outgrown_scratch_buffer():
+    """A chunk shape's views of the scratch buffer are kept (winograd._stages) while the buffer is
+    the same one; when something outgrows the buffer, the next chunk works in the new one, and
+    the old buffer is not kept alive by views of it."""
+    import gc
+    import weakref
+    from numdream.fast import workspace
+    winograd._stage_views.__dict__.pop("groups", None)  # whatever earlier tests left
+    rng = np.random.default_rng(7)
+    x, k, b = rng.standard_normal((1, 3, 20, 17)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    y_ref, dy, dx_ref = _reference(x, k, b, (1, 1, 1, 1))
+    first = _winograd(x, k, b, (1, 1, 1, 1), 6, dy)
+    buffer = workspace.current_scratch(np, x.dtype)
+    views = winograd._stage_views.groups[("numpy", x.dtype)]
+    assert views[0] is buffer and len(views[1]) == 2  # one chunk shape forward, one backward
+    again = _winograd(x, k, b, (1, 1, 1, 1), 6, dy)
+    assert winograd._stage_views.groups[("numpy", x.dtype)] is views and len(views[1]) == 2
+    old = weakref.ref(buffer)
+    del buffer, views
+    workspace.scratch(np, (2 * old().size,), x.dtype)  # as a larger im2col chunk would
+    grown = _winograd(x, k, b, (1, 1, 1, 1), 6, dy)
+    gc.collect()
+    assert old() is None and winograd._stage_views.groups[("numpy", x.dtype)][0] is workspace.current_scratch(np, x.dtype)
+    for y, dx in (first, again, grown):
+        assert rel_error(y, y_ref) <= 1e-10 and rel_error(dx, dx_ref) <= 1e-10
+
+
 def _relu_reference(x, w, b, padding):
     """relu(conv(x)) and the input gradient through the ReLU, by the readable ops."""
     z, conv_cache = ops.conv2d_forward(x, w, b, 1, padding)
