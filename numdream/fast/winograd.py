@@ -45,9 +45,11 @@ weights, all in CuPy. The fused plan (fast/plan.py) takes this path on CuPy too,
 rule; it was measured on the CPU only (on a GPU the separate passes may not pay, which
 benchmarks/gpu_check.py is there to measure).
 
-Threads: a chunk makes 40-70 BLAS calls (one per tile position, four transforms; im2col: one);
-inside threads.own_cores() BLAS runs one thread and the chunks run side by side, so a layer
-waits for its threads once (threads.py).
+Threads: a chunk makes about 15 NumPy calls, five of them BLAS (the four transforms and one
+batched GEMM); inside threads.own_cores() BLAS runs one thread and the chunks run side by side,
+so a layer waits for its threads once (threads.py). Each call's return takes the GIL, so the
+Python between the calls is kept short: the views a chunk works in are made once per chunk
+shape (_stages).
 """
 import collections
 import functools
