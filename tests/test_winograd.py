@@ -137,29 +137,38 @@ def test_chunks_of_tile_rows_join_up(kernel, m, monkeypatch):
     assert rel_error(y, y_ref) <= 1e-10 and rel_error(dx, dx_ref) <= 1e-10
 
 
-def test_chunk_views_are_made_once_and_dropped_with_an_outgrown_scratch_buffer():
-    """A chunk shape's views of the scratch buffer are kept (winograd._stages) while the buffer is
-    the same one; when something outgrows the buffer, the next chunk works in the new one, and
-    the old buffer is not kept alive by views of it."""
+def test_chunk_views_are_made_once_and_let_go_with_the_scratch_buffer_before_a_larger_one():
+    """A chunk shape's views of the scratch buffer are made once (winograd_stages, kept in
+    workspace.scratch_views); when anything outgrows the buffer, scratch() lets them go with it
+    before it allocates the larger one, so the old buffer is freed first, and the next chunk
+    works in the new buffer."""
     import gc
     import weakref
     from numdream.fast import workspace
-    winograd._stage_views.__dict__.pop("groups", None)  # whatever earlier tests left
     rng = np.random.default_rng(7)
     x, k, b = rng.standard_normal((1, 3, 20, 17)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
     y_ref, dy, dx_ref = _reference(x, k, b, (1, 1, 1, 1))
+    before = dict(workspace.scratch_views(np, x.dtype))
     first = _winograd(x, k, b, (1, 1, 1, 1), 6, dy)
-    buffer = workspace.current_scratch(np, x.dtype)
-    views = winograd._stage_views.groups[("numpy", x.dtype)]
-    assert views[0] is buffer and len(views[1]) == 2  # one chunk shape forward, one backward
+    made = {shape: st for shape, st in workspace.scratch_views(np, x.dtype).items() if shape not in before}
+    assert len(made) == 2  # one chunk shape forward, one backward
     again = _winograd(x, k, b, (1, 1, 1, 1), 6, dy)
-    assert winograd._stage_views.groups[("numpy", x.dtype)] is views and len(views[1]) == 2
-    old = weakref.ref(buffer)
-    del buffer, views
-    workspace.scratch(np, (2 * old().size,), x.dtype)  # as a larger im2col chunk would
+    assert all(workspace.scratch_views(np, x.dtype)[shape] is st for shape, st in made.items())
+    old = weakref.ref(workspace._local.buffers[("numpy", x.dtype)])
+    del before, made
+    alive = []
+
+    class Spy:  # NumPy, noting whether the old buffer still lives when the new one is made
+        __name__ = "numpy"
+
+        def empty(self, size, dtype):
+            gc.collect()
+            alive.append(old() is not None)
+            return np.empty(size, dtype=dtype)
+    workspace.scratch(Spy(), (2 * old().size,), x.dtype)  # as a larger im2col chunk would
+    assert alive == [False] and not workspace.scratch_views(np, x.dtype)
     grown = _winograd(x, k, b, (1, 1, 1, 1), 6, dy)
-    gc.collect()
-    assert old() is None and winograd._stage_views.groups[("numpy", x.dtype)][0] is workspace.current_scratch(np, x.dtype)
+    assert len(workspace.scratch_views(np, x.dtype)) == 2
     for y, dx in (first, again, grown):
         assert rel_error(y, y_ref) <= 1e-10 and rel_error(dx, dx_ref) <= 1e-10
 

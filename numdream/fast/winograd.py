@@ -28,9 +28,10 @@ then go into y in one copy of contiguous rows, with no stride inside a row.
 
 The input tiles overlap (n > m), so they are gathered instead of read in place (1.78 values
 per pixel for F(6x6), 2.25 for F(4x4)). A chunk first copies the window of x it reads, with the
-padding's zeros around it (one contiguous pass over its input, which every layer of InceptionV3
-needs anyway, padded or with an overhanging last tile), then each stage takes all
-its phases in one copy of an overlapping strided view (as_strided). The work is done by tile
+padding's zeros around it (one contiguous pass over its input, which InceptionV3's layers need
+anyway, padded or with an overhanging last tile, all but conv2d_5's forward at 1024x768; one
+layout for every chunk lets its views be made once), then each stage takes all its phases in
+one copy of an overlapping strided view (as_strided). The work is done by tile
 rows in chunks whose arrays fit one reused scratch buffer of bounded size
 (numdream/fast/workspace.py), as fast/conv.py does for im2col: no allocation per layer, bounded
 memory at any image size, and arrays that stay close to the cache.
@@ -49,19 +50,16 @@ Threads: a chunk makes about 15 NumPy calls, five of them BLAS (the four transfo
 batched GEMM); inside threads.own_cores() BLAS runs one thread and the chunks run side by side,
 so a layer waits for its threads once (threads.py). Each call's return takes the GIL, so the
 Python between the calls is kept short: the views a chunk works in are made once per chunk
-shape (_stages).
+shape (winograd_stages.py).
 """
-import collections
 import functools
-import math
-import threading
 
 from ..backend import get_array_module
 from .conv import MIN_PIECE_FLOPS
 from .threads import even_chunks, piece_count, run_pieces, split
 from .winograd_rule import TILE_FOR_KERNEL, default_on, tile_for  # noqa: F401  (which layers, and when)
+from .winograd_stages import ChunkShape, stages
 from .winograd_transforms import backward_matrices, matrices
-from .workspace import current_scratch, scratch
 
 # Scratch elements per chunk of tile rows (tiles, transformed tiles, GEMM output, half-transformed
 # output): 8 MB of float32 per thread, so that two threads' chunks stay inside this CPU's 32 MB
@@ -70,7 +68,6 @@ from .workspace import current_scratch, scratch
 # 0-2 % with the AVX2 ones; 4 MB was level with 8 at 512x512 and 1-2 % slower at 1024x768, and
 # 1-2 MB 10-20 % slower (more, smaller BLAS calls). F(4x4) at one thread had its best at 8-16 MB.
 SCRATCH_ELEMENTS = 1 << 21
-_ALIGN = 16  # every scratch view starts on a 64-byte boundary (float32), for SIMD and BLAS
 
 
 def tile_sizes(m, kernel):
@@ -163,7 +160,7 @@ def _convolve(x, U, b, padding, tile, kernel, backward, relu=False, mask=None):
     columns = split(ow, pieces) if by_columns else [(0, ow)]
     jobs = []
     for c0, c1 in columns:
-        per_row = (2 * p * c + p * o + mh * nw * o) * n * -(-(c1 - c0) // mw)  # scratch per tile row, see _chunk
+        per_row = (2 * p * c + p * o + mh * nw * o) * n * -(-(c1 - c0) // mw)  # scratch per tile row, see winograd_stages
         args = [a[..., c0:c1] if by_columns and a is not None else a for a in (x, y, mask)]
         jobs += [(rows, args) for rows in even_chunks(th, SCRATCH_ELEMENTS // per_row, 1 if by_columns else pieces)]
     run_pieces(lambda rows=rows, xs=xs: _chunk(xp, xs[0], U, b, xs[1], rows, (-t, -l), (mh, mw), mats, relu, xs[2])
@@ -214,8 +211,9 @@ def _chunk(xp, x, U, b, y, tile_rows, origin, tile, mats, relu=False, mask=None)
     i1, j1 = max(i0, min(rows_in, h - top)), max(j0, min(wide, w - col0))
     oh, ow = y.shape[2:]
     whole = min(rows, (oh - r0 * mh) // mh)  # tile rows that lie whole inside y
-    st = _stages(xp, x.dtype, (n, c, U.shape[1], nh, nw, mh, mw, rows, tw, i0, i1, j0, j1, whole, ow,
-                               min(mh, oh - (r0 + whole) * mh) if whole < rows else 0))
+    shape = ChunkShape(n, c, U.shape[1], nh, nw, mh, mw, rows, tw, i0, i1, j0, j1, whole, ow,
+                       min(mh, oh - (r0 + whole) * mh) if whole < rows else 0)
+    st = stages(xp, x.dtype, shape, _bias_position((mh, mw), (nh, nw)))
 
     # input transform, along the width then along the height: V = B^T d B. First the window of
     # x that the chunk's tiles read, with zeros where it lies outside x (the padding, an
@@ -229,8 +227,8 @@ def _chunk(xp, x, U, b, y, tile_rows, origin, tile, mats, relu=False, mask=None)
     # (benchmarks/thread_scaling.py: 256 KB copies, 0.96x), and the small layers' phases were
     # short (48 KB at 30x30). Measured: 0.94-0.97x the whole step at 512x512 and 1024x768,
     # alternating with the tree before (benchmarks/README.md, seventh session). For the same
-    # reason the views of the scratch buffer are made once per chunk shape (_stages): the
-    # Python around the calls holds the GIL too.
+    # reason the views of the scratch buffer are made once per chunk shape (winograd_stages.py):
+    # the Python around the calls holds the GIL too.
     for region in st.zeros:
         region[...] = 0
     if st.inner is not None:
@@ -270,94 +268,3 @@ def _chunk(xp, x, U, b, y, tile_rows, origin, tile, mats, relu=False, mask=None)
         xp.copyto(y[:, :, r0 * mh:(r0 + whole) * mh].reshape(y.shape[0], y.shape[1], whole, mh, ow), st.whole_rows)
     for a, row in enumerate(st.tail_rows):
         xp.copyto(y[:, :, (r0 + whole) * mh + a], row)
-
-
-_Stages = collections.namedtuple("_Stages", "zeros inner cols cols_of_window cols_2d half_2d tiles tiles_of_half "
-                                 "tiles_2d v_2d v m m_bias m_2d y_h y_h_by_column y_w y_tiles whole_rows tail_rows")
-_stage_views = threading.local()  # .groups: this thread's {(module, dtype): (buffer, {chunk shape: _Stages})}
-_MOST_SHAPES = 512  # chunk shapes kept per thread and dtype (a step of InceptionV3 has about 60)
-
-
-def _stages(xp, dtype, shape):
-    """The views of this thread's scratch buffer that a chunk of this shape works in, made once
-    per shape and kept while the buffer is the same one (about 40 views: they took 30 of the 53 us
-    of Python that a one-tile layer call made).
-
-    shape: (n, c, o, nh, nw, mh, mw, tile rows, tiles per row, then the part of the input window
-    inside x: i0, i1, j0, j1, and y's rows: whole tile rows, ow, the rows of a last partial one)."""
-    groups = _stage_views.__dict__.setdefault("groups", {})
-    buffer, views = groups.get((xp.__name__, dtype), (None, {}))
-    st = views.get(shape) if buffer is not None and buffer is current_scratch(xp, dtype) else None
-    if st is None:
-        st = _make_stages(xp, dtype, shape)  # may outgrow the buffer: then the old views go with it
-        if buffer is not current_scratch(xp, dtype) or len(views) >= _MOST_SHAPES:
-            views = {}
-            groups[(xp.__name__, dtype)] = (current_scratch(xp, dtype), views)
-        views[shape] = st
-    return st
-
-
-def _make_stages(xp, dtype, shape):
-    """_stages' views, made."""
-    n, c, o, nh, nw, mh, mw, rows, tw, i0, i1, j0, j1, whole, ow, tail = shape
-    p, rows_in, wide = nh * nw, rows * mh + nh - mh, tw * mw + nw - mw
-    q, qo = n * c * rows * tw, n * o * rows * tw  # elements per tile position, in and out
-    parts = _carve(xp, dtype, {
-        "a": (p * q,), "b": (p * q,),  # the input's stages, in turn (p * q holds the largest)
-        "m": (p, n, o, rows * tw),  # the GEMM's output; then Y, or the output half-transformed
-        "r": (mh, nw, qo)})
-    a, b_, m, r = parts["a"], parts["b"], parts["m"], parts["r"]
-
-    window = a[:n * c * rows_in * wide].reshape(n, c, rows_in, wide)
-    zeros = [region for region in (window[:, :, :i0], window[:, :, i1:], window[:, :, i0:i1, :j0],
-                                   window[:, :, i0:i1, j1:]) if region.size]
-    inner = window[:, :, i0:i1, j0:j1] if i1 > i0 and j1 > j0 else None
-    size = nw * n * c * rows_in * tw
-    cols = cols_of_window = cols_2d = half_2d = tiles = tiles_of_half = tiles_2d = v_2d = None
-    if nw > 1:
-        cols = b_[:size].reshape(nw, n, c, rows_in, tw)
-        ws = window.strides
-        cols_of_window = _as_strided(xp, window, cols.shape, (ws[3],) + ws[:3] + (mw * ws[3],))
-        half = a[:size].reshape(cols.shape)  # where the window was: consumed by the copy
-        cols_2d, half_2d = cols.reshape(nw, -1), half.reshape(nw, -1)
-    else:  # one column phase: the window's rows themselves
-        half = window[None]
-    v = half
-    if nh > 1:
-        tiles = b_[:p * q].reshape(nh, nw, n, c, rows, tw)
-        hs = half.strides
-        tiles_of_half = _as_strided(xp, half, tiles.shape, (hs[3],) + hs[:3] + (mh * hs[3], hs[4]))
-        v = a[:p * q]  # where half (or the window) was: consumed by the copy
-        tiles_2d, v_2d = tiles.reshape(nh, nw * q), v.reshape(nh, nw * q)
-    v = v.reshape(p, n, c, rows * tw)
-
-    y_tiles = m_2d = m.reshape(nh, nw * qo)
-    y_h = y_h_by_column = y_w = None
-    if nh > 1:
-        y_tiles = y_h = r.reshape(-1)[:mh * nw * qo].reshape(mh, nw * qo)
-    if nw > 1:
-        y_h_by_column = y_tiles.reshape(mh, nw, qo).transpose(0, 2, 1)
-        y_tiles = y_w = m.reshape(-1)[:mh * qo * mw].reshape(mh, qo, mw)  # M is consumed: its memory is free
-    tiled = y_tiles.reshape(mh, n, o, rows, tw * mw)
-    return _Stages(zeros, inner, cols, cols_of_window, cols_2d, half_2d, tiles, tiles_of_half, tiles_2d, v_2d,
-                   v, m, m[_bias_position((mh, mw), (nh, nw))], m_2d, y_h, y_h_by_column, y_w, y_tiles,
-                   tiled[:, :, :, :whole, :ow].transpose(1, 2, 3, 0, 4),  # y's whole tile rows, transposed
-                   [tiled[a, :, :, whole, :ow] for a in range(tail)])  # the rows of a last partial one
-
-
-def _as_strided(xp, a, shape, strides):
-    """A view of a's memory with the given shape and byte strides (overlapping: tiles share rows).
-    Not sliding_window_view, which checks the bounds itself: CuPy has it only from v13, and the
-    gpu extra allows 12 (_chunk's reads stay inside the window: tests/test_winograd.py)."""
-    return xp.lib.stride_tricks.as_strided(a, shape=shape, strides=strides)
-
-
-def _carve(xp, dtype, shapes):
-    """Views of one scratch buffer, one per named shape, each starting on an aligned element."""
-    counts = {name: math.prod(shape) for name, shape in shapes.items()}
-    buf = scratch(xp, (sum(-(-count // _ALIGN) * _ALIGN for count in counts.values()),), dtype)
-    out, start = {}, 0
-    for name, count in counts.items():
-        out[name] = buf[start:start + count].reshape(shapes[name])
-        start += -(-count // _ALIGN) * _ALIGN
-    return out

@@ -14,7 +14,9 @@ never touched, so a large first allocation costs no memory.
 import threading
 
 MIN_ELEMENTS = 1 << 22  # the larger of fast/conv.CHUNK_ELEMENTS and fast/winograd.SCRATCH_ELEMENTS
-_local = threading.local()  # .buffers: this thread's {(module, dtype): buffer}, freed with the thread
+# this thread's .buffers {(module, dtype): buffer} and .views {(module, dtype): {key: views of that
+# buffer}}, freed with the thread
+_local = threading.local()
 
 
 def scratch(xp, shape, dtype):
@@ -29,13 +31,17 @@ def scratch(xp, shape, dtype):
     key = (xp.__name__, dtype)  # a NumPy dtype hashes as its type (str(dtype) took 4 us a call)
     buf = buffers.get(key)
     if buf is None or buf.size < size:
-        buffers.pop(key, None)  # let the old buffer go before the new one is made
         grown = max(size, MIN_ELEMENTS, 2 * buf.size if buf is not None else 0)
+        # let the old buffer go before the new one is made, with every view its users kept of it
+        buffers.pop(key, None)
+        _local.__dict__.get("views", {}).pop(key, None)
+        buf = None  # its last reference here
         buf = buffers[key] = xp.empty(grown, dtype=dtype)
     return buf[:size].reshape(shape)
 
 
-def current_scratch(xp, dtype):
-    """This thread's whole buffer for (xp, dtype) as it is now, or None: views made of it stay
-    valid while it is the one (fast/winograd.py keeps its chunks' views so)."""
-    return _local.__dict__.get("buffers", {}).get((xp.__name__, dtype))
+def scratch_views(xp, dtype):
+    """A dict in which a user of this thread's buffer for (xp, dtype) keeps views of it, to make
+    them once (fast/winograd_stages.py): emptied, and the views let go, when scratch() replaces
+    the buffer, before the new one is allocated."""
+    return _local.__dict__.setdefault("views", {}).setdefault((xp.__name__, dtype), {})
