@@ -5,9 +5,10 @@ Why not leave the threads to BLAS, as NumPy does? Two measurements (benchmarks/R
 - Everything around the GEMMs (im2col's copies, Winograd's tile gathers and transforms, the
   pools) ran on one core: a 224x224 feature-visualisation step went from 66 to 56 ms with a
   second BLAS thread, PyTorch's from 77 to 49 ms (benchmarks/bench_visualize.py, 2 cores).
-- A multi-threaded BLAS call waits for all its threads. Winograd makes ~43 calls per chunk of
-  a layer; when other processes hold the cores, each wait can be a scheduler time slice, and a
-  512x512 step went from 0.22 s to 5-30 s. Here a layer waits once, when its pieces join.
+- A multi-threaded BLAS call waits for all its threads. Winograd made ~43 BLAS calls per chunk
+  of a layer then (five now); when other processes hold the cores, each wait can be a scheduler
+  time slice, and a 512x512 step went from 0.22 s to 5-30 s. Here a layer waits once, when its
+  pieces join.
 A piece is a chunk of output rows (of an im2col or Winograd convolution; of columns too, for a
 7x1 one), a block of output channels (a 1x1 convolution), of input channels (a strided
 convolution's input gradient; of dy's rows into a slab of its own where the channels are too
@@ -135,9 +136,10 @@ def workers():
 
 def run_pieces(jobs):
     """Run the callables ``jobs`` (no arguments) on the workers, each taking the next job left,
-    the calling thread among them; return when all are done, raising the first exception. After
-    an exception (a Ctrl-C too) no further job starts; those running finish, since they write
-    into arrays the caller owns."""
+    the calling thread among them; return when every job is done, raising the first exception
+    (a pool runner that took no job may still be finishing; it touches nothing). After an
+    exception (a Ctrl-C too) no further job starts; those running finish, since they write into
+    arrays the caller owns."""
     jobs = list(jobs)
     count = min(workers(), len(jobs))
     if count <= 1:
@@ -174,11 +176,16 @@ def run_pieces(jobs):
     # No job is left to take now (or one failed, and none starts). A pool runner that took none
     # writes nothing, so it is not waited for: a pool thread still waking up (50-300 us on this
     # VM, whose idle cores halt) would otherwise hold up a small pass that the caller did alone.
-    with lock:
-        waited = [future for future, busy in zip(futures, took) if busy]
-    for future, busy in zip(futures, took):
-        if not busy:
-            future.cancel()  # if it has not started, the pool thread skips it when it wakes
+    try:
+        with lock:
+            busy = list(took)
+        for future, took_one in zip(futures, busy):
+            if not took_one:
+                future.cancel()  # if it has not started, the pool thread skips it when it wakes
+        waited = [future for future, took_one in zip(futures, busy) if took_one]
+    except BaseException as err:  # a Ctrl-C just here: wait for every runner, as before
+        failed.append(err)
+        waited = [future for future in futures if not future.cancelled()]
     for future in waited:  # every piece must end before the caller reads what they write
         while True:
             try:
