@@ -104,7 +104,7 @@ class Model(LayerShapes):
         self._plans = {}
         self._plans_lock = threading.Lock()
         self._transformed = {}  # Winograd weights of the fused plans' convolutions (fast/plan.py)
-        self._sizes_that_fit = set()  # (input H, W, targets) that forward() has checked
+        self._sizes_that_fit = set()  # ((input H, W), targets) that forward() has checked
 
     # ---- layers -------------------------------------------------------------------------------
 
@@ -219,9 +219,11 @@ class Model(LayerShapes):
         if x.ndim != 4 or x.shape[1] != self.layers[self._input].channels:
             raise NumdreamError(f"input must be (N, {self.layers[self._input].channels}, H, W), "
                                 f"got shape {tuple(x.shape)}")
-        fits = (tuple(x.shape[2:]), tuple(until))
+        fits = (tuple(x.shape[2:]), frozenset(until))
         if fits not in self._sizes_that_fit:  # every layer's size: about 1 ms, once per size
             self.output_shapes(x.shape[2:], until)  # a clear error before any work if x is too small
+            if len(self._sizes_that_fit) >= 256:  # a video of ever new sizes: forget, not grow
+                self._sizes_that_fit.clear()
             self._sizes_that_fit.add(fits)
         steps = self._plan(self._node_names(until))
         tape = Tape(self, steps, x.shape, backend.get_array_module(x)) if keep_tape else None

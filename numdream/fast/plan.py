@@ -32,6 +32,7 @@ from . import winograd
 from .memory import reuse_freed_memory
 from .pointwise import PointwiseGroupStep
 
+
 def windows_of(node):
     """nodes.window(node, hw) as a function of hw = (H, W) alone, kept per size: it took 9 us a
     call, a plan step sees a few sizes, and a step of InceptionV3 asked 100 times."""
@@ -62,7 +63,8 @@ class ConvStep:
 
     def __init__(self, conv, relu=None, pool=None, transformed=None, use_winograd=True):
         self.conv, self.relu, self.pool = conv, relu, pool
-        self.conv_window, self.pool_window = windows_of(conv), pool and windows_of(pool)
+        self.conv_window = windows_of(conv)
+        self.pool_window = windows_of(pool) if pool is not None else None
         self.inputs, self.outputs = list(conv.inputs), [(pool or relu or conv).name]
         self.w, self.b = conv.params["w"], conv.params.get("b")
         self.kernel = tuple(self.w.shape[2:])

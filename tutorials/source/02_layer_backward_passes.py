@@ -415,7 +415,7 @@ for m in (2, 4, 6):
 # GEMM's speed, and the transforms before and after are cheap passes over memory. Here it is on
 # two real InceptionV3 layer shapes at 512x512, against numdream's im2col (`numdream.fast.conv`),
 # with the error in float64 and float32. (If Winograd's times come out far above im2col's, other
-# programs hold your cores: Winograd makes about 40 BLAS calls per chunk where im2col makes one,
+# programs hold your cores: Winograd makes five BLAS calls per chunk where im2col makes one,
 # and each multi-threaded call waits for all its threads; `OMP_NUM_THREADS=1` shows the
 # arithmetic's own gain. benchmarks/README.md measures both.)
 
