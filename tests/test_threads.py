@@ -77,18 +77,21 @@ def test_the_caller_does_not_wait_for_a_pool_thread_that_took_no_job(monkeypatch
     shared = {key: value for key, value in threads._shared.items() if not key.startswith("pool")}
     monkeypatch.setattr(threads, "_shared", shared)  # a pool of its own, of one thread
     release, ran = threading.Event(), []
-    with threads.own_cores():
-        blocker = threads._pool(1).submit(release.wait, 10)  # that one thread, busy
-        try:
-            threads.run_pieces(lambda i=i: ran.append((i, threading.current_thread())) for i in range(3))
-            assert sorted(i for i, _ in ran) == [0, 1, 2]
-            assert {t for _, t in ran} == {threading.current_thread()} and not blocker.done()
-        finally:
-            release.set()
-        blocker.result(timeout=10)
-        both = threading.Barrier(2, timeout=10)  # the next call's two jobs can only pass together
-        threads.run_pieces([both.wait] * 2)
-    shared["pool"].shutdown(wait=True)
+    try:
+        with threads.own_cores():
+            blocker = threads._pool(1).submit(release.wait, 10)  # that one thread, busy
+            try:
+                threads.run_pieces(lambda i=i: ran.append((i, threading.current_thread())) for i in range(3))
+                assert sorted(i for i, _ in ran) == [0, 1, 2]
+                assert {t for _, t in ran} == {threading.current_thread()} and not blocker.done()
+            finally:
+                release.set()
+            blocker.result(timeout=10)
+            both = threading.Barrier(2, timeout=10)  # the next call's two jobs can only pass together
+            threads.run_pieces([both.wait] * 2)
+    finally:
+        if "pool" in shared:
+            shared["pool"].shutdown(wait=True)
 
 
 def test_an_error_in_a_piece_reaches_the_caller_and_stops_the_rest(monkeypatch):

@@ -148,14 +148,14 @@ def test_chunk_views_are_made_once_and_let_go_with_the_scratch_buffer_before_a_l
     rng = np.random.default_rng(7)
     x, k, b = rng.standard_normal((1, 3, 20, 17)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
     y_ref, dy, dx_ref = _reference(x, k, b, (1, 1, 1, 1))
-    before = dict(workspace.scratch_views(np, x.dtype))
+    workspace.scratch_views(np, x.dtype).clear()  # whatever earlier tests (or runs) left
     first = _winograd(x, k, b, (1, 1, 1, 1), 6, dy)
-    made = {shape: st for shape, st in workspace.scratch_views(np, x.dtype).items() if shape not in before}
+    made = dict(workspace.scratch_views(np, x.dtype))
     assert len(made) == 2  # one chunk shape forward, one backward
     again = _winograd(x, k, b, (1, 1, 1, 1), 6, dy)
     assert all(workspace.scratch_views(np, x.dtype)[shape] is st for shape, st in made.items())
     old = weakref.ref(workspace._local.buffers[("numpy", x.dtype)])
-    del before, made
+    del made
     alive = []
 
     class Spy:  # NumPy, noting whether the old buffer still lives when the new one is made
@@ -171,6 +171,58 @@ def test_chunk_views_are_made_once_and_let_go_with_the_scratch_buffer_before_a_l
     assert len(workspace.scratch_views(np, x.dtype)) == 2
     for y, dx in (first, again, grown):
         assert rel_error(y, y_ref) <= 1e-10 and rel_error(dx, dx_ref) <= 1e-10
+
+
+def test_a_chunk_that_outgrows_the_scratch_buffer_lets_the_old_one_go_before_the_new_one(monkeypatch):
+    """The growth that starts inside a Winograd chunk (its regions need more than the buffer
+    has): when the larger buffer is allocated, neither the old buffer nor the views kept of it
+    are alive any more, and the chunk computes in the new one."""
+    import gc
+    import threading
+    import weakref
+    from numdream.fast import workspace
+    monkeypatch.setattr(workspace, "MIN_ELEMENTS", 16)  # a small first buffer, in a fresh thread
+    rng = np.random.default_rng(8)
+    small, large = rng.standard_normal((1, 2, 8, 8)), rng.standard_normal((1, 3, 30, 26))
+    k, b = rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    seen, real_empty = {}, np.empty
+
+    def in_a_fresh_thread():
+        _winograd(small, k[:, :2], b, (1, 1, 1, 1), 6, np.zeros((1, 4, 8, 8)))
+        seen["old"] = weakref.ref(workspace._local.buffers[("numpy", small.dtype)])
+        seen["views"] = len(workspace.scratch_views(np, small.dtype))
+        y_ref, dy, dx_ref = _reference(large, k, b, (1, 1, 1, 1))
+
+        def spying_empty(shape, *args, **kwargs):  # the buffer is made with an int shape
+            if isinstance(shape, int) and "alive" not in seen:
+                gc.collect()
+                seen["alive"] = seen["old"]() is not None
+            return real_empty(shape, *args, **kwargs)
+        monkeypatch.setattr(np, "empty", spying_empty)
+        seen["result"] = (_winograd(large, k, b, (1, 1, 1, 1), 6, dy), y_ref, dx_ref)
+    thread = threading.Thread(target=in_a_fresh_thread)
+    thread.start()
+    thread.join(timeout=60)
+    monkeypatch.undo()
+    (y, dx), y_ref, dx_ref = seen["result"]
+    assert seen["views"] >= 1 and seen["alive"] is False
+    assert rel_error(y, y_ref) <= 1e-10 and rel_error(dx, dx_ref) <= 1e-10
+
+
+@pytest.mark.parametrize("kernel, m", KERNEL_TILES, ids=str)
+def test_no_stage_of_a_chunk_writes_over_its_own_input(kernel, m):
+    """Each matmul and copy of a chunk reads one region and writes another (a NumPy matmul whose
+    output overlaps its input copies the whole output into a temporary first)."""
+    from numdream.fast import winograd_stages
+    nh, nw = (mm + kk - 1 if kk > 1 else 1 for mm, kk in zip(winograd.tile_sizes(m, kernel), kernel))
+    mh, mw = winograd.tile_sizes(m, kernel)
+    shape = winograd_stages.ChunkShape(1, 3, 5, nh, nw, mh, mw, 2, 4, 1, 2 * mh + nh - mh - 1, 1,
+                                       4 * mw + nw - mw - 1, 2, 4 * mw, 0)
+    st = winograd_stages.make_stages(np, np.dtype(np.float32), shape, 0)
+    pairs = [(st.cols_of_window, st.cols), (st.cols_2d, st.half_2d), (st.tiles_of_half, st.tiles),
+             (st.tiles_2d, st.v_2d), (st.v, st.m), (st.m_2d, st.y_h), (st.y_h_by_column, st.y_w)]
+    assert not [i for i, (read, written) in enumerate(pairs)
+                if read is not None and written is not None and np.may_share_memory(read, written)]
 
 
 def _relu_reference(x, w, b, padding):

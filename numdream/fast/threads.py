@@ -166,9 +166,10 @@ def run_pieces(jobs):
 
     # each pool thread runs in a copy of the caller's context: NumPy's errstate lives there (a
     # dream's non-finite step is reported in one line, not as a warning from every thread)
-    futures = [pool.submit(contextvars.copy_context().run, _in_piece, functools.partial(runner, i))
-               for i in range(count - 1)]
+    futures = []
     try:
+        for i in range(count - 1):  # inside the try: a runner may start while the rest are submitted
+            futures.append(pool.submit(contextvars.copy_context().run, _in_piece, functools.partial(runner, i)))
         _in_piece(runner)
     except BaseException as err:
         if not any(err is seen for seen in failed):

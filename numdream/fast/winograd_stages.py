@@ -13,6 +13,8 @@ q = N * C * rows * tw and qo = N * O * rows * tw elements per position, in and o
 - a: the input window (N, C, rows_in, wide); then half (nw, N, C, rows_in, tw), the width pass
   of the input transform, once the copy into cols has consumed the window; then V (p, N, C,
   rows * tw) once the copy into tiles has consumed half. Size p * q, the largest of the three.
+  With one column phase (nw == 1, a 7x1 kernel) half is the window itself; with one row phase
+  (nh == 1, 1x7) V is half itself.
 - b: cols (nw, N, C, rows_in, tw), the window's column phases; then tiles (nh, nw, N, C, rows,
   tw), the rows of every tile. Size p * q.
 - m: M (p, N, O, rows * tw), the GEMM's output; then Y_w (mh, qo, mw), the output transform's
@@ -29,6 +31,8 @@ from .workspace import scratch, scratch_views
 # the input window's part inside x (rows i0:i1, columns j0:j1 of the window), and y's rows: the
 # tile rows that lie whole inside it, its width, and the rows of a last partial tile row
 ChunkShape = collections.namedtuple("ChunkShape", "n c o nh nw mh mw rows tw i0 i1 j0 j1 whole ow tail")
+# None where a stage does not exist: cols* and half_2d with one column phase (nw == 1), tiles*,
+# v_2d, y_h with one row phase (nh == 1), y_h_by_column and y_w with nw == 1
 Stages = collections.namedtuple("Stages", [
     "zeros",           # the window's parts outside x, (N, C, ., .) each, in a
     "inner",           # the window's part inside x (N, C, i1 - i0, j1 - j0), in a; None if empty

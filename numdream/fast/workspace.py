@@ -34,7 +34,7 @@ def scratch(xp, shape, dtype):
         grown = max(size, MIN_ELEMENTS, 2 * buf.size if buf is not None else 0)
         # let the old buffer go before the new one is made, with every view its users kept of it
         buffers.pop(key, None)
-        _local.__dict__.get("views", {}).pop(key, None)
+        _local.__dict__.get("views", {}).get(key, {}).clear()
         buf = None  # its last reference here
         buf = buffers[key] = xp.empty(grown, dtype=dtype)
     return buf[:size].reshape(shape)
