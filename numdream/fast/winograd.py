@@ -30,11 +30,11 @@ The input tiles overlap (n > m), so they are gathered instead of read in place (
 per pixel for F(6x6), 2.25 for F(4x4)). A chunk first copies the window of x it reads, with the
 padding's zeros around it (one contiguous pass over its input, which InceptionV3's layers need
 anyway, padded or with an overhanging last tile, but for conv2d_5's forward at 1024x768, where
-only the last chunk reaches past x; one layout for every chunk lets its views be made once), then each stage takes all its phases in
-one copy of an overlapping strided view (as_strided). The work is done by tile
-rows in chunks whose arrays fit one reused scratch buffer of bounded size
-(numdream/fast/workspace.py), as fast/conv.py does for im2col: no allocation per layer, bounded
-memory at any image size, and arrays that stay close to the cache.
+only the last chunk reaches past x; one layout for every chunk lets its views be made once),
+then each stage takes all its phases in one copy of an overlapping strided view (as_strided).
+The work is done by tile rows in chunks whose arrays fit one reused scratch buffer of bounded
+size (numdream/fast/workspace.py), as fast/conv.py does for im2col: no allocation per layer,
+bounded memory at any image size, and arrays that stay close to the cache.
 
 The routine serves any F(mh x mw, kh x kw) whose 1-D matrices exist (an axis with a 1-tap
 kernel is not tiled), for the 1x7, 7x1 and 5x5 kernels too (see POINTS).

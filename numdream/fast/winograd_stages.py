@@ -120,9 +120,10 @@ def as_strided(xp, a, shape, strides):
 def carve(xp, dtype, shapes):
     """Views of this thread's scratch buffer, one per named shape, each starting aligned."""
     counts = {name: math.prod(shape) for name, shape in shapes.items()}
-    buf = scratch(xp, (sum(-(-count // _ALIGN) * _ALIGN for count in counts.values()),), dtype)
+    spans = [-(-count // _ALIGN) * _ALIGN for count in counts.values()]  # each rounded up
+    buf = scratch(xp, (sum(spans),), dtype)
     out, start = {}, 0
-    for name, count in counts.items():
+    for (name, count), span in zip(counts.items(), spans):
         out[name] = buf[start:start + count].reshape(shapes[name])
-        start += -(-count // _ALIGN) * _ALIGN
+        start += span
     return out
